@@ -1,0 +1,132 @@
+// The configuration schema: the single source of truth for every key, its type and its
+// default. config/default.yaml documents each key; test/unit/config.test.ts keeps them in step.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const ms = z.number().int().min(1);
+const host = z.string().min(1);
+
+const cidr = z.string().refine((value) => {
+  const [address, bits, extra] = value.split('/');
+  if (extra !== undefined || address === undefined) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
+}, 'must be an IP address or network in CIDR notation, such as 192.0.2.0/24');
+
+const domainName = z
+  .string()
+  .min(1)
+  .refine((d) => !/[\s@<>]/.test(d), 'must be a domain name such as example.com or *.example.com');
+
+const scryptHash = z
+  .string()
+  .regex(
+    /^\$scrypt\$ln=\d+,r=\d+,p=\d+\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}$/,
+    'must be a scrypt hash as printed by `mailwarden tenant hash-password`, never the password itself',
+  );
+
+export const limitsSchema = z.strictObject({
+  maxMessageBytes: z.number().int().min(1024).default(50 * 1024 * 1024),
+  maxRecipients: z.number().int().min(1).default(100),
+  maxCommandLength: z.number().int().min(512).default(4096),
+  maxHeaderFields: z.number().int().min(1).default(1000),
+  maxHops: z.number().int().min(1).default(50),
+  maxConnections: z.number().int().min(1).default(1000),
+  maxConnectionsPerIp: z.number().int().min(1).default(50),
+  idleTimeoutMs: ms.default(300_000),
+  sessionTimeoutMs: ms.default(1_800_000),
+});
+
+export const smtpSchema = z.strictObject({
+  host: host.default('127.0.0.1'),
+  port: port.default(2525),
+  hostname: z.string().min(1).optional(),
+  greetingDelayMs: z.number().int().min(0).default(0),
+  shutdownGraceMs: ms.default(30_000),
+  tls: z
+    .strictObject({
+      cert: z.string().min(1).optional(),
+      key: z.string().min(1).optional(),
+      devCertDir: z.string().min(1).default('./data/tls'),
+      minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+    })
+    .refine((t) => (t.cert === undefined) === (t.key === undefined), {
+      message: 'cert and key go together: give both, or neither for a generated development certificate',
+    })
+    .prefault({}),
+  limits: limitsSchema.prefault({}),
+});
+
+export const upstreamSchema = z
+  .strictObject({
+    dev: z.literal('outbox').optional(),
+    outboxDir: z.string().min(1).default('./data/outbox'),
+    host: host.default('127.0.0.1'),
+    port: port.default(25),
+    heloName: z.string().min(1).optional(),
+    starttls: z.enum(['opportunistic', 'required', 'off']).default('opportunistic'),
+    rejectUnauthorized: z.boolean().default(true),
+    pool: z
+      .strictObject({
+        maxIdle: z.number().int().min(0).default(16),
+        idleTimeoutMs: ms.default(2_000),
+      })
+      .prefault({}),
+    timeouts: z
+      .strictObject({
+        connectMs: ms.default(10_000),
+        greetingMs: ms.default(10_000),
+        socketMs: ms.default(60_000),
+        finalReplyMs: ms.default(120_000),
+      })
+      .prefault({}),
+  })
+  .prefault({ dev: 'outbox' });
+
+export const tenantSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 characters: a-z, 0-9, - and _'),
+  username: z.string().min(1).optional(),
+  password: scryptHash.optional(),
+  domains: z.array(domainName).min(1, 'a tenant needs at least one sender domain'),
+  networks: z.array(cidr).default([]),
+});
+
+export const configSchema = z
+  .strictObject({
+    smtp: smtpSchema.prefault({}),
+    upstream: upstreamSchema,
+    tenants: z.array(tenantSchema).default([]),
+    log: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.tenants.forEach((tenant, i) => {
+      if (seen.has(tenant.id)) {
+        ctx.addIssue({ code: 'custom', path: ['tenants', i, 'id'], message: `duplicate tenant id "${tenant.id}"` });
+      }
+      seen.set(tenant.id, i);
+      if ((tenant.username === undefined) !== (tenant.password === undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['tenants', i], message: 'username and password go together' });
+      }
+      if (tenant.username === undefined && tenant.networks.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tenants', i],
+          message: 'a tenant needs a username and password, or networks it relays from',
+        });
+      }
+    });
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type TenantConfig = z.output<typeof tenantSchema>;
+export type UpstreamConfig = z.output<typeof upstreamSchema>;
+export type LimitsConfig = z.output<typeof limitsSchema>;

@@ -1,0 +1,47 @@
+// The error catalog: every reason mailwarden refuses or defers something, with the
+// stable id that log lines carry, the SMTP reply and enhanced status code (RFC 3463),
+// and the HTTP status the admin API will answer with. docs/errors.md documents each
+// entry; test/unit/catalog.test.ts keeps the two in step.
+
+export interface CatalogEntry {
+  /** SMTP reply code */
+  readonly smtp: number;
+  /** RFC 3463 enhanced status code */
+  readonly enhanced: string;
+  /** HTTP status for the admin API */
+  readonly http: number;
+  /** reply text shown to the client; never carries an address or internal detail */
+  readonly text: string;
+}
+
+export const catalog = {
+  AUTH_REQUIRED: { smtp: 530, enhanced: '5.7.0', http: 401, text: 'Authentication required' },
+  AUTH_TLS_REQUIRED: { smtp: 530, enhanced: '5.7.0', http: 403, text: 'Must issue a STARTTLS command first' },
+  AUTH_FAILED: { smtp: 535, enhanced: '5.7.8', http: 401, text: 'Authentication credentials invalid' },
+  AUTH_UNAVAILABLE: { smtp: 454, enhanced: '4.7.0', http: 503, text: 'Temporary authentication failure' },
+  SENDER_DOMAIN_NOT_ALLOWED: { smtp: 550, enhanced: '5.7.1', http: 403, text: 'Sender domain not authorised for this account' },
+  SENDER_SYNTAX: { smtp: 553, enhanced: '5.1.7', http: 400, text: 'Sender address syntax invalid' },
+  RECIPIENT_SYNTAX: { smtp: 553, enhanced: '5.1.3', http: 400, text: 'Recipient address syntax invalid' },
+  SMTPUTF8_REQUIRED: { smtp: 553, enhanced: '5.6.7', http: 400, text: 'Non-ASCII address requires SMTPUTF8' },
+  TOO_MANY_RECIPIENTS: { smtp: 452, enhanced: '4.5.3', http: 400, text: 'Too many recipients' },
+  MESSAGE_TOO_BIG: { smtp: 552, enhanced: '5.3.4', http: 413, text: 'Message size exceeds fixed maximum message size' },
+  BARE_LINE_FEED: { smtp: 550, enhanced: '5.5.2', http: 400, text: 'Bare <LF> received; lines must end with <CR><LF>' },
+  BARE_CARRIAGE_RETURN: { smtp: 550, enhanced: '5.5.2', http: 400, text: 'Bare <CR> received; lines must end with <CR><LF>' },
+  NUL_IN_DATA: { smtp: 550, enhanced: '5.6.0', http: 400, text: 'NUL character in message data' },
+  TOO_MANY_HEADERS: { smtp: 552, enhanced: '5.3.4', http: 400, text: 'Too many header fields' },
+  TOO_MANY_HOPS: { smtp: 554, enhanced: '5.4.6', http: 400, text: 'Too many hops (Received header fields); possible mail loop' },
+  TOO_MANY_CONNECTIONS: { smtp: 421, enhanced: '4.7.0', http: 429, text: 'Too many connections from your address, try again later' },
+  SESSION_TIME_EXCEEDED: { smtp: 421, enhanced: '4.4.2', http: 408, text: 'Session time limit reached, closing connection' },
+  SHUTTING_DOWN: { smtp: 421, enhanced: '4.3.2', http: 503, text: 'Service shutting down, try again later' },
+  UPSTREAM_UNAVAILABLE: { smtp: 451, enhanced: '4.4.1', http: 503, text: 'Upstream not reachable, try again later' },
+  UPSTREAM_TIMEOUT: { smtp: 451, enhanced: '4.4.2', http: 504, text: 'Upstream did not answer in time, try again later' },
+  UPSTREAM_TEMPFAIL: { smtp: 451, enhanced: '4.4.0', http: 503, text: 'Upstream deferred the message, try again later' },
+  UPSTREAM_REJECTED: { smtp: 550, enhanced: '5.0.0', http: 502, text: 'Upstream rejected the message' },
+  LOCAL_ERROR: { smtp: 451, enhanced: '4.3.0', http: 500, text: 'Local error in processing, try again later' },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ReasonId = keyof typeof catalog;
+
+export function isReasonId(value: string): value is ReasonId {
+  return Object.hasOwn(catalog, value);
+}

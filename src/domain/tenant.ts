@@ -1,0 +1,8 @@
+// A hosting client of the provider. Every key, record and call belongs to exactly one tenant.
+export type TenantId = string;
+
+export interface Tenant {
+  readonly id: TenantId;
+  /** sender domains in lower-case A-label form; an entry "*.example.com" also allows its subdomains */
+  readonly domains: readonly string[];
+}

@@ -1,0 +1,236 @@
+// The SMTP upstream: nodemailer's SMTPConnection, one transaction per message, with a small
+// pool of idle connections so that clients sending one message per connection do not pay
+// for an upstream connect, greeting and EHLO each time.
+import { PassThrough } from 'node:stream';
+import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
+import type { Logger } from 'pino';
+import type { UpstreamConfig } from '../config/schema.js';
+import { redactAddresses } from '../smtp/address.js';
+import {
+  UpstreamError,
+  parseReply,
+  type DeliveryOutcome,
+  type RecipientRejection,
+  type Upstream,
+  type UpstreamEnvelope,
+  type UpstreamTransaction,
+} from './upstream.js';
+
+interface SmtpError extends Error {
+  code?: string;
+  command?: string;
+  response?: string;
+  responseCode?: number;
+  recipient?: string;
+  rejectedErrors?: SmtpError[];
+}
+
+interface Idle {
+  readonly conn: SMTPConnection;
+  readonly timer: NodeJS.Timeout;
+}
+
+export class SmtpUpstream implements Upstream {
+  readonly #config: UpstreamConfig;
+  readonly #log: Logger;
+  readonly #heloName: string;
+  #idle: Idle[] = [];
+  #closed = false;
+
+  constructor(config: UpstreamConfig, heloName: string, log: Logger) {
+    this.#config = config;
+    this.#heloName = config.heloName ?? heloName;
+    this.#log = log;
+  }
+
+  begin(envelope: UpstreamEnvelope): UpstreamTransaction {
+    const body = new PassThrough();
+    let conn: SMTPConnection | null = null;
+    let aborted = false;
+    let settled = false;
+    let finalTimer: NodeJS.Timeout | undefined;
+
+    const result = new Promise<DeliveryOutcome>((resolve, reject) => {
+      const fail = (err: UpstreamError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(finalTimer);
+        if (conn) destroy(conn);
+        reject(err);
+      };
+      const succeed = (c: SMTPConnection, outcome: DeliveryOutcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(finalTimer);
+        this.#release(c);
+        resolve(outcome);
+      };
+      // after the last byte went out the upstream owes one reply; bound the wait for it
+      body.once('finish', () => {
+        finalTimer = setTimeout(
+          () => fail(new UpstreamError('timeout', 'no reply from upstream after end of data')),
+          this.#config.timeouts.finalReplyMs,
+        );
+      });
+      this.#acquire().then(
+        (c) => {
+          conn = c;
+          if (aborted) {
+            destroy(c);
+            return fail(new UpstreamError('aborted', 'transaction aborted'));
+          }
+          c.once('error', (err: SmtpError) => fail(toUpstreamError(err)));
+          c.once('end', () => fail(new UpstreamError('unavailable', 'upstream closed the connection')));
+          c.send(
+            {
+              from: envelope.from,
+              to: [...envelope.to],
+              use8BitMime: envelope.eightBitMime,
+            } as SMTPConnection.Envelope,
+            body,
+            (err, info) => {
+              if (err) return fail(toUpstreamError(err as SmtpError));
+              c.removeAllListeners('error');
+              c.removeAllListeners('end');
+              c.on('error', () => {});
+              succeed(c, {
+                accepted: info.accepted,
+                rejected: (info.rejectedErrors ?? []).map((e) => rejection(e as SmtpError)),
+                response: redactAddresses(info.response),
+              });
+            },
+          );
+        },
+        (err: SmtpError) => fail(aborted ? new UpstreamError('aborted', 'transaction aborted') : toUpstreamError(err)),
+      );
+    });
+    // an unobserved rejection must not crash the process; callers await `result`
+    result.catch(() => {});
+
+    return {
+      body,
+      result,
+      abort: () => {
+        if (aborted) return;
+        aborted = true;
+        if (conn) destroy(conn);
+        body.destroy();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const { conn, timer } of this.#idle.splice(0)) {
+      clearTimeout(timer);
+      conn.quit();
+    }
+  }
+
+  #acquire(): Promise<SMTPConnection> {
+    while (this.#idle.length > 0) {
+      const idle = this.#idle.pop()!;
+      clearTimeout(idle.timer);
+      idle.conn.removeAllListeners('error');
+      idle.conn.removeAllListeners('end');
+      if (isUsable(idle.conn)) return Promise.resolve(idle.conn);
+    }
+    return this.#connect();
+  }
+
+  #connect(): Promise<SMTPConnection> {
+    const { host, port, starttls, rejectUnauthorized, timeouts } = this.#config;
+    const conn = new SMTPConnection({
+      host,
+      port,
+      name: this.#heloName,
+      secure: false,
+      ignoreTLS: starttls === 'off',
+      requireTLS: starttls === 'required',
+      opportunisticTLS: starttls === 'opportunistic',
+      tls: { rejectUnauthorized, minVersion: 'TLSv1.2' },
+      connectionTimeout: timeouts.connectMs,
+      greetingTimeout: timeouts.greetingMs,
+      socketTimeout: timeouts.socketMs,
+      logger: false,
+      debug: false,
+    } as SMTPConnection.Options);
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => {
+        destroy(conn);
+        reject(err);
+      };
+      conn.once('error', onError);
+      conn.connect(() => {
+        conn.removeListener('error', onError);
+        resolve(conn);
+      });
+    });
+  }
+
+  #release(conn: SMTPConnection): void {
+    if (this.#closed || this.#idle.length >= this.#config.pool.maxIdle || !isUsable(conn)) {
+      conn.quit();
+      conn.on('error', () => {});
+      return;
+    }
+    const entry: Idle = {
+      conn,
+      timer: setTimeout(() => {
+        this.#idle = this.#idle.filter((i) => i !== entry);
+        conn.quit();
+      }, this.#config.pool.idleTimeoutMs),
+    };
+    entry.timer.unref();
+    const drop = () => {
+      clearTimeout(entry.timer);
+      this.#idle = this.#idle.filter((i) => i !== entry);
+    };
+    conn.removeAllListeners('error');
+    conn.removeAllListeners('end');
+    conn.once('error', (err: SmtpError) => {
+      this.#log.debug({ code: err.code }, 'idle upstream connection failed');
+      drop();
+    });
+    conn.once('end', drop);
+    this.#idle.push(entry);
+  }
+}
+
+function isUsable(conn: SMTPConnection): boolean {
+  const internals = conn as unknown as { _closing?: boolean; _destroyed?: boolean };
+  return !internals._closing && !internals._destroyed;
+}
+
+/** Tears the connection down at once: whatever was not yet followed by the final dot is never delivered. */
+function destroy(conn: SMTPConnection): void {
+  conn.on('error', () => {});
+  const socket = (conn as unknown as { _socket?: { destroy(): void } })._socket;
+  conn.close();
+  socket?.destroy();
+}
+
+function rejection(err: SmtpError): RecipientRejection {
+  const reply = parseReply(err.response ?? '', 550);
+  return { recipient: err.recipient ?? '', code: reply.code, enhanced: reply.enhanced, text: redactAddresses(reply.text) };
+}
+
+function toUpstreamError(err: SmtpError): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  const rejected = (err.rejectedErrors ?? []).map(rejection);
+  if (rejected.length > 0 && err.command === 'RCPT TO') {
+    // every recipient refused: permanent only when every refusal was permanent
+    const permanent = rejected.every((r) => r.code >= 500);
+    const first = rejected.find((r) => (r.code >= 500) === permanent) ?? rejected[0]!;
+    const reply = { code: first.code, enhanced: first.enhanced, text: first.text };
+    return new UpstreamError(permanent ? 'permfail' : 'tempfail', `upstream refused every recipient (${reply.code} ${reply.enhanced})`, reply, rejected);
+  }
+  if (err.responseCode && err.response) {
+    const reply = parseReply(err.response, err.responseCode);
+    const text = redactAddresses(reply.text);
+    const kind = reply.code >= 500 ? 'permfail' : 'tempfail';
+    return new UpstreamError(kind, `upstream replied ${reply.code} ${reply.enhanced} to ${err.code ?? 'command'}`, { ...reply, text }, rejected);
+  }
+  if (err.code === 'ETIMEDOUT') return new UpstreamError('timeout', 'upstream timed out');
+  return new UpstreamError('unavailable', `upstream connection failed (${err.code ?? 'unknown'})`);
+}

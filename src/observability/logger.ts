@@ -1,0 +1,32 @@
+// The pino logger factory. Data goes in fields, never interpolated into the message, so
+// redaction can see it; fields that could carry credentials or addresses are censored.
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export const REDACT_PATHS = [
+  'password',
+  '*.password',
+  'pass',
+  '*.pass',
+  'auth',
+  'recipient',
+  'recipients',
+  'rcpt',
+  'to',
+  'from',
+  'address',
+  '*.recipient',
+  '*.address',
+  'err.response',
+];
+
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = {
+    level,
+    base: { service: 'mailwarden' },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+export type { Logger };

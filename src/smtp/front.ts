@@ -1,0 +1,353 @@
+// The SMTP front: smtp-server wired to tenants, policy and the forward path. Every async
+// hook is wrapped so that a rejection becomes a reply, never an unhandled error.
+import { SMTPServer, type SMTPServerAddress, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { ReasonId } from '../domain/catalog.js';
+import type { Tenant } from '../domain/tenant.js';
+import type { MailAddress } from '../domain/envelope.js';
+import { evaluateMail, type MailStage } from '../policy/pipeline.js';
+import type { TenantRegistry } from '../tenants/registry.js';
+import { relayMessage } from '../forward/relay.js';
+import { receivedHeader } from '../forward/trace.js';
+import type { Upstream } from '../forward/upstream.js';
+import type { DsnSender } from '../forward/dsn.js';
+import { isAscii, parseMailAddress } from './address.js';
+import { acceptedText, replyFor, smtpError, upstreamFailureReply, verdictError, type Reply } from './reply-table.js';
+
+export interface FrontDeps {
+  readonly config: Config;
+  readonly hostname: string;
+  readonly tls: { readonly key: Buffer; readonly cert: Buffer };
+  readonly tenants: TenantRegistry;
+  readonly mailStages: readonly MailStage[];
+  readonly upstream: Upstream;
+  readonly upstreamName: string;
+  readonly dsn: DsnSender;
+  readonly log: Logger;
+  readonly now?: () => Date;
+}
+
+interface SessionState {
+  readonly log: Logger;
+  readonly ip: string;
+  tenant: Tenant | null;
+  sender: MailAddress | null;
+  recipients: string[];
+  transactions: number;
+  timer?: NodeJS.Timeout;
+}
+
+type Callback = (err?: Error | null) => void;
+
+export class SmtpFront {
+  readonly server: SMTPServer;
+  readonly #deps: FrontDeps;
+  readonly #sessions = new Map<string, SessionState>();
+  readonly #perIp = new Map<string, number>();
+  #inFlight = 0;
+  #draining = false;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(deps: FrontDeps) {
+    this.#deps = deps;
+    const { smtp } = deps.config;
+    const options: SMTPServerOptions & { greetingDelay: number } = {
+      name: deps.hostname,
+      banner: 'mailwarden',
+      key: deps.tls.key,
+      cert: deps.tls.cert,
+      minVersion: smtp.tls.minVersion,
+      authMethods: ['PLAIN', 'LOGIN'],
+      // MAIL FROM decides: an authenticated tenant, a tenant by client network, or 530
+      authOptional: true,
+      allowInsecureAuth: false,
+      size: smtp.limits.maxMessageBytes,
+      rejectOversized: true,
+      disableReverseLookup: true,
+      hideENHANCEDSTATUSCODES: false,
+      hideDSN: true,
+      hideREQUIRETLS: true,
+      maxCommandLength: smtp.limits.maxCommandLength,
+      socketTimeout: smtp.limits.idleTimeoutMs,
+      closeTimeout: Math.min(smtp.shutdownGraceMs, 5_000),
+      greetingDelay: smtp.greetingDelayMs,
+      logger: false,
+      onConnect: (session, cb) => this.#guarded(cb, () => this.#onConnect(session)),
+      onAuth: (auth, session, cb) => this.#onAuth(auth, session, cb),
+      onMailFrom: (address, session, cb) => this.#guarded(cb, () => this.#onMailFrom(address, session)),
+      onRcptTo: (address, session, cb) => this.#guarded(cb, () => this.#onRcptTo(address, session)),
+      onData: (stream, session, cb) => this.#onData(stream, session, cb),
+      onClose: (session) => this.#onClose(session),
+    };
+    this.server = new SMTPServer(options);
+    this.server.on('error', (err: Error & { code?: string }) => {
+      deps.log.warn({ code: err.code ?? 'ERROR' }, 'smtp connection error');
+    });
+  }
+
+  listen(): Promise<AddressInfo> {
+    const { host, port } = this.#deps.config.smtp;
+    return new Promise((resolve, reject) => {
+      this.server.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.server.removeListener('error', reject);
+        resolve(this.server.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stops taking mail (421 to new connections and new transactions), lets transactions in flight finish within the grace period, then closes. */
+  async close(): Promise<void> {
+    this.#draining = true;
+    const grace = this.#deps.config.smtp.shutdownGraceMs;
+    if (this.#inFlight > 0) {
+      this.#deps.log.info({ inFlight: this.#inFlight, graceMs: grace }, 'waiting for transactions in flight');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, grace);
+        this.#idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    for (const connection of this.server.connections) {
+      (connection as unknown as { send(code: number, text: string): void }).send(421, `${replyFor('SHUTTING_DOWN').enhanced} ${replyFor('SHUTTING_DOWN').text}`);
+    }
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const state of this.#sessions.values()) clearTimeout(state.timer);
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  #guarded(cb: Callback, fn: () => Promise<Error | null> | Error | null): void {
+    Promise.resolve()
+      .then(fn)
+      .then(
+        (err) => cb(err),
+        (err: unknown) => {
+          this.#deps.log.error({ err }, 'smtp hook failed');
+          cb(smtpError(replyFor('LOCAL_ERROR')));
+        },
+      );
+  }
+
+  #refuse(state: SessionState | undefined, reason: ReasonId, msg: string): Error {
+    const reply = replyFor(reason);
+    state?.log.info({ reason, code: reply.code }, msg);
+    return smtpError(reply);
+  }
+
+  #onConnect(session: SMTPServerSession): Error | null {
+    const { limits } = this.#deps.config.smtp;
+    const ip = session.remoteAddress;
+    const log = this.#deps.log.child({ session: session.id });
+    if (this.#draining) return this.#refuse(undefined, 'SHUTTING_DOWN', 'connection refused');
+    const count = this.#perIp.get(ip) ?? 0;
+    if (count >= limits.maxConnectionsPerIp || this.#sessions.size >= limits.maxConnections) {
+      log.warn({ ip, connections: count }, 'connection refused: too many connections');
+      return smtpError(replyFor('TOO_MANY_CONNECTIONS'));
+    }
+    this.#perIp.set(ip, count + 1);
+    const state: SessionState = {
+      log,
+      ip,
+      tenant: this.#deps.tenants.byNetwork(ip),
+      sender: null,
+      recipients: [],
+      transactions: 0,
+    };
+    state.timer = setTimeout(() => this.#expire(session.id), limits.sessionTimeoutMs);
+    state.timer.unref();
+    this.#sessions.set(session.id, state);
+    log.debug({ ip, tenant: state.tenant?.id }, 'connection opened');
+    return null;
+  }
+
+  #expire(id: string): void {
+    const state = this.#sessions.get(id);
+    for (const connection of this.server.connections) {
+      const c = connection as unknown as { id: string; send(code: number, text: string): void };
+      if (c.id === id) {
+        const reply = replyFor('SESSION_TIME_EXCEEDED');
+        state?.log.info({ reason: reply.reason }, 'session closed: time limit');
+        c.send(reply.code, `${reply.enhanced} ${reply.text}`);
+      }
+    }
+  }
+
+  #onClose(session: SMTPServerSession): void {
+    const state = this.#sessions.get(session.id);
+    if (!state) return;
+    clearTimeout(state.timer);
+    this.#sessions.delete(session.id);
+    const count = (this.#perIp.get(state.ip) ?? 1) - 1;
+    if (count <= 0) this.#perIp.delete(state.ip);
+    else this.#perIp.set(state.ip, count);
+    state.log.debug({ transactions: state.transactions }, 'connection closed');
+  }
+
+  #onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, response?: { user?: unknown }) => void): void {
+    const state = this.#sessions.get(session.id);
+    if (!session.secure) return cb(this.#refuse(state, 'AUTH_TLS_REQUIRED', 'auth refused'));
+    const username = auth.username ?? '';
+    const password = auth.password ?? '';
+    this.#deps.tenants.authenticate(username, password).then(
+      (tenant) => {
+        if (!tenant) return cb(this.#refuse(state, 'AUTH_FAILED', 'authentication failed'));
+        if (state) state.tenant = tenant;
+        state?.log.info({ tenant: tenant.id, method: auth.method }, 'authenticated');
+        cb(null, { user: tenant.id });
+      },
+      (err: unknown) => {
+        state?.log.error({ err }, 'authentication error');
+        cb(smtpError(replyFor('AUTH_UNAVAILABLE')));
+      },
+    );
+  }
+
+  async #onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<Error | null> {
+    const state = this.#sessions.get(session.id);
+    if (!state) return smtpError(replyFor('LOCAL_ERROR'));
+    if (this.#draining) return this.#refuse(state, 'SHUTTING_DOWN', 'transaction refused');
+    const tenant = state.tenant;
+    if (!tenant) return this.#refuse(state, 'AUTH_REQUIRED', 'mail refused');
+    state.recipients = [];
+    let sender: MailAddress | null = null;
+    if (address.address !== '') {
+      sender = parseMailAddress(address.address);
+      if (!sender) return this.#refuse(state, 'SENDER_SYNTAX', 'mail refused');
+      if (!isAscii(sender.address) && !wantsSmtpUtf8(address)) return this.#refuse(state, 'SMTPUTF8_REQUIRED', 'mail refused');
+    }
+    const verdict = await evaluateMail(this.#deps.mailStages, { sessionId: session.id, tenant, sender });
+    const err = verdictError(verdict);
+    if (err) {
+      state.log.info({ tenant: tenant.id, reason: verdict.kind === 'reject' ? verdict.reason : undefined, senderDomain: sender?.domain }, 'mail refused');
+      return err;
+    }
+    state.sender = sender;
+    return null;
+  }
+
+  #onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Error | null {
+    const state = this.#sessions.get(session.id);
+    if (!state) return smtpError(replyFor('LOCAL_ERROR'));
+    if (state.recipients.length >= this.#deps.config.smtp.limits.maxRecipients) {
+      return this.#refuse(state, 'TOO_MANY_RECIPIENTS', 'recipient refused');
+    }
+    const rcpt = parseMailAddress(address.address);
+    if (!rcpt) return this.#refuse(state, 'RECIPIENT_SYNTAX', 'recipient refused');
+    if (!isAscii(rcpt.address) && !wantsSmtpUtf8(session.envelope.mailFrom || undefined)) {
+      return this.#refuse(state, 'SMTPUTF8_REQUIRED', 'recipient refused');
+    }
+    state.recipients.push(rcpt.address);
+    return null;
+  }
+
+  #onData(stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void): void {
+    const state = this.#sessions.get(session.id);
+    if (!state || !state.tenant) {
+      stream.resume();
+      return cb(smtpError(replyFor('LOCAL_ERROR')));
+    }
+    this.#inFlight++;
+    state.transactions++;
+    const started = Date.now();
+    const now = this.#deps.now?.() ?? new Date();
+    const txId = `${session.id}.${state.transactions}`;
+    const mailFrom = session.envelope.mailFrom || undefined;
+    const smtpUtf8 = wantsSmtpUtf8(mailFrom);
+    const { limits } = this.#deps.config.smtp;
+    const tenant = state.tenant;
+
+    relayMessage({
+      stream,
+      upstream: this.#deps.upstream,
+      envelope: {
+        from: state.sender?.address ?? '',
+        to: state.recipients,
+        eightBitMime: String(mailFrom?.args && mailFrom.args.BODY).toUpperCase() === '8BITMIME',
+        smtpUtf8,
+      },
+      prepend: receivedHeader({
+        helo: session.hostNameAppearsAs,
+        clientHostname: session.clientHostname,
+        clientAddress: session.remoteAddress,
+        byName: this.#deps.hostname,
+        id: txId,
+        secure: session.secure,
+        authenticated: Boolean(session.user),
+        smtpUtf8,
+        date: now,
+      }),
+      limits: { maxBytes: limits.maxMessageBytes, maxHeaderFields: limits.maxHeaderFields, maxHops: limits.maxHops },
+    })
+      .then((result) => {
+        const fields = { tenant: tenant.id, tx: txId, bytes: result.bytes, rcptCount: state.recipients.length, ms: Date.now() - started };
+        switch (result.kind) {
+          case 'accepted': {
+            const refused = result.outcome.rejected;
+            state.log.info({ ...fields, accepted: result.outcome.accepted.length, refused: refused.length, upstream: replyCode(result.outcome.response) }, 'message relayed');
+            if (refused.length > 0) this.#reportRefused(state, session, refused, result.headers, now);
+            return cb(null, acceptedText(result.outcome, txId));
+          }
+          case 'refused': {
+            const reply = replyFor(result.reason);
+            state.log.warn({ ...fields, reason: result.reason, code: reply.code }, 'message refused');
+            return cb(smtpError(reply));
+          }
+          case 'upstream-failed': {
+            const reply = upstreamFailureReply(result.error);
+            state.log.warn({ ...fields, reason: reply.reason, kind: result.error.kind, code: reply.code, enhanced: reply.enhanced }, 'message not relayed');
+            return cb(smtpError(reply));
+          }
+          case 'client-gone':
+            state.log.warn({ ...fields }, 'client disconnected during DATA; upstream transaction aborted');
+            return cb(smtpError(replyFor('LOCAL_ERROR')));
+        }
+      })
+      .catch((err: unknown) => {
+        state.log.error({ err }, 'relay failed');
+        cb(smtpError(replyFor('LOCAL_ERROR')));
+      })
+      .finally(() => {
+        state.sender = null;
+        state.recipients = [];
+        this.#inFlight--;
+        if (this.#inFlight === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+      });
+  }
+
+  #reportRefused(state: SessionState, session: SMTPServerSession, rejected: Parameters<DsnSender['send']>[0]['rejected'], headers: string, arrival: Date): void {
+    if (!state.sender) {
+      // RFC 5321 section 4.5.5: nothing is ever sent back to the null reverse-path
+      state.log.warn({ refused: rejected.length }, 'recipients refused for a null-sender message; no notification possible');
+      return;
+    }
+    this.#deps.dsn.send(
+      {
+        reportingMta: this.#deps.hostname,
+        upstreamName: this.#deps.upstreamName,
+        sender: state.sender.address,
+        rejected,
+        originalHeaders: headers,
+        arrivalDate: arrival,
+        now: this.#deps.now?.() ?? new Date(),
+      },
+      session.id,
+    );
+  }
+}
+
+function wantsSmtpUtf8(mailFrom: SMTPServerAddress | undefined): boolean {
+  return Boolean(mailFrom?.args && mailFrom.args.SMTPUTF8);
+}
+
+function replyCode(response: string): string {
+  return response.slice(0, 3);
+}
+
+export type { Reply };

@@ -1,0 +1,38 @@
+// The SMTP front's TLS certificate: the files the configuration names, or, when it names
+// none, a self-signed development certificate generated once under smtp.tls.devCertDir.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { generate } from 'selfsigned';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+
+export interface TlsMaterial {
+  readonly key: Buffer;
+  readonly cert: Buffer;
+  readonly development: boolean;
+}
+
+export async function loadTls(config: Config['smtp']['tls'], hostname: string, log: Logger): Promise<TlsMaterial> {
+  if (config.cert && config.key) {
+    return { cert: await readFile(config.cert), key: await readFile(config.key), development: false };
+  }
+  const certFile = join(config.devCertDir, 'dev-cert.pem');
+  const keyFile = join(config.devCertDir, 'dev-key.pem');
+  if (!existsSync(certFile) || !existsSync(keyFile)) {
+    const notAfter = new Date();
+    notAfter.setFullYear(notAfter.getFullYear() + 1);
+    const pems = await generate([{ name: 'commonName', value: hostname }], {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      notAfterDate: notAfter,
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: hostname }, { type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
+    });
+    await mkdir(config.devCertDir, { recursive: true });
+    await writeFile(keyFile, pems.private, { mode: 0o600 });
+    await writeFile(certFile, pems.cert);
+    log.warn({ certFile }, 'generated a self-signed development certificate; configure smtp.tls.cert and smtp.tls.key for production');
+  }
+  return { cert: await readFile(certFile), key: await readFile(keyFile), development: true };
+}
