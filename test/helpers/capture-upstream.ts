@@ -1,0 +1,80 @@
+// An upstream MTA built on smtp-server that keeps the exact bytes it received, and can be
+// told to refuse some recipients or to fall silent after the final dot.
+import { SMTPServer } from 'smtp-server';
+import type { AddressInfo } from 'node:net';
+
+export interface Captured {
+  readonly from: string;
+  readonly to: string[];
+  readonly raw: Buffer;
+  readonly bodyType?: string;
+  readonly smtpUtf8?: boolean;
+}
+
+export interface CaptureOptions {
+  /** recipient → reply, e.g. { 'bad@x.test': [550, '5.1.1 No such user'] } */
+  readonly refuseRcpt?: Record<string, [number, string]>;
+  /** never answer after the final dot */
+  readonly silentAfterDot?: boolean;
+  /** answer the final dot with this reply */
+  readonly dataReply?: [number, string];
+}
+
+export interface CaptureUpstream {
+  readonly port: number;
+  readonly messages: Captured[];
+  /** DATA transactions that started, complete or not */
+  started: number;
+  close(): Promise<void>;
+}
+
+export async function startCaptureUpstream(options: CaptureOptions = {}): Promise<CaptureUpstream> {
+  const state: CaptureUpstream = { port: 0, messages: [], started: 0, close: async () => {} };
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    hideSMTPUTF8: false,
+    disableReverseLookup: true,
+    logger: false,
+    onRcptTo(address, _session, cb) {
+      const refusal = options.refuseRcpt?.[address.address];
+      if (refusal) {
+        const err = new Error(refusal[1]) as Error & { responseCode: number };
+        err.responseCode = refusal[0];
+        return cb(err);
+      }
+      cb();
+    },
+    onData(stream, session, cb) {
+      state.started++;
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('error', () => {});
+      stream.on('end', () => {
+        if (options.silentAfterDot) return;
+        if (options.dataReply) {
+          const err = new Error(options.dataReply[1]) as Error & { responseCode: number };
+          err.responseCode = options.dataReply[0];
+          return cb(err);
+        }
+        state.messages.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks),
+          bodyType: session.envelope.bodyType,
+          smtpUtf8: session.envelope.smtpUtf8,
+        });
+        cb(null, 'Ok: queued as CAPTURE');
+      });
+    },
+  });
+  server.on('error', () => {});
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  (state as { port: number }).port = (server.server.address() as AddressInfo).port;
+  state.close = () =>
+    new Promise<void>((resolve) => {
+      for (const c of server.connections) (c as unknown as { close(): void }).close();
+      server.close(() => resolve());
+    });
+  return state;
+}

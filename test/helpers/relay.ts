@@ -1,0 +1,60 @@
+// Starts mailwarden in process on port 0 with a test configuration, its log lines captured.
+import { Writable } from 'node:stream';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configSchema, type Config } from '../../src/config/schema.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { start, type Mailwarden } from '../../src/main.js';
+
+// scrypt hash of "acme-secret" and "globex-secret" with a small cost, for fast tests
+export const ACME_PASSWORD = 'acme-secret';
+export const GLOBEX_PASSWORD = 'globex-secret';
+const ACME_HASH = '$scrypt$ln=10,r=8,p=1$2RQHH+d4F8CHhq4XXokSfQ==$UdcdWwlt3QggFsVMNi/Hy2af1qQpeNNaQIPoHMdU4cQ=';
+const GLOBEX_HASH = '$scrypt$ln=10,r=8,p=1$zPjLkugxwzWFxlo9sXJ/2w==$N3H+KsnQa0nCesBSAdd+XMuYEKA2fIh388aTjDhIY/Y=';
+
+export interface TestRelay extends Mailwarden {
+  readonly port: number;
+  readonly logs: string[];
+  readonly config: Config;
+}
+
+export function testConfig(upstreamPort: number | 'outbox', overrides: Record<string, unknown> = {}): Config {
+  const dir = mkdtempSync(join(tmpdir(), 'mw-relay-'));
+  const upstream =
+    upstreamPort === 'outbox'
+      ? { dev: 'outbox', outboxDir: join(dir, 'outbox') }
+      : { host: '127.0.0.1', port: upstreamPort, starttls: 'off', timeouts: { finalReplyMs: 1500, socketMs: 5000, connectMs: 2000, greetingMs: 2000 } };
+  const base = {
+    smtp: { host: '127.0.0.1', port: 0, hostname: 'relay.test', tls: { devCertDir: join(dir, 'tls') }, shutdownGraceMs: 3000 },
+    upstream,
+    tenants: [
+      { id: 'acme', username: 'acme', password: ACME_HASH, domains: ['acme.test', 'bücher.example'] },
+      { id: 'globex', username: 'globex', password: GLOBEX_HASH, domains: ['globex.test'] },
+    ],
+    log: { level: 'debug' },
+  };
+  return configSchema.parse(merge(base, overrides));
+}
+
+export async function startTestRelay(config: Config): Promise<TestRelay> {
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const log = createLogger(config.log.level, sink);
+  const app = await start(config, { log });
+  return Object.assign(Object.create(null) as object, app, { port: app.smtp.port, logs, config, close: app.close, smtp: app.smtp, log: app.log }) as TestRelay;
+}
+
+function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur) ? merge(cur as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}

@@ -1,0 +1,161 @@
+// The SMTP front towards clients: TLS before AUTH, AUTH before relaying, tenants confined
+// to their own sender domains, limits, and STARTTLS command injection.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
+import { startTestRelay, testConfig, ACME_PASSWORD, type TestRelay } from '../helpers/relay.js';
+import { RawSession, authedSession } from '../helpers/client.js';
+
+describe('SMTP front', () => {
+  let upstream: CaptureUpstream;
+  let relay: TestRelay;
+
+  beforeAll(async () => {
+    upstream = await startCaptureUpstream();
+    relay = await startTestRelay(
+      testConfig(upstream.port, {
+        smtp: { limits: { maxRecipients: 3, maxMessageBytes: 20_000, maxHops: 5, maxConnectionsPerIp: 4 } },
+      }),
+    );
+  });
+  afterAll(async () => {
+    await relay?.close();
+    await upstream?.close();
+  });
+
+  it('greets at once, advertises STARTTLS, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES and no AUTH before TLS', async () => {
+    const s = await RawSession.open(relay.port);
+    expect(await s.reply()).toMatch(/^220 relay\.test ESMTP/);
+    const ehlo = await s.command('EHLO client.test');
+    for (const ext of ['STARTTLS', 'SIZE 20000', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'PIPELINING']) expect(ehlo).toContain(ext);
+    s.destroy();
+  });
+
+  it('refuses relaying without AUTH with 530 5.7.0', async () => {
+    const s = await RawSession.open(relay.port);
+    await s.reply();
+    await s.command('EHLO client.test');
+    await s.starttls();
+    await s.command('EHLO client.test');
+    expect(await s.command('MAIL FROM:<alice@acme.test>')).toMatch(/^530 5\.7\.0 /);
+    s.destroy();
+  });
+
+  it('refuses AUTH before STARTTLS with 530 5.7.0', async () => {
+    const s = await RawSession.open(relay.port);
+    await s.reply();
+    await s.command('EHLO client.test');
+    expect(await s.login('acme', ACME_PASSWORD)).toMatch(/^530 5\.7\.0 Must issue a STARTTLS command first/);
+    s.destroy();
+  });
+
+  it('answers a wrong password with 535 5.7.8', async () => {
+    const s = await RawSession.open(relay.port);
+    await s.reply();
+    await s.command('EHLO client.test');
+    await s.starttls();
+    await s.command('EHLO client.test');
+    expect(await s.login('acme', 'wrong')).toMatch(/^535 5\.7\.8 /);
+    expect(await s.login('nobody', 'wrong')).toMatch(/^535 5\.7\.8 /);
+    s.destroy();
+  });
+
+  it("refuses another tenant's sender domain with 550 5.7.1, and accepts its own and the null sender", async () => {
+    const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
+    expect(await s.command('MAIL FROM:<ceo@globex.test>')).toMatch(/^550 5\.7\.1 /);
+    expect(await s.command('MAIL FROM:<ALICE@ACME.TEST>')).toMatch(/^250/);
+    await s.command('RSET');
+    expect(await s.command('MAIL FROM:<>')).toMatch(/^250/);
+    s.destroy();
+  });
+
+  it('discards commands pipelined after STARTTLS in the same packet', async () => {
+    const s = await RawSession.open(relay.port);
+    await s.reply();
+    await s.command('EHLO client.test');
+    // a man in the middle would append these in plaintext behind STARTTLS
+    expect(await s.starttls('MAIL FROM:<alice@acme.test>\r\nRCPT TO:<bob@example.org>\r\n')).toMatch(/^220/);
+    const ehlo = await s.command('EHLO client.test');
+    expect(ehlo).toMatch(/^250-relay\.test/);
+    expect(await s.login('acme', ACME_PASSWORD)).toMatch(/^235/);
+    // had the injected MAIL been executed, this would be 503 nested MAIL
+    expect(await s.command('MAIL FROM:<alice@acme.test>')).toMatch(/^250/);
+    expect(await s.command('DATA')).toMatch(/^503/);
+    s.destroy();
+  });
+
+  it('caps recipients per message with 452 4.5.3', async () => {
+    const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
+    await s.command('MAIL FROM:<alice@acme.test>');
+    for (let i = 0; i < 3; i++) expect(await s.command(`RCPT TO:<r${i}@example.org>`)).toMatch(/^250/);
+    expect(await s.command('RCPT TO:<r3@example.org>')).toMatch(/^452 4\.5\.3 /);
+    s.destroy();
+  });
+
+  it('refuses SIZE over the limit at MAIL and an oversized message at the dot, forwarding nothing', async () => {
+    const before = upstream.messages.length;
+    const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
+    expect(await s.command('MAIL FROM:<alice@acme.test> SIZE=30000')).toMatch(/^552 5\.3\.4 /);
+    expect(await s.command('MAIL FROM:<alice@acme.test>')).toMatch(/^250/);
+    await s.command('RCPT TO:<bob@example.org>');
+    expect(await s.command('DATA')).toMatch(/^354/);
+    s.write(`Subject: big\r\n\r\n${'y'.repeat(76)}\r\n`.repeat(1)+`${'z'.repeat(76)}\r\n`.repeat(400) + '.\r\n');
+    expect(await s.reply()).toMatch(/^552 5\.3\.4 /);
+    s.destroy();
+    expect(upstream.messages.length).toBe(before);
+  });
+
+  it('refuses a message with too many Received: fields as a loop (554 5.4.6)', async () => {
+    const before = upstream.messages.length;
+    const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
+    await s.command('MAIL FROM:<alice@acme.test>');
+    await s.command('RCPT TO:<bob@example.org>');
+    await s.command('DATA');
+    s.write('Received: from a by b; Sat, 21 Nov 2026 10:00:00 +0000\r\n'.repeat(6) + 'Subject: loop\r\n\r\nbody\r\n.\r\n');
+    expect(await s.reply()).toMatch(/^554 5\.4\.6 /);
+    s.destroy();
+    expect(upstream.messages.length).toBe(before);
+  });
+
+  it('caps connections per client address with 421 4.7.0', async () => {
+    const open: RawSession[] = [];
+    for (let i = 0; i < 4; i++) {
+      const s = await RawSession.open(relay.port);
+      expect(await s.reply()).toMatch(/^220/);
+      open.push(s);
+    }
+    const extra = await RawSession.open(relay.port);
+    expect(await extra.reply()).toMatch(/^421 4\.7\.0 /);
+    extra.destroy();
+    for (const s of open) s.destroy();
+  });
+
+  it('relays SMTPUTF8 and IDN addresses with the domain in A-label form, and passes 8BITMIME on', async () => {
+    const before = upstream.messages.length;
+    const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
+    expect(await s.command('MAIL FROM:<jörg@bücher.example> SMTPUTF8 BODY=8BITMIME')).toMatch(/^250/);
+    expect(await s.command('RCPT TO:<zoë@exämple.org>')).toMatch(/^250/);
+    expect(await s.command('DATA')).toMatch(/^354/);
+    s.write(Buffer.from('Subject: grüße\r\n\r\nünïcödé body\r\n.\r\n', 'utf8'));
+    expect(await s.reply()).toMatch(/^250 2\.0\.0/);
+    s.destroy();
+    const got = upstream.messages[before]!;
+    // the receiving smtp-server shows A-label domains in Unicode form again
+    expect(got.from).toBe('jörg@bücher.example');
+    expect(got.to).toEqual(['zoë@exämple.org']);
+    expect(got.smtpUtf8).toBe(true);
+    expect(got.bodyType).toBe('8bitmime');
+    expect(got.raw.toString('utf8')).toContain('ünïcödé body');
+  });
+
+  it('refuses a non-ASCII address without SMTPUTF8 (553 5.6.7)', async () => {
+    const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
+    expect(await s.command('MAIL FROM:<jörg@acme.test>')).toMatch(/^553 5\.6\.7 /);
+    s.destroy();
+  });
+
+  it('accepts an IDN sender domain given in A-label form', async () => {
+    const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
+    expect(await s.command('MAIL FROM:<info@xn--bcher-kva.example>')).toMatch(/^250/);
+    s.destroy();
+  });
+});
