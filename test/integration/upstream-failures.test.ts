@@ -1,0 +1,159 @@
+// What the client hears when the upstream refuses, fails or falls silent, and that nothing
+// is ever delivered twice or truncated.
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
+import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
+import { startTestRelay, testConfig, ACME_PASSWORD, type TestRelay } from '../helpers/relay.js';
+import { authedSession, sendMail, message } from '../helpers/client.js';
+import { freePort } from '../helpers/ports.js';
+
+const MSG = message({ From: 'alice@acme.test', To: 'bob@example.org', Subject: 'hello' }, 'body\r\n');
+const send = (relay: TestRelay, to = ['bob@example.org']) =>
+  sendMail({ port: relay.port, user: 'acme', pass: ACME_PASSWORD, from: 'alice@acme.test', to, message: MSG });
+
+describe('upstream failures', () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+  afterAll(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+
+  async function relayTo(port: number): Promise<TestRelay> {
+    const relay = await startTestRelay(testConfig(port));
+    cleanup.push(() => relay.close());
+    return relay;
+  }
+  async function sink(args: string[]): Promise<SmtpSink> {
+    const s = await startSmtpSink(args);
+    cleanup.push(() => s.stop());
+    return s;
+  }
+  async function capture(opts: Parameters<typeof startCaptureUpstream>[0]): Promise<CaptureUpstream> {
+    const c = await startCaptureUpstream(opts);
+    cleanup.push(() => c.close());
+    return c;
+  }
+
+  it('upstream refusing connections → 451 4.4.1', async () => {
+    const relay = await relayTo(await freePort());
+    const r = await send(relay);
+    expect(r.ok).toBe(false);
+    expect(r.response).toMatch(/^451 4\.4\.1 /);
+  });
+
+  // smtp-sink's hard error is "500 5.3.0 Error: command failed": passed through as it is
+  it('upstream hard error at RCPT (smtp-sink -f rcpt) → passed through with its code, nothing delivered', async () => {
+    const s = await sink(['-f', 'rcpt']);
+    const relay = await relayTo(s.port);
+    const r = await send(relay);
+    expect(r.ok).toBe(false);
+    expect(r.response).toBe('500 5.3.0 Upstream rejected the message: Error: command failed');
+    expect(s.messages()).toHaveLength(0);
+  });
+
+  it('upstream hard error at end of data (smtp-sink -f .) → passed through with its code, nothing delivered', async () => {
+    const s = await sink(['-f', '.']);
+    const relay = await relayTo(s.port);
+    const r = await send(relay);
+    expect(r.ok).toBe(false);
+    expect(r.response).toBe('500 5.3.0 Upstream rejected the message: Error: command failed');
+    // smtp-sink dumps what it received even when it refuses the dot; it refused, so nothing was delivered
+  });
+
+  it('upstream 550 at RCPT → 550 with its enhanced code; the address in its text is not echoed', async () => {
+    const c = await capture({ refuseRcpt: { 'bob@example.org': [550, '5.1.1 <bob@example.org>: Recipient address rejected'] } });
+    const relay = await relayTo(c.port);
+    const r = await send(relay);
+    expect(r.response).toBe('550 5.1.1 Upstream rejected the message: <address>: Recipient address rejected');
+    expect(c.started).toBe(0);
+  });
+
+  it('upstream 550 at end of data → 550 with its enhanced code, nothing delivered', async () => {
+    const c = await capture({ dataReply: [550, '5.7.1 Message content rejected'] });
+    const relay = await relayTo(c.port);
+    const r = await send(relay);
+    expect(r.response).toBe('550 5.7.1 Upstream rejected the message: Message content rejected');
+    expect(c.messages).toHaveLength(0);
+  });
+
+  it('upstream 4xx at end of data → 451 with the upstream code passed through', async () => {
+    const c = await capture({ dataReply: [452, '4.3.1 Insufficient system storage'] });
+    const relay = await relayTo(c.port);
+    const r = await send(relay);
+    expect(r.response).toMatch(/^452 4\.3\.1 Upstream deferred the message, try again later: Insufficient system storage$/);
+    expect(c.messages).toHaveLength(0);
+  });
+
+  it('upstream silent after the dot → 451 4.4.2 within the configured time', async () => {
+    const c = await capture({ silentAfterDot: true });
+    const relay = await relayTo(c.port);
+    const started = Date.now();
+    const r = await send(relay);
+    expect(r.response).toMatch(/^451 4\.4\.2 /);
+    // finalReplyMs is 1500 in the test configuration
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(c.messages).toHaveLength(0);
+  });
+
+  it('client dropping mid-DATA → upstream transaction aborted, nothing delivered', async () => {
+    const c = await capture({});
+    const relay = await relayTo(c.port);
+    const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
+    await s.command('MAIL FROM:<alice@acme.test>');
+    await s.command('RCPT TO:<bob@example.org>');
+    expect(await s.command('DATA')).toMatch(/^354/);
+    s.write(`Subject: cut\r\n\r\n${'line of text\r\n'.repeat(5000)}`);
+    await waitFor(() => c.started === 1);
+    s.destroy();
+    await waitFor(() => relay.logs.some((l) => l.includes('client disconnected during DATA')));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(c.messages).toHaveLength(0);
+  });
+
+  it('some recipients refused by the upstream → 250 for the message, a DSN to the sender for the others', async () => {
+    const c = await capture({ refuseRcpt: { 'gone@example.org': [550, '5.1.1 <gone@example.org>: user unknown'] } });
+    const relay = await relayTo(c.port);
+    const r = await send(relay, ['bob@example.org', 'gone@example.org']);
+    expect(r.ok).toBe(true);
+    expect(r.response).toMatch(/^250 2\.0\.0 .*1 recipient\(s\) refused by upstream/);
+    await waitFor(() => c.messages.length === 2);
+    const [delivered, dsn] = c.messages;
+    expect(delivered!.to).toEqual(['bob@example.org']);
+    expect(dsn!.from).toBe('');
+    expect(dsn!.to).toEqual(['alice@acme.test']);
+    const text = dsn!.raw.toString('utf8');
+    expect(text).toContain('Content-Type: multipart/report; report-type=delivery-status');
+    expect(text).toMatch(/Final-Recipient: rfc822; gone@example\.org\r\nAction: failed\r\nStatus: 5\.1\.1\r\n/);
+    expect(text).toContain('Content-Type: text/rfc822-headers');
+    expect(text).toContain('Subject: hello');
+    expect(text).not.toContain('Final-Recipient: rfc822; bob@');
+  });
+
+  it('every recipient refused, some only temporarily → 4xx so the client retries', async () => {
+    const c = await capture({ refuseRcpt: { 'a@example.org': [550, '5.1.1 unknown'], 'b@example.org': [450, '4.2.1 try later'] } });
+    const relay = await relayTo(c.port);
+    const r = await send(relay, ['a@example.org', 'b@example.org']);
+    expect(r.response).toMatch(/^450 4\.2\.1 /);
+  });
+
+  it('never writes a recipient address to its logs', async () => {
+    const c = await capture({ refuseRcpt: { 'gone@example.org': [550, '5.1.1 <gone@example.org>: user unknown'] } });
+    const relay = await relayTo(c.port);
+    await send(relay, ['bob@example.org', 'gone@example.org']);
+    await waitFor(() => c.messages.length === 2);
+    await relay.close();
+    const all = relay.logs.join('\n');
+    expect(relay.logs.length).toBeGreaterThan(3);
+    expect(all).not.toMatch(/bob@|gone@|@example\.org/);
+  });
+});
+
+async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
