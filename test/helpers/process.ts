@@ -1,0 +1,32 @@
+// Runs the built `mailwarden serve` as a child process, as an operator would.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js');
+
+export interface RelayProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly output: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+export async function spawnRelay(yaml: string, cwd?: string): Promise<RelayProcess> {
+  const dir = cwd ?? mkdtempSync(join(tmpdir(), 'mw-proc-'));
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, yaml);
+  const child = spawn(process.execPath, [CLI, 'serve'], { cwd: dir, env: { ...process.env, MAILWARDEN_CONFIG: file }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const m = /"port":(\d+)[^\n]*"msg":"smtp listening"/.exec(out);
+    if (m) return { child, port: Number(m[1]), output: () => out, exited };
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mailwarden did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -1,0 +1,104 @@
+// mailwarden as a process: SIGKILL in the middle of DATA loses nothing the client was told
+// was accepted and delivers nothing incomplete; SIGTERM drains gracefully.
+import { afterEach, describe, expect, it } from 'vitest';
+import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
+import { spawnRelay, type RelayProcess } from '../helpers/process.js';
+import { RawSession, authedSession, sendMail, message } from '../helpers/client.js';
+import { ACME_PASSWORD } from '../helpers/relay.js';
+
+const ACME_HASH = '$scrypt$ln=10,r=8,p=1$2RQHH+d4F8CHhq4XXokSfQ==$UdcdWwlt3QggFsVMNi/Hy2af1qQpeNNaQIPoHMdU4cQ=';
+
+function yaml(upstreamPort: number, extra = ''): string {
+  return `smtp:
+  host: 127.0.0.1
+  port: 0
+  hostname: relay.test
+  shutdownGraceMs: 5000
+upstream:
+  host: 127.0.0.1
+  port: ${upstreamPort}
+  starttls: off
+tenants:
+  - id: acme
+    username: acme
+    password: "${ACME_HASH}"
+    domains: [acme.test]
+log:
+  level: info
+${extra}`;
+}
+
+describe('the relay process', () => {
+  let upstream: CaptureUpstream | undefined;
+  let proc: RelayProcess | undefined;
+  afterEach(async () => {
+    proc?.child.kill('SIGKILL');
+    await upstream?.close();
+  });
+
+  it('killed with SIGKILL mid-DATA: the client never saw 250 and the upstream holds no complete copy', async () => {
+    upstream = await startCaptureUpstream();
+    proc = await spawnRelay(yaml(upstream.port));
+    const s = await authedSession(proc.port, 'acme', ACME_PASSWORD);
+    await s.command('MAIL FROM:<alice@acme.test>');
+    await s.command('RCPT TO:<bob@example.org>');
+    expect(await s.command('DATA')).toMatch(/^354/);
+    s.write(`Subject: interrupted\r\n\r\n${'some text\r\n'.repeat(2000)}`);
+    const deadline = Date.now() + 5000;
+    while (upstream.started === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(upstream.started).toBe(1);
+    proc.child.kill('SIGKILL');
+    await proc.exited;
+    // the client's socket closes without a reply to the message
+    expect(await s.reply(3000)).toBe('');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(upstream.messages).toHaveLength(0);
+  });
+
+  it('on SIGTERM: 421 to new connections, the transaction in flight finishes with 250, then a clean exit', async () => {
+    upstream = await startCaptureUpstream();
+    proc = await spawnRelay(yaml(upstream.port));
+    const s = await authedSession(proc.port, 'acme', ACME_PASSWORD);
+    await s.command('MAIL FROM:<alice@acme.test>');
+    await s.command('RCPT TO:<bob@example.org>');
+    expect(await s.command('DATA')).toMatch(/^354/);
+    s.write('Subject: in flight\r\n\r\nfirst half\r\n');
+    const deadline = Date.now() + 5000;
+    while (upstream.started === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+
+    proc.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    const late = await RawSession.open(proc.port);
+    expect(await late.reply()).toMatch(/^421 4\.3\.2 /);
+    late.destroy();
+
+    s.write('second half\r\n.\r\n');
+    expect(await s.reply()).toMatch(/^250 2\.0\.0 /);
+    expect(await proc.exited).toBe(0);
+    expect(upstream.messages).toHaveLength(1);
+    expect(upstream.messages[0]!.raw.toString()).toContain('first half\r\nsecond half\r\n');
+  });
+
+  it('npm start out of the box: relays to the development outbox', async () => {
+    const { mkdtempSync, readdirSync, readFileSync, cpSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join, resolve } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'mw-dev-'));
+    cpSync(resolve(import.meta.dirname, '../../config/default.yaml'), join(dir, 'default.yaml'));
+    // the shipped default file, on a free port
+    const text = readFileSync(join(dir, 'default.yaml'), 'utf8').replace('port: 2525 ', 'port: 0 ');
+    proc = await spawnRelay(text, dir);
+    expect(proc.output()).toContain('DEVELOPMENT OUTBOX');
+    const r = await sendMail({
+      port: proc.port,
+      user: 'demo',
+      pass: 'demo-password',
+      from: 'alice@example.com',
+      to: ['bob@example.org'],
+      message: message({ From: 'alice@example.com', Subject: 'first' }, 'hello\r\n'),
+    });
+    expect(r.response).toMatch(/^250 2\.0\.0 /);
+    const files = readdirSync(join(dir, 'data/outbox'));
+    expect(files.filter((f) => f.endsWith('.eml'))).toHaveLength(1);
+  });
+});

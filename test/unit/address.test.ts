@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { parseMailAddress, redactAddresses, toAsciiDomain } from '../../src/smtp/address.js';
+import { parseReply } from '../../src/forward/upstream.js';
+import { senderDomainAllowed } from '../../src/policy/sender-domain.js';
+
+describe('addresses', () => {
+  it.each([
+    ['alice@Example.COM', 'alice@example.com'],
+    ['Alice.Smith+tag@example.com', 'Alice.Smith+tag@example.com'],
+    ['jörg@bücher.example', 'jörg@xn--bcher-kva.example'],
+    ['info@XN--BCHER-KVA.example', 'info@xn--bcher-kva.example'],
+    ['x@[192.0.2.1]', 'x@[192.0.2.1]'],
+  ])('%s → %s', (input, expected) => {
+    expect(parseMailAddress(input)?.address).toBe(expected);
+  });
+
+  it.each(['no-at-sign', '@example.com', 'a@', 'a b@example.com', 'a@exa mple.com', 'a@-'.repeat(1) + '\x01'])('refuses %j', (input) => {
+    expect(parseMailAddress(input)).toBeNull();
+  });
+
+  it('normalises IDN domains to lower-case A-labels', () => {
+    expect(toAsciiDomain('BÜCHER.example')).toBe('xn--bcher-kva.example');
+  });
+
+  it('redacts addresses in upstream texts', () => {
+    expect(redactAddresses('550 5.1.1 <bob@example.org>: user unknown, also carol@x.test')).toBe('550 5.1.1 <address>: user unknown, also <address>');
+  });
+
+  it('splits upstream replies', () => {
+    expect(parseReply('550 5.7.1 Go away', 0)).toEqual({ code: 550, enhanced: '5.7.1', text: 'Go away' });
+    expect(parseReply('451 try later', 0)).toEqual({ code: 451, enhanced: '4.0.0', text: 'try later' });
+    expect(parseReply('250-first\r\n250 2.0.0 Ok queued', 0)).toEqual({ code: 250, enhanced: '2.0.0', text: 'Ok queued' });
+  });
+
+  it('matches sender domains exactly, or subdomains through "*."', () => {
+    const tenant = { id: 't', domains: ['acme.test', '*.mail.acme.test'] };
+    expect(senderDomainAllowed(tenant, 'acme.test')).toBe(true);
+    expect(senderDomainAllowed(tenant, 'sub.acme.test')).toBe(false);
+    expect(senderDomainAllowed(tenant, 'mail.acme.test')).toBe(true);
+    expect(senderDomainAllowed(tenant, 'eu.mail.acme.test')).toBe(true);
+    expect(senderDomainAllowed(tenant, 'evilmail.acme.test')).toBe(false);
+    expect(senderDomainAllowed(tenant, 'acme.test.evil')).toBe(false);
+  });
+});
