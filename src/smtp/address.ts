@@ -1,5 +1,6 @@
 // Parsing and normalising envelope addresses. Domains are compared in lower-case A-label
 // (IDNA/punycode) form; local parts are kept exactly as sent (RFC 5321 section 2.4).
+/* eslint-disable no-control-regex -- address syntax is about exactly these control and non-ASCII ranges */
 import { domainToASCII } from 'node:url';
 import type { MailAddress } from '../domain/envelope.js';
 
