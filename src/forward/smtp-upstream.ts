@@ -163,6 +163,9 @@ export class SmtpUpstream implements Upstream {
       conn.once('error', onError);
       conn.connect(() => {
         conn.removeListener('error', onError);
+        // nodemailer leaves Nagle on: the final dot would wait for the ACK of the last data
+        // segment, which the peer delays by up to 40 ms
+        (conn as unknown as { _socket?: { setNoDelay?(on: boolean): void } })._socket?.setNoDelay?.(true);
         resolve(conn);
       });
     });

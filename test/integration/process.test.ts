@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
 import { spawnRelay, type RelayProcess } from '../helpers/process.js';
-import { RawSession, authedSession, sendMail, message } from '../helpers/client.js';
+import { RawSession, authedSession } from '../helpers/client.js';
 import { ACME_PASSWORD } from '../helpers/relay.js';
 
 const ACME_HASH = '$scrypt$ln=10,r=8,p=1$2RQHH+d4F8CHhq4XXokSfQ==$UdcdWwlt3QggFsVMNi/Hy2af1qQpeNNaQIPoHMdU4cQ=';
@@ -89,15 +89,10 @@ describe('the relay process', () => {
     const text = readFileSync(join(dir, 'default.yaml'), 'utf8').replace('port: 2525 ', 'port: 0 ');
     proc = await spawnRelay(text, dir);
     expect(proc.output()).toContain('DEVELOPMENT OUTBOX');
-    const r = await sendMail({
-      port: proc.port,
-      user: 'demo',
-      pass: 'demo-password',
-      from: 'alice@example.com',
-      to: ['bob@example.org'],
-      message: message({ From: 'alice@example.com', Subject: 'first' }, 'hello\r\n'),
-    });
-    expect(r.response).toMatch(/^250 2\.0\.0 /);
+    // the README's first message, with swaks as the client
+    const { execFileSync } = await import('node:child_process');
+    const dialogue = execFileSync('swaks', ['--server', `127.0.0.1:${proc.port}`, '--tls', '--auth-user', 'demo', '--auth-password', 'demo-password', '--from', 'alice@example.com', '--to', 'bob@example.org'], { encoding: 'utf8' });
+    expect(dialogue).toMatch(/<~ {2}250 2\.0\.0 Ok: queued as /);
     const files = readdirSync(join(dir, 'data/outbox'));
     expect(files.filter((f) => f.endsWith('.eml'))).toHaveLength(1);
   });
