@@ -25,6 +25,8 @@ interface SmtpError extends Error {
   rejectedErrors?: SmtpError[];
 }
 
+const BODY_BUFFER_BYTES = 256 * 1024;
+
 interface Idle {
   readonly conn: SMTPConnection;
   readonly timer: NodeJS.Timeout;
@@ -44,7 +46,8 @@ export class SmtpUpstream implements Upstream {
   }
 
   begin(envelope: UpstreamEnvelope): UpstreamTransaction {
-    const body = new PassThrough();
+    // room for the client to keep sending while the upstream answers MAIL, RCPT and DATA
+    const body = new PassThrough({ highWaterMark: BODY_BUFFER_BYTES });
     let conn: SMTPConnection | null = null;
     let aborted = false;
     let settled = false;

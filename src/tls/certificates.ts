@@ -3,7 +3,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 
@@ -22,6 +21,8 @@ export async function loadTls(config: Config['smtp']['tls'], hostname: string, l
   if (!existsSync(certFile) || !existsSync(keyFile)) {
     const notAfter = new Date();
     notAfter.setFullYear(notAfter.getFullYear() + 1);
+    // loaded only when a certificate is generated: it costs ~15 MB of RSS to keep around
+    const { generate } = await import('selfsigned');
     const pems = await generate([{ name: 'commonName', value: hostname }], {
       keyType: 'ec',
       curve: 'P-256',
