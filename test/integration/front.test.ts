@@ -127,6 +127,16 @@ describe('SMTP front', () => {
     expect(await extra.reply()).toMatch(/^421 4\.7\.0 /);
     extra.destroy();
     for (const s of open) s.destroy();
+    // once they are gone, the address may connect again
+    const deadline = Date.now() + 3000;
+    for (;;) {
+      const again = await RawSession.open(relay.port);
+      const greeting = await again.reply();
+      again.destroy();
+      if (greeting.startsWith('220')) break;
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   });
 
   it('relays SMTPUTF8 and IDN addresses with the domain in A-label form, and passes 8BITMIME on', async () => {
