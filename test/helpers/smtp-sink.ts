@@ -1,9 +1,12 @@
 // Postfix's smtp-sink as a real upstream MTA (Debian package postfix; the daemon is never started).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './ports.js';
+
+// Debian puts it in /usr/sbin, which a non-root PATH often lacks
+const SMTP_SINK = ['/usr/sbin/smtp-sink', '/usr/bin/smtp-sink'].find((p) => existsSync(p)) ?? 'smtp-sink';
 
 export interface SinkMessage {
   readonly mailFrom: string;
@@ -26,7 +29,7 @@ export async function startSmtpSink(extra: string[] = []): Promise<SmtpSink> {
   const port = await freePort();
   const args = ['-d', `${dir}/%M.`, ...extra, `127.0.0.1:${port}`, '256'];
   if (process.getuid?.() === 0) args.unshift('-u', 'nobody');
-  const child: ChildProcess = spawn('smtp-sink', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(SMTP_SINK, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d) => (stderr += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
