@@ -156,13 +156,19 @@ export class RawSession {
   }
 }
 
-/** Opens a session, STARTTLS, EHLO and AUTH: ready for MAIL FROM. */
-export async function authedSession(port: number, user: string, pass: string): Promise<RawSession> {
+/** Opens a session, EHLO, STARTTLS and EHLO again: ready for AUTH. */
+export async function tlsSession(port: number): Promise<RawSession> {
   const s = await RawSession.open(port);
   await s.reply();
   await s.command('EHLO client.test');
   await s.starttls();
   await s.command('EHLO client.test');
+  return s;
+}
+
+/** Opens a session, STARTTLS, EHLO and AUTH: ready for MAIL FROM. */
+export async function authedSession(port: number, user: string, pass: string): Promise<RawSession> {
+  const s = await tlsSession(port);
   const auth = await s.login(user, pass);
   if (!auth.startsWith('235')) throw new Error(`auth failed: ${auth}`);
   return s;
@@ -172,4 +178,15 @@ export function message(headers: Record<string, string>, body: string): string {
   return `${Object.entries(headers)
     .map(([k, v]) => `${k}: ${v}`)
     .join('\r\n')}\r\n\r\n${body}`;
+}
+
+/** Authenticated session in the middle of DATA: MAIL, one RCPT and DATA given, `head` sent. */
+export async function sessionInData(port: number, user: string, pass: string, head: string): Promise<RawSession> {
+  const s = await authedSession(port, user, pass);
+  await s.command('MAIL FROM:<alice@acme.test>');
+  await s.command('RCPT TO:<bob@example.org>');
+  const reply = await s.command('DATA');
+  if (!reply.startsWith('354')) throw new Error(`DATA refused: ${reply}`);
+  s.write(head);
+  return s;
 }

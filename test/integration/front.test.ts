@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
 import { startTestRelay, testConfig, ACME_PASSWORD, type TestRelay } from '../helpers/relay.js';
-import { RawSession, authedSession } from '../helpers/client.js';
+import { RawSession, authedSession, tlsSession } from '../helpers/client.js';
 
 describe('SMTP front', () => {
   let upstream: CaptureUpstream;
@@ -31,11 +31,7 @@ describe('SMTP front', () => {
   });
 
   it('refuses relaying without AUTH with 530 5.7.0', async () => {
-    const s = await RawSession.open(relay.port);
-    await s.reply();
-    await s.command('EHLO client.test');
-    await s.starttls();
-    await s.command('EHLO client.test');
+    const s = await tlsSession(relay.port);
     expect(await s.command('MAIL FROM:<alice@acme.test>')).toMatch(/^530 5\.7\.0 /);
     s.destroy();
   });
@@ -49,11 +45,7 @@ describe('SMTP front', () => {
   });
 
   it('answers a wrong password with 535 5.7.8', async () => {
-    const s = await RawSession.open(relay.port);
-    await s.reply();
-    await s.command('EHLO client.test');
-    await s.starttls();
-    await s.command('EHLO client.test');
+    const s = await tlsSession(relay.port);
     expect(await s.login('acme', 'wrong')).toMatch(/^535 5\.7\.8 /);
     expect(await s.login('nobody', 'wrong')).toMatch(/^535 5\.7\.8 /);
     s.destroy();

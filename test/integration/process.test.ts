@@ -3,8 +3,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
 import { spawnRelay, type RelayProcess } from '../helpers/process.js';
-import { RawSession, authedSession } from '../helpers/client.js';
+import { RawSession, sessionInData } from '../helpers/client.js';
 import { ACME_PASSWORD } from '../helpers/relay.js';
+import { waitFor } from '../helpers/wait.js';
 
 const ACME_HASH = '$scrypt$ln=10,r=8,p=1$2RQHH+d4F8CHhq4XXokSfQ==$UdcdWwlt3QggFsVMNi/Hy2af1qQpeNNaQIPoHMdU4cQ=';
 
@@ -39,14 +40,8 @@ describe('the relay process', () => {
   it('killed with SIGKILL mid-DATA: the client never saw 250 and the upstream holds no complete copy', async () => {
     upstream = await startCaptureUpstream();
     proc = await spawnRelay(yaml(upstream.port));
-    const s = await authedSession(proc.port, 'acme', ACME_PASSWORD);
-    await s.command('MAIL FROM:<alice@acme.test>');
-    await s.command('RCPT TO:<bob@example.org>');
-    expect(await s.command('DATA')).toMatch(/^354/);
-    s.write(`Subject: interrupted\r\n\r\n${'some text\r\n'.repeat(2000)}`);
-    const deadline = Date.now() + 5000;
-    while (upstream.started === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(upstream.started).toBe(1);
+    const s = await sessionInData(proc.port, 'acme', ACME_PASSWORD, `Subject: interrupted\r\n\r\n${'some text\r\n'.repeat(2000)}`);
+    await waitFor(() => upstream!.started === 1);
     proc.child.kill('SIGKILL');
     await proc.exited;
     // the client's socket closes without a reply to the message
@@ -58,13 +53,8 @@ describe('the relay process', () => {
   it('on SIGTERM: 421 to new connections, the transaction in flight finishes with 250, then a clean exit', async () => {
     upstream = await startCaptureUpstream();
     proc = await spawnRelay(yaml(upstream.port));
-    const s = await authedSession(proc.port, 'acme', ACME_PASSWORD);
-    await s.command('MAIL FROM:<alice@acme.test>');
-    await s.command('RCPT TO:<bob@example.org>');
-    expect(await s.command('DATA')).toMatch(/^354/);
-    s.write('Subject: in flight\r\n\r\nfirst half\r\n');
-    const deadline = Date.now() + 5000;
-    while (upstream.started === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const s = await sessionInData(proc.port, 'acme', ACME_PASSWORD, 'Subject: in flight\r\n\r\nfirst half\r\n');
+    await waitFor(() => upstream!.started === 1);
 
     proc.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));

@@ -4,8 +4,9 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
 import { startTestRelay, testConfig, ACME_PASSWORD, type TestRelay } from '../helpers/relay.js';
-import { authedSession, sendMail, message } from '../helpers/client.js';
+import { sessionInData, sendMail, message } from '../helpers/client.js';
 import { freePort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait.js';
 
 const MSG = message({ From: 'alice@acme.test', To: 'bob@example.org', Subject: 'hello' }, 'body\r\n');
 const send = (relay: TestRelay, to = ['bob@example.org']) =>
@@ -100,11 +101,7 @@ describe('upstream failures', () => {
   it('client dropping mid-DATA → upstream transaction aborted, nothing delivered', async () => {
     const c = await capture({});
     const relay = await relayTo(c.port);
-    const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
-    await s.command('MAIL FROM:<alice@acme.test>');
-    await s.command('RCPT TO:<bob@example.org>');
-    expect(await s.command('DATA')).toMatch(/^354/);
-    s.write(`Subject: cut\r\n\r\n${'line of text\r\n'.repeat(5000)}`);
+    const s = await sessionInData(relay.port, 'acme', ACME_PASSWORD, `Subject: cut\r\n\r\n${'line of text\r\n'.repeat(5000)}`);
     await waitFor(() => c.started === 1);
     s.destroy();
     await waitFor(() => relay.logs.some((l) => l.includes('client disconnected during DATA')));
@@ -149,11 +146,3 @@ describe('upstream failures', () => {
     expect(all).not.toMatch(/bob@|gone@|@example\.org/);
   });
 });
-
-async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
