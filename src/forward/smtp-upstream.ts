@@ -82,6 +82,8 @@ export class SmtpUpstream implements Upstream {
             destroy(c);
             return fail(new UpstreamError('aborted', 'transaction aborted'));
           }
+          const missing = missingExtension(c, envelope);
+          if (missing) return fail(missing);
           c.once('error', (err: SmtpError) => fail(toUpstreamError(err)));
           c.once('end', () => fail(new UpstreamError('unavailable', 'upstream closed the connection')));
           c.send(
@@ -89,6 +91,7 @@ export class SmtpUpstream implements Upstream {
               from: envelope.from,
               to: [...envelope.to],
               use8BitMime: envelope.eightBitMime,
+              smtpUtf8: envelope.smtpUtf8,
             } as SMTPConnection.Envelope,
             body,
             (err, info) => {
@@ -201,6 +204,22 @@ export class SmtpUpstream implements Upstream {
     conn.once('end', drop);
     this.#idle.push(entry);
   }
+}
+
+/**
+ * The message needs an extension the upstream does not offer. Converting it (to 7bit, or
+ * to ASCII addresses) would change its bytes and break its signatures, so it is refused
+ * as RFC 6531 section 3.4 and RFC 6152 ask.
+ */
+function missingExtension(conn: SMTPConnection, envelope: UpstreamEnvelope): UpstreamError | null {
+  const offered = (conn as unknown as { _supportedExtensions?: string[] })._supportedExtensions ?? [];
+  if (envelope.smtpUtf8 && !offered.includes('SMTPUTF8')) {
+    return new UpstreamError('permfail', 'upstream does not offer SMTPUTF8', { code: 550, enhanced: '5.6.7', text: 'the next server does not accept internationalized mail (SMTPUTF8)' });
+  }
+  if (envelope.eightBitMime && !offered.includes('8BITMIME')) {
+    return new UpstreamError('permfail', 'upstream does not offer 8BITMIME', { code: 554, enhanced: '5.6.3', text: 'the next server does not accept 8-bit content (8BITMIME)' });
+  }
+  return null;
 }
 
 function isUsable(conn: SMTPConnection): boolean {

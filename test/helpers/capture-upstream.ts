@@ -18,6 +18,8 @@ export interface CaptureOptions {
   readonly silentAfterDot?: boolean;
   /** answer the final dot with this reply */
   readonly dataReply?: [number, string];
+  /** do not offer these extensions */
+  readonly without?: { readonly smtpUtf8?: boolean; readonly eightBitMime?: boolean };
 }
 
 export interface CaptureUpstream {
@@ -33,7 +35,8 @@ export async function startCaptureUpstream(options: CaptureOptions = {}): Promis
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
-    hideSMTPUTF8: false,
+    hideSMTPUTF8: Boolean(options.without?.smtpUtf8),
+    hide8BITMIME: Boolean(options.without?.eightBitMime),
     disableReverseLookup: true,
     logger: false,
     onRcptTo(address, _session, cb) {

@@ -181,9 +181,9 @@ export function message(headers: Record<string, string>, body: string): string {
 }
 
 /** Authenticated session in the middle of DATA: MAIL, one RCPT and DATA given, `head` sent. */
-export async function sessionInData(port: number, user: string, pass: string, head: string): Promise<RawSession> {
+export async function sessionInData(port: number, user: string, pass: string, head: string, mail = 'MAIL FROM:<alice@acme.test>'): Promise<RawSession> {
   const s = await authedSession(port, user, pass);
-  await s.command('MAIL FROM:<alice@acme.test>');
+  await s.command(mail);
   await s.command('RCPT TO:<bob@example.org>');
   const reply = await s.command('DATA');
   if (!reply.startsWith('354')) throw new Error(`DATA refused: ${reply}`);

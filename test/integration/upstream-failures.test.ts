@@ -135,6 +135,31 @@ describe('upstream failures', () => {
     expect(r.response).toMatch(/^450 4\.2\.1 /);
   });
 
+  it('a message that needs SMTPUTF8 or 8BITMIME is refused, not altered, when the upstream lacks it', async () => {
+    const c = await capture({ without: { smtpUtf8: true, eightBitMime: true } });
+    const relay = await relayTo(c.port);
+    const utf8 = await sessionInData(relay.port, 'acme', ACME_PASSWORD, '', 'MAIL FROM:<alice@acme.test> SMTPUTF8');
+    utf8.write('Subject: grüße\r\n\r\nbody\r\n.\r\n');
+    expect(await utf8.reply()).toMatch(/^550 5\.6\.7 /);
+    utf8.destroy();
+    const eight = await sessionInData(relay.port, 'acme', ACME_PASSWORD, '', 'MAIL FROM:<alice@acme.test> BODY=8BITMIME');
+    eight.write('Subject: x\r\n\r\nbödy\r\n.\r\n');
+    expect(await eight.reply()).toMatch(/^554 5\.6\.3 /);
+    eight.destroy();
+    // plain 7-bit mail still goes through
+    expect((await send(relay)).ok).toBe(true);
+    expect(c.messages).toHaveLength(1);
+  });
+
+  it('passes SMTPUTF8 on for UTF-8 header fields even when every address is ASCII', async () => {
+    const c = await capture({});
+    const relay = await relayTo(c.port);
+    const s = await sessionInData(relay.port, 'acme', ACME_PASSWORD, 'Subject: grüße\r\n\r\nbody\r\n.\r\n', 'MAIL FROM:<alice@acme.test> SMTPUTF8');
+    expect(await s.reply()).toMatch(/^250 /);
+    s.destroy();
+    expect(c.messages[0]!.smtpUtf8).toBe(true);
+  });
+
   it('never writes a recipient address to its logs', async () => {
     const c = await capture({ refuseRcpt: { 'gone@example.org': [550, '5.1.1 <gone@example.org>: user unknown'] } });
     const relay = await relayTo(c.port);
