@@ -125,7 +125,7 @@ export class RawSession {
   }
 
   /** Sends STARTTLS (plus anything pipelined after it in the same packet) and upgrades. */
-  async starttls(pipelined = ''): Promise<string> {
+  async starttls(pipelined = '', tlsOptions: { maxVersion?: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; minVersion?: 'TLSv1' | 'TLSv1.1' } = {}): Promise<string> {
     this.write(`STARTTLS\r\n${pipelined}`);
     const r = await this.reply();
     if (!r.startsWith('220')) return r;
@@ -133,7 +133,7 @@ export class RawSession {
     plain.removeAllListeners('data');
     plain.removeAllListeners('close');
     this.#buffer = '';
-    const secure = tlsConnect({ socket: plain, rejectUnauthorized: false });
+    const secure = tlsConnect({ socket: plain, rejectUnauthorized: false, ...tlsOptions });
     await new Promise<void>((resolve, reject) => {
       secure.once('secureConnect', resolve);
       secure.once('error', reject);

@@ -30,6 +30,14 @@ describe('SMTP front', () => {
     s.destroy();
   });
 
+  it('refuses TLS older than 1.2', async () => {
+    const s = await RawSession.open(relay.port);
+    await s.reply();
+    await s.command('EHLO client.test');
+    await expect(s.starttls('', { minVersion: 'TLSv1', maxVersion: 'TLSv1.1' })).rejects.toThrow(/protocol version|unsupported protocol/i);
+    s.destroy();
+  });
+
   it('refuses relaying without AUTH with 530 5.7.0', async () => {
     const s = await tlsSession(relay.port);
     expect(await s.command('MAIL FROM:<alice@acme.test>')).toMatch(/^530 5\.7\.0 /);
