@@ -5,15 +5,15 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { MessageBody } from './message-body.js';
 import { UpstreamError, type DeliveryOutcome, type Upstream, type UpstreamEnvelope, type UpstreamTransaction } from './upstream.js';
 
 export class DevOutbox implements Upstream {
   constructor(readonly dir: string) {}
 
   begin(envelope: UpstreamEnvelope): UpstreamTransaction {
-    const body = new PassThrough();
+    const body = new MessageBody(64 * 1024);
     const id = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
     const final = join(this.dir, `${id}.eml`);
     const partial = `${final}.partial`;

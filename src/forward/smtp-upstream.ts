@@ -1,11 +1,11 @@
 // The SMTP upstream: nodemailer's SMTPConnection, one transaction per message, with a small
 // pool of idle connections so that clients sending one message per connection do not pay
 // for an upstream connect, greeting and EHLO each time.
-import { PassThrough } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { Logger } from 'pino';
 import type { UpstreamConfig } from '../config/schema.js';
 import { redactAddresses } from '../smtp/address.js';
+import { MessageBody } from './message-body.js';
 import {
   UpstreamError,
   parseReply,
@@ -47,7 +47,7 @@ export class SmtpUpstream implements Upstream {
 
   begin(envelope: UpstreamEnvelope): UpstreamTransaction {
     // room for the client to keep sending while the upstream answers MAIL, RCPT and DATA
-    const body = new PassThrough({ highWaterMark: BODY_BUFFER_BYTES });
+    const body = new MessageBody(BODY_BUFFER_BYTES);
     let conn: SMTPConnection | null = null;
     let aborted = false;
     let settled = false;

@@ -1,7 +1,7 @@
 // What the relay needs from wherever accepted mail goes next: open one transaction for an
 // envelope, stream the message into it, learn the upstream's verdict. Two implementations:
 // the SMTP upstream (nodemailer) and the development outbox.
-import type { Writable } from 'node:stream';
+import type { MessageBody } from './message-body.js';
 
 export interface UpstreamEnvelope {
   /** '' for the null reverse-path */
@@ -42,7 +42,7 @@ export class UpstreamError extends Error {
 
 export interface UpstreamTransaction {
   /** the message goes here, byte for byte; end() it only when the client's DATA ended cleanly */
-  readonly body: Writable;
+  readonly body: MessageBody;
   /** settles once the upstream answered for the whole message; rejects with UpstreamError */
   readonly result: Promise<DeliveryOutcome>;
   /** the message is incomplete or refused: the upstream must never deliver it */
