@@ -30,7 +30,8 @@ export interface FrontDeps {
 }
 
 interface SessionState {
-  readonly log: Logger;
+  /** bound to the session id, and to the tenant once it is known */
+  log: Logger;
   readonly ip: string;
   tenant: Tenant | null;
   sender: MailAddress | null;
@@ -152,10 +153,11 @@ export class SmtpFront {
       return smtpError(replyFor('TOO_MANY_CONNECTIONS'));
     }
     this.#perIp.set(ip, count + 1);
+    const networkTenant = this.#deps.tenants.byNetwork(ip);
     const state: SessionState = {
-      log,
+      log: networkTenant ? log.child({ tenant: networkTenant.id }) : log,
       ip,
-      tenant: this.#deps.tenants.byNetwork(ip),
+      tenant: networkTenant,
       sender: null,
       recipients: [],
       transactions: 0,
@@ -198,8 +200,11 @@ export class SmtpFront {
     this.#deps.tenants.authenticate(username, password).then(
       (tenant) => {
         if (!tenant) return cb(this.#refuse(state, 'AUTH_FAILED', 'authentication failed'));
-        if (state) state.tenant = tenant;
-        state?.log.info({ tenant: tenant.id, method: auth.method }, 'authenticated');
+        if (state) {
+          state.tenant = tenant;
+          state.log = state.log.child({ tenant: tenant.id });
+        }
+        state?.log.info({ method: auth.method }, 'authenticated');
         cb(null, { user: tenant.id });
       },
       (err: unknown) => {
@@ -225,7 +230,7 @@ export class SmtpFront {
     const verdict = await evaluateMail(this.#deps.mailStages, { sessionId: session.id, tenant, sender });
     const err = verdictError(verdict);
     if (err) {
-      state.log.info({ tenant: tenant.id, reason: verdict.kind === 'reject' ? verdict.reason : undefined, senderDomain: sender?.domain }, 'mail refused');
+      state.log.info({ reason: verdict.kind === 'reject' ? verdict.reason : undefined, senderDomain: sender?.domain }, 'mail refused');
       return err;
     }
     state.sender = sender;
@@ -261,7 +266,6 @@ export class SmtpFront {
     const mailFrom = session.envelope.mailFrom || undefined;
     const smtpUtf8 = wantsSmtpUtf8(mailFrom);
     const { limits } = this.#deps.config.smtp;
-    const tenant = state.tenant;
 
     relayMessage({
       stream,
@@ -286,7 +290,7 @@ export class SmtpFront {
       limits: { maxBytes: limits.maxMessageBytes, maxHeaderFields: limits.maxHeaderFields, maxHops: limits.maxHops },
     })
       .then((result) => {
-        const fields = { tenant: tenant.id, tx: txId, bytes: result.bytes, rcptCount: state.recipients.length, ms: Date.now() - started };
+        const fields = { tx: txId, bytes: result.bytes, rcptCount: state.recipients.length, ms: Date.now() - started };
         switch (result.kind) {
           case 'accepted': {
             const refused = result.outcome.rejected;
