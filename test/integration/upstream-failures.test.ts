@@ -169,5 +169,8 @@ describe('upstream failures', () => {
     const all = relay.logs.join('\n');
     expect(relay.logs.length).toBeGreaterThan(3);
     expect(all).not.toMatch(/bob@|gone@|@example\.org/);
+    const relayed = relay.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'message relayed');
+    expect(relayed).toMatchObject({ tenant: 'acme', accepted: 1, refused: 1, rcptCount: 2 });
+    expect(relayed!.session).toMatch(/^[0-9a-v]{16}$/);
   });
 });
