@@ -1,0 +1,76 @@
+// Keys that keep recipient addresses out of the store in clear text (ARCHITECTURE invariant 3).
+// Each tenant has a random 256-bit key, kept only encrypted under the master key. From it
+// come an HMAC key for pseudonyms (lookups) and an AES key for addresses that must be given
+// back to their tenant (suppression export). Destroying a tenant's key erases both.
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+
+const WRAP_INFO = 'mailwarden tenant key wrap v1';
+
+export class MasterKey {
+  readonly #key: Buffer;
+
+  constructor(key: Buffer) {
+    if (key.length !== 32) throw new Error('the master key must be 32 bytes');
+    this.#key = key;
+  }
+
+  static fromBase64(text: string): MasterKey {
+    const key = Buffer.from(text.trim(), 'base64');
+    if (key.length !== 32) throw new Error('the master key must be 32 bytes, base64-encoded (openssl rand -base64 32)');
+    return new MasterKey(key);
+  }
+
+  /** A new tenant key, and its wrapped (encrypted) form for the store. */
+  newTenantKey(tenantId: string): { key: TenantKey; wrapped: string } {
+    const raw = randomBytes(32);
+    return { key: new TenantKey(raw), wrapped: this.#wrap(raw, tenantId) };
+  }
+
+  unwrap(wrapped: string, tenantId: string): TenantKey {
+    return new TenantKey(open(this.#key, wrapped, `${WRAP_INFO}:${tenantId}`));
+  }
+
+  #wrap(raw: Buffer, tenantId: string): string {
+    return seal(this.#key, raw, `${WRAP_INFO}:${tenantId}`);
+  }
+}
+
+export class TenantKey {
+  readonly #pseudonymKey: Buffer;
+  readonly #addressKey: Buffer;
+
+  constructor(raw: Buffer) {
+    this.#pseudonymKey = Buffer.from(hkdfSync('sha256', raw, Buffer.alloc(0), 'mailwarden pseudonym v1', 32));
+    this.#addressKey = Buffer.from(hkdfSync('sha256', raw, Buffer.alloc(0), 'mailwarden address v1', 32));
+  }
+
+  /** Keyed pseudonym of an address in its matching form: HMAC-SHA256, first 16 bytes, base64url. */
+  pseudonym(matchForm: string): string {
+    return createHmac('sha256', this.#pseudonymKey).update(matchForm, 'utf8').digest().subarray(0, 16).toString('base64url');
+  }
+
+  sealAddress(address: string): string {
+    return seal(this.#addressKey, Buffer.from(address, 'utf8'), 'address');
+  }
+
+  openAddress(sealed: string): string {
+    return open(this.#addressKey, sealed, 'address').toString('utf8');
+  }
+}
+
+/** AES-256-GCM: base64url(iv | tag | ciphertext), bound to a context string. */
+function seal(key: Buffer, plain: Buffer, context: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(context, 'utf8'));
+  const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+}
+
+function open(key: Buffer, sealed: string, context: string): Buffer {
+  const raw = Buffer.from(sealed, 'base64url');
+  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+  decipher.setAAD(Buffer.from(context, 'utf8'));
+  decipher.setAuthTag(raw.subarray(12, 28));
+  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
+}

@@ -1,0 +1,22 @@
+// Which rate buckets a MAIL and a RCPT charge, named the same way in every adapter. One
+// tenant's keys share the "{tenant}" hash tag so that Redis Cluster keeps them in one slot.
+import type { Rate, TenantLimits } from '../domain/policy.js';
+import type { Bucket } from './gcra.js';
+import { windowName } from './gcra.js';
+
+function buckets(prefix: string, label: string, rates: readonly Rate[]): Bucket[] {
+  return rates.map((rate) => ({ key: `${prefix}:${rate.windowMs}`, name: `${label}/${windowName(rate.windowMs)}`, rate }));
+}
+
+export function mailBuckets(tenant: string, sender: string | null, limits: TenantLimits): Bucket[] {
+  const t = `mw:{${tenant}}:rate`;
+  return [
+    ...buckets(`${t}:msg`, 'messages', limits.messages),
+    ...(sender === null ? buckets(`${t}:null`, 'null-sender', limits.nullSender) : buckets(`${t}:snd:${sender}`, 'sender', limits.perSender)),
+  ];
+}
+
+export function recipientBuckets(tenant: string, recipientDomain: string, limits: TenantLimits): Bucket[] {
+  const t = `mw:{${tenant}}:rate`;
+  return [...buckets(`${t}:rcpt`, 'recipients', limits.recipients), ...buckets(`${t}:rdom:${recipientDomain}`, 'recipient-domain', limits.perRecipientDomain)];
+}

@@ -1,0 +1,113 @@
+// The embedded store for a single process: LMDB on local disk (crash-safe, memory-mapped,
+// readable and writable by the CLI while the relay runs). A write is acknowledged only once
+// LMDB committed it, so a SIGKILL loses nothing acknowledged. Rate-limit state is kept in
+// process memory: it is a few numbers per active sender, and restarting the relay restarts
+// the rate windows.
+import { open, type Database, type RootDatabase } from 'lmdb';
+import type { Suspension, SuppressionEntry } from '../../domain/policy.js';
+import type { TenantId } from '../../domain/tenant.js';
+import { admit, MemoryTatState } from '../gcra.js';
+import { mailBuckets, recipientBuckets } from '../buckets.js';
+import type { MailAnswer, MailQuestion, RecipientAnswer, RecipientQuestion, Store, TenantRecord } from '../ports.js';
+import { activeMatch, isActive } from '../suspension-match.js';
+
+const SEP = '\u0000';
+const END = '\u0001';
+
+export class EmbeddedStore implements Store {
+  readonly #root: RootDatabase;
+  readonly #tenants: Database<TenantRecord, string>;
+  readonly #active: Database<Suspension, string>;
+  readonly #history: Database<Suspension, string>;
+  readonly #suppressions: Database<SuppressionEntry, string>;
+  readonly #rates = new MemoryTatState();
+  #sweeps = 0;
+
+  constructor(path: string) {
+    this.#root = open({ path, compression: false });
+    this.#tenants = this.#root.openDB<TenantRecord, string>({ name: 'tenants' });
+    this.#active = this.#root.openDB<Suspension, string>({ name: 'suspensions-active' });
+    this.#history = this.#root.openDB<Suspension, string>({ name: 'suspensions-history' });
+    this.#suppressions = this.#root.openDB<SuppressionEntry, string>({ name: 'suppressions' });
+  }
+
+  async checkMail(q: MailQuestion): Promise<MailAnswer> {
+    const active: Suspension[] = [];
+    for (const { value } of this.#active.getRange({ start: q.tenant + SEP, end: q.tenant + END })) active.push(value);
+    const hit = activeMatch(active, q.senderDomain, q.sender, q.now);
+    if (hit) return { kind: 'suspended', ref: hit.id };
+    if (++this.#sweeps % 10_000 === 0) this.#rates.sweep(q.now);
+    const admission = admit(this.#rates, mailBuckets(q.tenant, q.sender, q.limits), q.now);
+    return admission.allowed ? { kind: 'ok' } : { kind: 'rate-limited', bucket: admission.bucket, retryAfterMs: admission.retryAfterMs };
+  }
+
+  async checkRecipient(q: RecipientQuestion): Promise<RecipientAnswer> {
+    const entry = this.#suppressions.get(q.tenant + SEP + q.pseudonym);
+    if (entry && (entry.expiresAt === undefined || entry.expiresAt > q.now)) return { kind: 'suppressed' };
+    const admission = admit(this.#rates, recipientBuckets(q.tenant, q.recipientDomain, q.limits), q.now);
+    return admission.allowed ? { kind: 'ok' } : { kind: 'rate-limited', bucket: admission.bucket, retryAfterMs: admission.retryAfterMs };
+  }
+
+  async putTenant(tenant: TenantRecord): Promise<void> {
+    await this.#tenants.put(tenant.id, tenant);
+  }
+
+  async getTenant(id: TenantId): Promise<TenantRecord | null> {
+    return this.#tenants.get(id) ?? null;
+  }
+
+  async listTenants(): Promise<TenantRecord[]> {
+    return [...this.#tenants.getRange()].map(({ value }) => value);
+  }
+
+  async addSuspension(s: Suspension): Promise<void> {
+    await this.#active.put(s.tenant + SEP + s.id, s);
+  }
+
+  async liftSuspension(tenant: TenantId, id: string, lifted: NonNullable<Suspension['lifted']>): Promise<boolean> {
+    const key = tenant + SEP + id;
+    return this.#root.transaction(() => {
+      const s = this.#active.get(key);
+      if (!s) return false;
+      this.#active.removeSync(key);
+      this.#history.putSync(key, { ...s, lifted });
+      return true;
+    });
+  }
+
+  async listSuspensions(tenant?: TenantId, options: { includeLifted?: boolean; now?: number } = {}): Promise<Suspension[]> {
+    const range = tenant === undefined ? {} : { start: tenant + SEP, end: tenant + END };
+    const out = [...this.#active.getRange(range)].map(({ value }) => value);
+    const now = options.now ?? Date.now();
+    const current = options.includeLifted ? out : out.filter((s) => isActive(s, now));
+    if (options.includeLifted) for (const { value } of this.#history.getRange(range)) current.push(value);
+    return current.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async addSuppressions(tenant: TenantId, entries: readonly SuppressionEntry[]): Promise<void> {
+    await this.#root.transaction(() => {
+      for (const e of entries) this.#suppressions.putSync(tenant + SEP + e.pseudonym, e);
+    });
+  }
+
+  async removeSuppression(tenant: TenantId, pseudonym: string): Promise<boolean> {
+    const key = tenant + SEP + pseudonym;
+    return this.#root.transaction(() => {
+      if (this.#suppressions.get(key) === undefined) return false;
+      this.#suppressions.removeSync(key);
+      return true;
+    });
+  }
+
+  async *listSuppressions(tenant: TenantId): AsyncIterable<SuppressionEntry> {
+    for (const { value } of this.#suppressions.getRange({ start: tenant + SEP, end: tenant + END })) yield value;
+  }
+
+  async countSuppressions(tenant: TenantId): Promise<number> {
+    return this.#suppressions.getKeysCount({ start: tenant + SEP, end: tenant + END });
+  }
+
+  async close(): Promise<void> {
+    await this.#root.close();
+  }
+}

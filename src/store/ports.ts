@@ -1,0 +1,87 @@
+// What policy, the CLI and the admin API need from the store, in business terms. Keys,
+// scripts and error mapping stay inside the adapters. The caller passes `now`.
+import type { Suspension, SuppressionEntry, TenantLimits } from '../domain/policy.js';
+import type { TenantId } from '../domain/tenant.js';
+
+export interface TenantRecord {
+  readonly id: TenantId;
+  readonly username?: string;
+  readonly passwordHash?: string;
+  readonly domains: readonly string[];
+  readonly networks: readonly string[];
+  readonly limits: TenantLimits;
+  /** the tenant's key, encrypted under the master key */
+  readonly wrappedKey: string;
+  readonly createdAt: number;
+}
+
+export interface MailQuestion {
+  readonly tenant: TenantId;
+  /** A-label; null for the null sender */
+  readonly senderDomain: string | null;
+  /** the sender address in matching form; null for the null sender */
+  readonly sender: string | null;
+  readonly limits: TenantLimits;
+  readonly now: number;
+}
+
+export type MailAnswer =
+  | { readonly kind: 'ok' }
+  | { readonly kind: 'suspended'; readonly ref: string }
+  | { readonly kind: 'rate-limited'; readonly bucket: string; readonly retryAfterMs: number };
+
+export interface RecipientQuestion {
+  readonly tenant: TenantId;
+  readonly pseudonym: string;
+  /** A-label */
+  readonly recipientDomain: string;
+  readonly limits: TenantLimits;
+  readonly now: number;
+}
+
+export type RecipientAnswer =
+  | { readonly kind: 'ok' }
+  | { readonly kind: 'suppressed' }
+  | { readonly kind: 'rate-limited'; readonly bucket: string; readonly retryAfterMs: number };
+
+/** The hot path: one round trip per SMTP command. */
+export interface PolicyStore {
+  /** MAIL FROM: active suspension of the tenant, sender domain or sender; then the tenant and sender rates, consumed only if all allow. */
+  checkMail(q: MailQuestion): Promise<MailAnswer>;
+  /** RCPT TO: suppression; then the recipient and recipient-domain rates, consumed only if all allow. */
+  checkRecipient(q: RecipientQuestion): Promise<RecipientAnswer>;
+}
+
+export interface SuppressionFilter {
+  readonly tenant: TenantId;
+}
+
+/** Everything else: the CLI, the admin API, bootstrap. */
+export interface AdminStore {
+  putTenant(tenant: TenantRecord): Promise<void>;
+  getTenant(id: TenantId): Promise<TenantRecord | null>;
+  listTenants(): Promise<TenantRecord[]>;
+
+  addSuspension(s: Suspension): Promise<void>;
+  /** false when there is no such active suspension */
+  liftSuspension(tenant: TenantId, id: string, lifted: NonNullable<Suspension['lifted']>): Promise<boolean>;
+  listSuspensions(tenant?: TenantId, options?: { includeLifted?: boolean; now?: number }): Promise<Suspension[]>;
+
+  /** all or nothing; an entry for a pseudonym already present replaces it */
+  addSuppressions(tenant: TenantId, entries: readonly SuppressionEntry[]): Promise<void>;
+  removeSuppression(tenant: TenantId, pseudonym: string): Promise<boolean>;
+  listSuppressions(tenant: TenantId): AsyncIterable<SuppressionEntry>;
+  countSuppressions(tenant: TenantId): Promise<number>;
+}
+
+export interface Store extends PolicyStore, AdminStore {
+  close(): Promise<void>;
+}
+
+export class StoreUnavailableError extends Error {
+  readonly code = 'STORE_UNAVAILABLE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}

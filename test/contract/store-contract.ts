@@ -1,0 +1,137 @@
+// One contract for the store ports, run against every adapter with a fake clock.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Suspension, TenantLimits } from '../../src/domain/policy.js';
+import type { Store, TenantRecord } from '../../src/store/ports.js';
+
+const MIN = 60_000;
+const NO_LIMITS: TenantLimits = { messages: [], recipients: [], perSender: [], perRecipientDomain: [], nullSender: [] };
+const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
+
+function tenant(id: string): TenantRecord {
+  return { id, domains: [`${id}.test`], networks: [], limits: NO_LIMITS, wrappedKey: 'x', createdAt: T0 };
+}
+
+function suspension(over: Partial<Suspension> & Pick<Suspension, 'id' | 'tenant'>): Suspension {
+  return { scope: 'tenant', reason: 'test', actor: 'abuse-desk', source: 'manual', createdAt: T0, ...over };
+}
+
+const mail = (t: string, sender: string | null, now = T0, limits = NO_LIMITS) => ({
+  tenant: t,
+  sender,
+  senderDomain: sender === null ? null : sender.split('@')[1]!,
+  limits,
+  now,
+});
+const rcpt = (t: string, pseudonym: string, now = T0, limits = NO_LIMITS, recipientDomain = 'example.org') => ({ tenant: t, pseudonym, recipientDomain, limits, now });
+
+export function storeContract(name: string, create: () => Promise<Store>, destroy?: (s: Store) => Promise<void>): void {
+  describe(`store contract: ${name}`, () => {
+    let store: Store;
+    let n = 0;
+    const fresh = () => `t${++n}-${Math.random().toString(36).slice(2, 8)}`;
+
+    beforeAll(async () => {
+      store = await create();
+    });
+    afterAll(async () => {
+      if (destroy) await destroy(store);
+      else await store.close();
+    });
+
+    it('keeps tenants', async () => {
+      const id = fresh();
+      await store.putTenant(tenant(id));
+      expect((await store.getTenant(id))?.domains).toEqual([`${id}.test`]);
+      expect((await store.listTenants()).map((t) => t.id)).toContain(id);
+      expect(await store.getTenant(`${id}-missing`)).toBeNull();
+    });
+
+    it('a tenant suspension refuses every sender of that tenant, and only that tenant', async () => {
+      const [a, b] = [fresh(), fresh()];
+      await store.addSuspension(suspension({ id: 'S1', tenant: a }));
+      expect(await store.checkMail(mail(a, 'x@a.test'))).toEqual({ kind: 'suspended', ref: 'S1' });
+      expect(await store.checkMail(mail(a, null))).toEqual({ kind: 'suspended', ref: 'S1' });
+      expect(await store.checkMail(mail(b, 'x@a.test'))).toEqual({ kind: 'ok' });
+    });
+
+    it('domain and sender suspensions cover exactly their domain or address', async () => {
+      const a = fresh();
+      await store.addSuspension(suspension({ id: 'D1', tenant: a, scope: 'domain', value: 'bad.test' }));
+      await store.addSuspension(suspension({ id: 'A1', tenant: a, scope: 'sender', value: 'spammer@good.test' }));
+      expect(await store.checkMail(mail(a, 'x@bad.test'))).toEqual({ kind: 'suspended', ref: 'D1' });
+      expect(await store.checkMail(mail(a, 'spammer@good.test'))).toEqual({ kind: 'suspended', ref: 'A1' });
+      expect(await store.checkMail(mail(a, 'other@good.test'))).toEqual({ kind: 'ok' });
+      expect(await store.checkMail(mail(a, 'x@sub.bad.test'))).toEqual({ kind: 'ok' });
+    });
+
+    it('a suspension ends at its expiry, or when lifted, and its history stays', async () => {
+      const a = fresh();
+      await store.addSuspension(suspension({ id: 'E1', tenant: a, expiresAt: T0 + 10 * MIN }));
+      expect((await store.checkMail(mail(a, 'x@a.test', T0 + 9 * MIN))).kind).toBe('suspended');
+      expect((await store.checkMail(mail(a, 'x@a.test', T0 + 10 * MIN))).kind).toBe('ok');
+      await store.addSuspension(suspension({ id: 'L1', tenant: a }));
+      expect(await store.liftSuspension(a, 'L1', { at: T0 + MIN, by: 'desk', reason: 'resolved' })).toBe(true);
+      expect(await store.liftSuspension(a, 'L1', { at: T0 + MIN, by: 'desk', reason: 'again' })).toBe(false);
+      expect((await store.checkMail(mail(a, 'x@a.test', T0 + 11 * MIN))).kind).toBe('ok');
+      expect(await store.listSuspensions(a, { now: T0 + 11 * MIN })).toEqual([]);
+      const all = await store.listSuspensions(a, { includeLifted: true });
+      expect(all.find((s) => s.id === 'L1')?.lifted).toEqual({ at: T0 + MIN, by: 'desk', reason: 'resolved' });
+    });
+
+    it('suppressions are per tenant, expire, and can be removed', async () => {
+      const [a, b] = [fresh(), fresh()];
+      await store.addSuppressions(a, [
+        { pseudonym: 'P1', reason: 'complaint', createdAt: T0 },
+        { pseudonym: 'P2', reason: 'manual', createdAt: T0, expiresAt: T0 + MIN },
+      ]);
+      expect(await store.checkRecipient(rcpt(a, 'P1'))).toEqual({ kind: 'suppressed' });
+      expect(await store.checkRecipient(rcpt(b, 'P1'))).toEqual({ kind: 'ok' });
+      expect(await store.checkRecipient(rcpt(a, 'P2', T0 + MIN - 1))).toEqual({ kind: 'suppressed' });
+      expect(await store.checkRecipient(rcpt(a, 'P2', T0 + MIN))).toEqual({ kind: 'ok' });
+      expect(await store.countSuppressions(a)).toBe(2);
+      expect(await store.removeSuppression(a, 'P1')).toBe(true);
+      expect(await store.removeSuppression(a, 'P1')).toBe(false);
+      expect(await store.checkRecipient(rcpt(a, 'P1'))).toEqual({ kind: 'ok' });
+      const listed = [];
+      for await (const e of store.listSuppressions(a)) listed.push(e.pseudonym);
+      expect(listed).toEqual(['P2']);
+    });
+
+    it('rate limits admit exactly the limit per window and say when to retry', async () => {
+      const a = fresh();
+      const limits: TenantLimits = { ...NO_LIMITS, messages: [{ limit: 3, windowMs: MIN }] };
+      for (let i = 0; i < 3; i++) expect(await store.checkMail(mail(a, 'x@a.test', T0, limits))).toEqual({ kind: 'ok' });
+      const refused = await store.checkMail(mail(a, 'x@a.test', T0, limits));
+      expect(refused).toEqual({ kind: 'rate-limited', bucket: 'messages/1m', retryAfterMs: 20_000 });
+      expect((await store.checkMail(mail(a, 'x@a.test', T0 + 19_999, limits))).kind).toBe('rate-limited');
+      expect((await store.checkMail(mail(a, 'x@a.test', T0 + 20_000, limits))).kind).toBe('ok');
+    });
+
+    it('a refused request charges no bucket (all or nothing)', async () => {
+      const a = fresh();
+      const limits: TenantLimits = { ...NO_LIMITS, messages: [{ limit: 10, windowMs: MIN }], perSender: [{ limit: 1, windowMs: MIN }] };
+      expect((await store.checkMail(mail(a, 'one@a.test', T0, limits))).kind).toBe('ok');
+      // the sender bucket is full: these must not use up the tenant's messages
+      for (let i = 0; i < 20; i++) expect((await store.checkMail(mail(a, 'one@a.test', T0, limits))).kind).toBe('rate-limited');
+      for (let i = 0; i < 9; i++) expect((await store.checkMail(mail(a, `s${i}@a.test`, T0, limits))).kind).toBe('ok');
+      expect(await store.checkMail(mail(a, 'last@a.test', T0, limits))).toMatchObject({ kind: 'rate-limited', bucket: 'messages/1m' });
+    });
+
+    it('the null sender has its own stricter bucket', async () => {
+      const a = fresh();
+      const limits: TenantLimits = { ...NO_LIMITS, nullSender: [{ limit: 1, windowMs: MIN }], perSender: [{ limit: 100, windowMs: MIN }] };
+      expect((await store.checkMail(mail(a, null, T0, limits))).kind).toBe('ok');
+      expect(await store.checkMail(mail(a, null, T0, limits))).toMatchObject({ kind: 'rate-limited', bucket: 'null-sender/1m' });
+      expect((await store.checkMail(mail(a, 'x@a.test', T0, limits))).kind).toBe('ok');
+    });
+
+    it('recipients are limited per tenant and per recipient domain', async () => {
+      const a = fresh();
+      const limits: TenantLimits = { ...NO_LIMITS, perRecipientDomain: [{ limit: 2, windowMs: MIN }] };
+      expect((await store.checkRecipient(rcpt(a, 'R1', T0, limits, 'big.example'))).kind).toBe('ok');
+      expect((await store.checkRecipient(rcpt(a, 'R2', T0, limits, 'big.example'))).kind).toBe('ok');
+      expect(await store.checkRecipient(rcpt(a, 'R3', T0, limits, 'big.example'))).toMatchObject({ kind: 'rate-limited', bucket: 'recipient-domain/1m' });
+      expect((await store.checkRecipient(rcpt(a, 'R3', T0, limits, 'small.example'))).kind).toBe('ok');
+    });
+  });
+}
