@@ -1,0 +1,226 @@
+// The Redis store, shared by every replica: one Lua script per hot-path operation (MAIL,
+// RCPT), so each SMTP command costs one round trip and is atomic across replicas. Every key
+// of a tenant carries the "{tenant}" hash tag and lives in one Redis Cluster slot.
+// ioredis is set to fail fast: no offline queue, one retry, a command timeout.
+import { readFileSync } from 'node:fs';
+import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
+import type { Suspension, SuppressionEntry } from '../../domain/policy.js';
+import type { TenantId } from '../../domain/tenant.js';
+import { mailBuckets, recipientBuckets } from '../buckets.js';
+import type { Bucket } from '../gcra.js';
+import { StoreUnavailableError, type MailAnswer, type MailQuestion, type RecipientAnswer, type RecipientQuestion, type Store, type TenantRecord } from '../ports.js';
+import { isActive } from '../suspension-match.js';
+import { keys, TENANTS_KEY } from './keys.js';
+
+const SCRIPT_VERSION = 'v1';
+
+function loadScript(name: string): string {
+  const dir = new URL('./lua/', import.meta.url);
+  const gcra = readFileSync(new URL('gcra.lua', dir), 'utf8');
+  return readFileSync(new URL(`${name}.lua`, dir), 'utf8').replace('--@include gcra', gcra);
+}
+
+type Client = Redis | Cluster;
+
+interface Scripted {
+  [command: string]: (...args: (string | number)[]) => Promise<unknown>;
+}
+
+export interface RedisStoreOptions {
+  /** redis://host:port for one Redis; several URLs with cluster: true for Redis Cluster */
+  readonly urls: readonly string[];
+  readonly cluster?: boolean;
+  readonly commandTimeoutMs: number;
+  /** Sentinel: the master's name and the sentinels' URLs */
+  readonly sentinel?: { readonly name: string; readonly urls: readonly string[] };
+}
+
+export class RedisStore implements Store {
+  readonly client: Client;
+
+  private constructor(client: Client) {
+    this.client = client;
+    for (const name of ['check-mail', 'check-recipient', 'lift-suspension']) {
+      client.defineCommand(`mw_${name.replace(/-/g, '_')}_${SCRIPT_VERSION}`, { lua: loadScript(name) });
+    }
+  }
+
+  /** Connects and waits until Redis is ready, so no mail is taken before the store can answer. */
+  static async connect(options: RedisStoreOptions): Promise<RedisStore> {
+    const base: RedisOptions = {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: options.commandTimeoutMs,
+      connectTimeout: Math.max(1000, options.commandTimeoutMs * 4),
+      // keep trying in the background, at most every 2 s: service returns by itself
+      retryStrategy: (times) => Math.min(100 * times, 2000),
+      lazyConnect: true,
+    };
+    let client: Client;
+    if (options.cluster) {
+      const nodes: ClusterNode[] = options.urls.map((u) => {
+        const url = new URL(u);
+        return { host: url.hostname, port: Number(url.port || 6379) };
+      });
+      client = new Cluster(nodes, { redisOptions: base, enableOfflineQueue: false, lazyConnect: true, clusterRetryStrategy: (times) => Math.min(100 * times, 2000) });
+    } else if (options.sentinel) {
+      client = new Redis({
+        ...base,
+        sentinels: options.sentinel.urls.map((u) => {
+          const url = new URL(u);
+          return { host: url.hostname, port: Number(url.port || 26379) };
+        }),
+        name: options.sentinel.name,
+      });
+    } else {
+      const url = options.urls[0];
+      if (!url) throw new Error('store.url is required for the redis store');
+      client = new Redis(url, base);
+    }
+    client.on('error', () => {
+      // reported through failing commands and the health check; never crash on a reconnect
+    });
+    const store = new RedisStore(client);
+    await client.connect();
+    return store;
+  }
+
+  #run(command: string, args: (string | number)[]): Promise<unknown> {
+    return ((this.client as unknown as Scripted)[`${command}_${SCRIPT_VERSION}`]!(...args)).catch((err: unknown) => {
+      throw new StoreUnavailableError(`redis: ${(err as Error).message}`, { cause: err });
+    });
+  }
+
+  async checkMail(q: MailQuestion): Promise<MailAnswer> {
+    const k = keys(q.tenant);
+    const buckets = mailBuckets(q.tenant, q.sender, q.limits);
+    const reply = (await this.#run('mw_check_mail', [
+      1 + buckets.length,
+      k.activeSuspensions,
+      ...buckets.map((b) => b.key),
+      q.now,
+      q.senderDomain ?? '',
+      q.sender ?? '',
+      buckets.length,
+      ...bucketArgs(buckets),
+    ])) as [string, string?, number?];
+    if (reply[0] === 'suspended') return { kind: 'suspended', ref: reply[1]! };
+    if (reply[0] === 'rate') return { kind: 'rate-limited', bucket: reply[1]!, retryAfterMs: Number(reply[2]) };
+    return { kind: 'ok' };
+  }
+
+  async checkRecipient(q: RecipientQuestion): Promise<RecipientAnswer> {
+    const k = keys(q.tenant);
+    const buckets = recipientBuckets(q.tenant, q.recipientDomain, q.limits);
+    const reply = (await this.#run('mw_check_recipient', [
+      1 + buckets.length,
+      k.suppressions,
+      ...buckets.map((b) => b.key),
+      q.now,
+      q.pseudonym,
+      buckets.length,
+      ...bucketArgs(buckets),
+    ])) as [string, string?, number?];
+    if (reply[0] === 'suppressed') return { kind: 'suppressed' };
+    if (reply[0] === 'rate') return { kind: 'rate-limited', bucket: reply[1]!, retryAfterMs: Number(reply[2]) };
+    return { kind: 'ok' };
+  }
+
+  async putTenant(tenant: TenantRecord): Promise<void> {
+    await this.#call(() => this.client.hset(TENANTS_KEY, tenant.id, JSON.stringify(tenant)));
+  }
+
+  async getTenant(id: TenantId): Promise<TenantRecord | null> {
+    const raw = await this.#call(() => this.client.hget(TENANTS_KEY, id));
+    return raw ? (JSON.parse(raw) as TenantRecord) : null;
+  }
+
+  async listTenants(): Promise<TenantRecord[]> {
+    const all = await this.#call(() => this.client.hvals(TENANTS_KEY));
+    return all.map((raw) => JSON.parse(raw) as TenantRecord);
+  }
+
+  async addSuspension(s: Suspension): Promise<void> {
+    const k = keys(s.tenant);
+    await this.#call(() =>
+      this.client
+        .multi()
+        .hset(k.suspensionRecords, s.id, JSON.stringify(s))
+        .hset(k.activeSuspensions, s.id, `${s.scope}\t${s.value ?? ''}\t${s.expiresAt ?? ''}`)
+        .exec()
+        .then(checkExec),
+    );
+  }
+
+  async liftSuspension(tenant: TenantId, id: string, lifted: NonNullable<Suspension['lifted']>): Promise<boolean> {
+    const k = keys(tenant);
+    const raw = await this.#call(() => this.client.hget(k.suspensionRecords, id));
+    if (!raw) return false;
+    const record = { ...(JSON.parse(raw) as Suspension), lifted };
+    const done = await this.#run('mw_lift_suspension', [2, k.activeSuspensions, k.suspensionRecords, id, JSON.stringify(record)]);
+    return Number(done) === 1;
+  }
+
+  async listSuspensions(tenant?: TenantId, options: { includeLifted?: boolean; now?: number } = {}): Promise<Suspension[]> {
+    const tenants = tenant === undefined ? (await this.listTenants()).map((t) => t.id) : [tenant];
+    const now = options.now ?? Date.now();
+    const out: Suspension[] = [];
+    for (const t of tenants) {
+      const records = await this.#call(() => this.client.hvals(keys(t).suspensionRecords));
+      for (const raw of records) {
+        const s = JSON.parse(raw) as Suspension;
+        if (options.includeLifted || isActive(s, now)) out.push(s);
+      }
+    }
+    return out.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async addSuppressions(tenant: TenantId, entries: readonly SuppressionEntry[]): Promise<void> {
+    const k = keys(tenant);
+    const tx = this.client.multi();
+    for (let i = 0; i < entries.length; i += 5000) {
+      const fields: string[] = [];
+      for (const e of entries.slice(i, i + 5000)) fields.push(e.pseudonym, `${e.expiresAt ?? ''}\t${JSON.stringify(e)}`);
+      tx.hset(k.suppressions, ...fields);
+    }
+    await this.#call(() => tx.exec().then(checkExec));
+  }
+
+  async removeSuppression(tenant: TenantId, pseudonym: string): Promise<boolean> {
+    return (await this.#call(() => this.client.hdel(keys(tenant).suppressions, pseudonym))) === 1;
+  }
+
+  async *listSuppressions(tenant: TenantId): AsyncIterable<SuppressionEntry> {
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.#call(() => this.client.hscan(keys(tenant).suppressions, cursor, 'COUNT', 1000));
+      for (let i = 1; i < flat.length; i += 2) yield JSON.parse(flat[i]!.slice(flat[i]!.indexOf('\t') + 1)) as SuppressionEntry;
+      cursor = next;
+    } while (cursor !== '0');
+  }
+
+  async countSuppressions(tenant: TenantId): Promise<number> {
+    return this.#call(() => this.client.hlen(keys(tenant).suppressions));
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+  }
+
+  async #call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw new StoreUnavailableError(`redis: ${(err as Error).message}`, { cause: err });
+    }
+  }
+}
+
+function bucketArgs(buckets: readonly Bucket[]): (string | number)[] {
+  return buckets.flatMap((b) => [b.rate.windowMs, b.rate.limit, b.name]);
+}
+
+function checkExec(results: [Error | null, unknown][] | null): void {
+  if (!results) throw new Error('transaction aborted');
+  for (const [err] of results) if (err) throw err;
+}
