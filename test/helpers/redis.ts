@@ -32,3 +32,60 @@ export async function startRedis(extra: string[] = []): Promise<RedisProcess> {
     },
   };
 }
+
+export interface RedisCluster {
+  readonly urls: string[];
+  readonly nodes: RedisProcess[];
+  stop(): Promise<void>;
+}
+
+/** A port whose cluster bus port (port + 10000) is free as well. */
+async function clusterPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    if ((await free(port)) && (await free(port + 10000))) return port;
+  }
+}
+
+/** Three masters, no replicas, created with redis-cli --cluster create. */
+export async function startRedisCluster(): Promise<RedisCluster> {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const run = promisify(execFile);
+  const nodes: RedisProcess[] = [];
+  for (let i = 0; i < 3; i++) {
+    const port = await clusterPort();
+    const dir = mkdtempSync(join(tmpdir(), 'mw-rcluster-'));
+    const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '2000'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    await waitForPort(port);
+    nodes.push({
+      port,
+      url: `redis://127.0.0.1:${port}`,
+      child,
+      stop: async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await exited;
+      },
+    });
+  }
+  const cli = ['/usr/bin/redis-cli', '/usr/local/bin/redis-cli'].find((p) => existsSync(p)) ?? 'redis-cli';
+  await run(cli, ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const { stdout } = await run(cli, ['-p', String(nodes[0]!.port), 'cluster', 'info']);
+    if (stdout.includes('cluster_state:ok')) break;
+    if (Date.now() > deadline) throw new Error(`cluster did not come up:\n${stdout}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { urls: nodes.map((n) => n.url), nodes, stop: async () => void (await Promise.all(nodes.map((n) => n.stop()))) };
+}
