@@ -6,7 +6,11 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { createLogger } from './observability/logger.js';
 import { TenantRegistry } from './tenants/registry.js';
-import { defaultMailStages } from './policy/pipeline.js';
+import { bootstrapTenants } from './tenants/bootstrap.js';
+import { createPolicy } from './policy/pipeline.js';
+import { loadMasterKey } from './crypto/master-key-file.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/ports.js';
 import { SmtpFront } from './smtp/front.js';
 import { SmtpUpstream } from './forward/smtp-upstream.js';
 import { DevOutbox } from './forward/dev-outbox.js';
@@ -17,19 +21,40 @@ import { loadTls } from './tls/certificates.js';
 export interface Mailwarden {
   readonly smtp: AddressInfo;
   readonly log: Logger;
+  readonly tenants: TenantRegistry;
   /** graceful stop: 421 to newcomers, transactions in flight finish within smtp.shutdownGraceMs */
   close(): Promise<void>;
 }
 
 export interface StartOptions {
   readonly log?: Logger;
+  readonly env?: NodeJS.ProcessEnv;
+  /** the clock policy uses; tests pass a fake one */
+  readonly now?: () => number;
+  /** a store opened by the caller (tests); closed by the caller too */
+  readonly store?: Store;
 }
 
 export async function start(config: Config, options: StartOptions = {}): Promise<Mailwarden> {
   const log = options.log ?? createLogger(config.log.level);
   const hostname = config.smtp.hostname ?? osHostname();
   const tls = await loadTls(config.smtp.tls, hostname, log);
-  const tenants = new TenantRegistry(config.tenants);
+  const now = options.now ?? Date.now;
+  const master = loadMasterKey(config.keys, options.env ?? process.env);
+  if (master.generated) log.warn({ file: config.keys.masterKeyFile }, 'generated a master key; keep it safe: without it no tenant key, pseudonym or stored address can be read');
+  const store = options.store ?? (await openStore(config.store));
+  await bootstrapTenants(config, store, master.key, now());
+  const tenants = new TenantRegistry(store, master.key, log.child({ component: 'tenants' }));
+  await tenants.load();
+  tenants.startRefresh(config.store.tenantRefreshMs);
+  const storeLog = log.child({ component: 'store' });
+  const policy = createPolicy({
+    store,
+    deadlineMs: config.store.deadlineMs,
+    now,
+    pseudonym: (tenant, matchForm) => tenants.keyOf(tenant)?.pseudonym(matchForm) ?? null,
+    onStoreFailure: (what, err) => storeLog.warn({ what, err: (err as Error).message }, 'store did not answer; failing closed'),
+  });
 
   let upstream: Upstream;
   let upstreamName: string;
@@ -48,7 +73,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     hostname,
     tls,
     tenants,
-    mailStages: defaultMailStages,
+    policy,
     upstream,
     upstreamName,
     dsn,
@@ -60,10 +85,13 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   return {
     smtp,
     log,
+    tenants,
     async close() {
       await front.close();
       await dsn.idle();
       await upstream.close();
+      tenants.stop();
+      if (!options.store) await store.close();
       log.info('stopped');
     },
   };

@@ -79,6 +79,8 @@ function resolvePaths(config: Config): Config {
       },
     },
     upstream: { ...config.upstream, outboxDir: abs(config.upstream.outboxDir) },
+    store: { ...config.store, path: abs(config.store.path) },
+    keys: { ...config.keys, masterKeyFile: abs(config.keys.masterKeyFile) },
   };
 }
 

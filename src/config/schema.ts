@@ -87,18 +87,73 @@ export const upstreamSchema = z
   })
   .prefault({ dev: 'outbox' });
 
+const rates = z.array(
+  z.strictObject({
+    limit: z.number().int().min(1),
+    per: z.enum(['second', 'minute', 'hour', 'day']),
+  }),
+);
+
+export const limitsRatesSchema = z.strictObject({
+  messages: rates.optional(),
+  recipients: rates.optional(),
+  perSender: rates.optional(),
+  perRecipientDomain: rates.optional(),
+  nullSender: rates.optional(),
+});
+
+export const defaultRates = {
+  messages: [
+    { limit: 1000, per: 'minute' },
+    { limit: 20000, per: 'hour' },
+    { limit: 200000, per: 'day' },
+  ],
+  recipients: [
+    { limit: 5000, per: 'minute' },
+    { limit: 100000, per: 'hour' },
+    { limit: 1000000, per: 'day' },
+  ],
+  perSender: [{ limit: 5000, per: 'hour' }],
+  perRecipientDomain: [{ limit: 1000, per: 'minute' }],
+  nullSender: [{ limit: 500, per: 'hour' }],
+} as const;
+
+export const storeSchema = z
+  .strictObject({
+    kind: z.enum(['embedded', 'redis']).default('embedded'),
+    path: z.string().min(1).default('./data/store'),
+    url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+    cluster: z.array(z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL')).optional(),
+    sentinel: z.strictObject({ name: z.string().min(1), urls: z.array(z.string().regex(/^redis:\/\//)).min(1) }).optional(),
+    deadlineMs: z.number().int().min(10).max(2000).default(250),
+    tenantRefreshMs: ms.default(5000),
+  })
+  .refine((s) => s.kind !== 'redis' || [s.url, s.cluster, s.sentinel].filter((x) => x !== undefined).length === 1, {
+    message: 'a redis store needs exactly one of url, cluster or sentinel',
+  })
+  .prefault({});
+
 export const tenantSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 characters: a-z, 0-9, - and _'),
   username: z.string().min(1).optional(),
   password: scryptHash.optional(),
   domains: z.array(domainName).min(1, 'a tenant needs at least one sender domain'),
   networks: z.array(cidr).default([]),
+  limits: limitsRatesSchema.optional(),
 });
 
 export const configSchema = z
   .strictObject({
     smtp: smtpSchema.prefault({}),
     upstream: upstreamSchema,
+    store: storeSchema,
+    keys: z
+      .strictObject({
+        masterKeyFile: z.string().min(1).default('./data/master.key'),
+        generateMasterKey: z.boolean().default(true),
+      })
+      .prefault({}),
+    limits: limitsRatesSchema.prefault({}),
     tenants: z.array(tenantSchema).default([]),
     log: z
       .strictObject({
@@ -130,3 +185,5 @@ export type Config = z.output<typeof configSchema>;
 export type TenantConfig = z.output<typeof tenantSchema>;
 export type UpstreamConfig = z.output<typeof upstreamSchema>;
 export type LimitsConfig = z.output<typeof limitsSchema>;
+export type RatesConfig = z.output<typeof limitsRatesSchema>;
+export type StoreConfig = z.output<typeof storeSchema>;

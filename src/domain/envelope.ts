@@ -8,6 +8,9 @@ export interface MailAddress {
   readonly local: string;
   /** lower-case A-label form */
   readonly domain: string;
+  /** the form suppression lists match on: local part lower-cased, domain in A-label form;
+   * no stripping of +tags or dots */
+  readonly matchForm: string;
 }
 
 export interface Transaction {

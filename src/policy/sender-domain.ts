@@ -4,7 +4,7 @@ import { ACCEPT, reject, type Verdict } from '../domain/verdict.js';
 import type { Tenant } from '../domain/tenant.js';
 import type { Transaction } from '../domain/envelope.js';
 
-export function senderDomainAllowed(tenant: Tenant, domain: string): boolean {
+export function senderDomainAllowed(tenant: Pick<Tenant, 'domains'>, domain: string): boolean {
   for (const allowed of tenant.domains) {
     if (allowed === domain) return true;
     if (allowed.startsWith('*.') && (domain === allowed.slice(2) || domain.endsWith(allowed.slice(1)))) return true;

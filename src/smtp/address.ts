@@ -21,7 +21,7 @@ export function parseMailAddress(address: string): MailAddress | null {
   if (/[\s<>\x00-\x1f\x7f]/.test(local)) return null;
   const domain = toAsciiDomain(address.slice(at + 1));
   if (domain === null) return null;
-  return { address: `${local}@${domain}`, local, domain };
+  return { address: `${local}@${domain}`, local, domain, matchForm: `${local.toLowerCase()}@${domain}` };
 }
 
 export function isAscii(value: string): boolean {

@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { ReasonId } from '../domain/catalog.js';
 import type { Tenant } from '../domain/tenant.js';
 import type { MailAddress } from '../domain/envelope.js';
-import { evaluateMail, type MailStage } from '../policy/pipeline.js';
+import type { Policy } from '../policy/pipeline.js';
 import type { TenantRegistry } from '../tenants/registry.js';
 import { relayMessage } from '../forward/relay.js';
 import { receivedHeader } from '../forward/trace.js';
@@ -21,7 +21,7 @@ export interface FrontDeps {
   readonly hostname: string;
   readonly tls: { readonly key: Buffer; readonly cert: Buffer };
   readonly tenants: TenantRegistry;
-  readonly mailStages: readonly MailStage[];
+  readonly policy: Policy;
   readonly upstream: Upstream;
   readonly upstreamName: string;
   readonly dsn: DsnSender;
@@ -227,7 +227,7 @@ export class SmtpFront {
       if (!sender) return this.#refuse(state, 'SENDER_SYNTAX', 'mail refused');
       if (!isAscii(sender.address) && !wantsSmtpUtf8(address)) return this.#refuse(state, 'SMTPUTF8_REQUIRED', 'mail refused');
     }
-    const verdict = await evaluateMail(this.#deps.mailStages, { sessionId: session.id, tenant, sender });
+    const verdict = await this.#deps.policy.mail({ sessionId: session.id, tenant, sender });
     const err = verdictError(verdict);
     if (err) {
       state.log.info({ reason: verdict.kind === 'reject' ? verdict.reason : undefined, senderDomain: sender?.domain }, 'mail refused');
@@ -237,9 +237,9 @@ export class SmtpFront {
     return null;
   }
 
-  #onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Error | null {
+  async #onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<Error | null> {
     const state = this.#sessions.get(session.id);
-    if (!state) return smtpError(replyFor('LOCAL_ERROR'));
+    if (!state || !state.tenant) return smtpError(replyFor('LOCAL_ERROR'));
     if (state.recipients.length >= this.#deps.config.smtp.limits.maxRecipients) {
       return this.#refuse(state, 'TOO_MANY_RECIPIENTS', 'recipient refused');
     }
@@ -247,6 +247,13 @@ export class SmtpFront {
     if (!rcpt) return this.#refuse(state, 'RECIPIENT_SYNTAX', 'recipient refused');
     if (!isAscii(rcpt.address) && !wantsSmtpUtf8(session.envelope.mailFrom || undefined)) {
       return this.#refuse(state, 'SMTPUTF8_REQUIRED', 'recipient refused');
+    }
+    const verdict = await this.#deps.policy.recipient({ sessionId: session.id, tenant: state.tenant, sender: state.sender }, rcpt);
+    const err = verdictError(verdict);
+    if (err) {
+      // the recipient is never logged, only why it was refused
+      state.log.info({ reason: verdict.kind === 'reject' ? verdict.reason : undefined }, 'recipient refused');
+      return err;
     }
     state.recipients.push(rcpt.address);
     return null;

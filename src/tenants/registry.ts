@@ -1,14 +1,16 @@
-// The tenants known to this process: who may relay, with which credentials, from which
-// networks, and for which sender domains. Bootstrapped from the configuration.
+// The tenants this process serves, read from the store (so every replica sees the same
+// ones) and refreshed in the background: who may relay, with which credentials, from which
+// networks, for which sender domains, under which limits, and each one's key.
 import { BlockList, isIP } from 'node:net';
-import type { TenantConfig } from '../config/schema.js';
-import type { Tenant } from '../domain/tenant.js';
-import { toAsciiDomain } from '../smtp/address.js';
+import type { Logger } from 'pino';
+import type { Tenant, TenantId } from '../domain/tenant.js';
+import type { MasterKey, TenantKey } from '../crypto/keys.js';
+import type { AdminStore, TenantRecord } from '../store/ports.js';
 import { verifyPassword } from './password.js';
-
 
 interface Entry {
   readonly tenant: Tenant;
+  readonly key: TenantKey;
   readonly username?: string;
   readonly passwordHash?: string;
   readonly networks: BlockList;
@@ -16,33 +18,46 @@ interface Entry {
 }
 
 export class TenantRegistry {
-  readonly #entries: Entry[];
+  #entries: Entry[] = [];
+  #keys = new Map<string, { wrapped: string; key: TenantKey }>();
+  #timer: NodeJS.Timeout | undefined;
 
-  constructor(tenants: readonly TenantConfig[]) {
-    this.#entries = tenants.map((t) => {
-      const networks = new BlockList();
-      for (const net of t.networks) {
-        const [address, bits] = net.split('/') as [string, string | undefined];
-        const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-        if (bits === undefined) networks.addAddress(address, family);
-        else networks.addSubnet(address, Number(bits), family);
+  constructor(
+    private readonly store: AdminStore,
+    private readonly master: MasterKey,
+    private readonly log: Logger,
+  ) {}
+
+  /** Reads every tenant from the store. A tenant whose key does not unwrap is left out and logged. */
+  async load(): Promise<void> {
+    const records = await this.store.listTenants();
+    const entries: Entry[] = [];
+    for (const r of records) {
+      try {
+        entries.push(this.#entry(r));
+      } catch (err) {
+        this.log.error({ tenant: r.id, err: (err as Error).message }, 'tenant key does not unwrap with this master key; tenant disabled');
       }
-      const domains = t.domains.map((d) => (d.startsWith('*.') ? `*.${toAsciiDomain(d.slice(2)) ?? d.slice(2)}` : (toAsciiDomain(d) ?? d)));
-      return {
-        tenant: Object.freeze({ id: t.id, domains: Object.freeze(domains) }),
-        username: t.username,
-        passwordHash: t.password,
-        networks,
-        hasNetworks: t.networks.length > 0,
-      };
-    });
+    }
+    this.#entries = entries;
+  }
+
+  /** Refreshes from the store every `ms`; a failed refresh keeps the last good list. */
+  startRefresh(ms: number): void {
+    this.#timer = setInterval(() => {
+      this.load().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'tenant refresh failed; keeping the last list'));
+    }, ms);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
   }
 
   /** The tenant these credentials belong to, or null. Always runs one scrypt, so timing does not tell whether the user exists. */
   async authenticate(username: string, password: string): Promise<Tenant | null> {
     const entry = this.#entries.find((e) => e.username === username);
-    const hash = entry?.passwordHash ?? DUMMY_HASH;
-    const ok = await verifyPassword(password, hash);
+    const ok = await verifyPassword(password, entry?.passwordHash ?? DUMMY_HASH);
     return ok && entry ? entry.tenant : null;
   }
 
@@ -50,16 +65,42 @@ export class TenantRegistry {
   byNetwork(address: string): Tenant | null {
     const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
     const family = isIP(plain) === 6 ? 'ipv6' : 'ipv4';
-    const entry = this.#entries.find((e) => e.hasNetworks && e.networks.check(plain, family));
-    return entry?.tenant ?? null;
+    return this.#entries.find((e) => e.hasNetworks && e.networks.check(plain, family))?.tenant ?? null;
   }
 
-  get(id: string): Tenant | null {
+  get(id: TenantId): Tenant | null {
     return this.#entries.find((e) => e.tenant.id === id)?.tenant ?? null;
+  }
+
+  keyOf(id: TenantId): TenantKey | null {
+    return this.#entries.find((e) => e.tenant.id === id)?.key ?? null;
   }
 
   get size(): number {
     return this.#entries.length;
+  }
+
+  #entry(r: TenantRecord): Entry {
+    const networks = new BlockList();
+    for (const net of r.networks) {
+      const [address, bits] = net.split('/') as [string, string | undefined];
+      const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+      if (bits === undefined) networks.addAddress(address, family);
+      else networks.addSubnet(address, Number(bits), family);
+    }
+    let cached = this.#keys.get(r.id);
+    if (!cached || cached.wrapped !== r.wrappedKey) {
+      cached = { wrapped: r.wrappedKey, key: this.master.unwrap(r.wrappedKey, r.id) };
+      this.#keys.set(r.id, cached);
+    }
+    return {
+      tenant: Object.freeze({ id: r.id, domains: Object.freeze([...r.domains]), limits: r.limits }),
+      key: cached.key,
+      username: r.username,
+      passwordHash: r.passwordHash,
+      networks,
+      hasNetworks: r.networks.length > 0,
+    };
   }
 }
 

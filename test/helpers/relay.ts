@@ -28,6 +28,8 @@ export function testConfig(upstreamPort: number | 'outbox', overrides: Record<st
   const base = {
     smtp: { host: '127.0.0.1', port: 0, hostname: 'relay.test', tls: { devCertDir: join(dir, 'tls') }, shutdownGraceMs: 3000 },
     upstream,
+    store: { kind: 'embedded', path: join(dir, 'store') },
+    keys: { masterKeyFile: join(dir, 'master.key') },
     tenants: [
       { id: 'acme', username: 'acme', password: ACME_HASH, domains: ['acme.test', 'bücher.example'] },
       { id: 'globex', username: 'globex', password: GLOBEX_HASH, domains: ['globex.test'] },
