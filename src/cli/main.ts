@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline/promises';
 import { configPath, loadConfigFile, ConfigError } from '../config/load.js';
 import { hashPassword } from '../tenants/password.js';
 import { start } from '../main.js';
+import { describeError, suppression, suspend, suspensions, tenantList, unsuspend, type Io } from './policy-commands.js';
 
 const USAGE = `usage: mailwarden <command>
 
@@ -13,7 +14,29 @@ commands:
   config check [FILE]        validate a configuration file and report every problem
   tenant hash-password       read a password on standard input, print its scrypt hash
                              for tenants[].password
+  tenant list                the tenants in the store
+
+  suspend --tenant T [--domain D | --sender S] --reason R [--ticket X] [--expires 7d|DATE]
+  unsuspend --tenant T --id ID --reason R
+  suspensions [--tenant T] [--all] [--json]
+
+  suppression add --tenant T [--reason manual] [--source S] [--expires 30d] ADDRESS...
+  suppression remove --tenant T ADDRESS
+  suppression list --tenant T [--json]          entries by pseudonym, no addresses
+  suppression import --tenant T FILE.csv        header: address,reason,source,expires_at
+  suppression export --tenant T [-o FILE]       CSV with the addresses, for the tenant
+
+The actor recorded for suspend/unsuspend is --actor, else $MAILWARDEN_ACTOR, else the login name.
 `;
+
+const io: Io = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+
+function config() {
+  return loadConfigFile(configPath(process.env, process.cwd())).config;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
@@ -28,7 +51,16 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       break;
+    case 'suspend':
+      return suspend(config(), argv.slice(1), io);
+    case 'unsuspend':
+      return unsuspend(config(), argv.slice(1), io);
+    case 'suspensions':
+      return suspensions(config(), argv.slice(1), io);
+    case 'suppression':
+      return suppression(config(), argv.slice(1), io);
     case 'tenant':
+      if (sub === 'list') return tenantList(config(), rest, io);
       if (sub === 'hash-password') {
         const password = await readPassword();
         if (!password) {
@@ -87,7 +119,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError) {
+    const known = describeError(err);
+    if (known !== null) {
+      process.stderr.write(`mailwarden: ${known}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof ConfigError) {
       process.stderr.write(`mailwarden: ${err.message}\n`);
       process.exitCode = 78; // EX_CONFIG
     } else {

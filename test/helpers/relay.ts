@@ -6,17 +6,24 @@ import { join } from 'node:path';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { start, type Mailwarden } from '../../src/main.js';
+import { AdminService } from '../../src/admin/service.js';
+import { loadMasterKey } from '../../src/crypto/master-key-file.js';
+import { openStore } from '../../src/store/open.js';
+import type { Store } from '../../src/store/ports.js';
 
 // scrypt hash of "acme-secret" and "globex-secret" with a small cost, for fast tests
 export const ACME_PASSWORD = 'acme-secret';
 export const GLOBEX_PASSWORD = 'globex-secret';
-const ACME_HASH = '$scrypt$ln=10,r=8,p=1$2RQHH+d4F8CHhq4XXokSfQ==$UdcdWwlt3QggFsVMNi/Hy2af1qQpeNNaQIPoHMdU4cQ=';
-const GLOBEX_HASH = '$scrypt$ln=10,r=8,p=1$zPjLkugxwzWFxlo9sXJ/2w==$N3H+KsnQa0nCesBSAdd+XMuYEKA2fIh388aTjDhIY/Y=';
+export const ACME_HASH = '$scrypt$ln=10,r=8,p=1$2RQHH+d4F8CHhq4XXokSfQ==$UdcdWwlt3QggFsVMNi/Hy2af1qQpeNNaQIPoHMdU4cQ=';
+export const GLOBEX_HASH = '$scrypt$ln=10,r=8,p=1$zPjLkugxwzWFxlo9sXJ/2w==$N3H+KsnQa0nCesBSAdd+XMuYEKA2fIh388aTjDhIY/Y=';
 
 export interface TestRelay extends Mailwarden {
   readonly port: number;
   readonly logs: string[];
   readonly config: Config;
+  /** the abuse desk's service on the relay's own store and master key */
+  readonly admin: AdminService;
+  readonly store: Store;
 }
 
 export function testConfig(upstreamPort: number | 'outbox', overrides: Record<string, unknown> = {}): Config {
@@ -39,7 +46,7 @@ export function testConfig(upstreamPort: number | 'outbox', overrides: Record<st
   return configSchema.parse(merge(base, overrides));
 }
 
-export async function startTestRelay(config: Config): Promise<TestRelay> {
+export async function startTestRelay(config: Config, options: { now?: () => number } = {}): Promise<TestRelay> {
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -48,8 +55,16 @@ export async function startTestRelay(config: Config): Promise<TestRelay> {
     },
   });
   const log = createLogger(config.log.level, sink);
-  const app = await start(config, { log });
-  return Object.assign(Object.create(null) as object, app, { port: app.smtp.port, logs, config, close: app.close, smtp: app.smtp, log: app.log }) as TestRelay;
+  const store = await openStore(config.store);
+  const app = await start(config, { log, store, now: options.now });
+  const admin = new AdminService(store, loadMasterKey(config.keys, {}).key, options.now);
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await app.close();
+      await store.close();
+    })());
+  return { ...app, port: app.smtp.port, logs, config, close, admin, store };
 }
 
 function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {

@@ -1,0 +1,179 @@
+// What the abuse desk and tenants do to policy, shared by the CLI and the admin API:
+// suspensions and suppression lists. Every input is validated whole before anything is
+// written; a bad input changes nothing.
+import { randomBytes } from 'node:crypto';
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
+import type { MasterKey, TenantKey } from '../crypto/keys.js';
+import { SUPPRESSION_REASONS, type Suspension, type SuppressionEntry, type SuppressionReason, type SuspensionScope } from '../domain/policy.js';
+import type { TenantId } from '../domain/tenant.js';
+import { parseMailAddress, toAsciiDomain } from '../smtp/address.js';
+import type { Store } from '../store/ports.js';
+
+export class AdminError extends Error {
+  constructor(
+    readonly code: 'NOT_FOUND' | 'INVALID_INPUT',
+    message: string,
+    readonly problems: readonly string[] = [],
+  ) {
+    super(problems.length ? `${message}\n${problems.map((p) => `  ${p}`).join('\n')}` : message);
+    this.name = 'AdminError';
+  }
+}
+
+export interface SuspendInput {
+  readonly tenant: TenantId;
+  readonly scope: SuspensionScope;
+  /** sender domain or sender address, for those scopes */
+  readonly value?: string;
+  readonly reason: string;
+  readonly actor: string;
+  readonly ticket?: string;
+  readonly expiresAt?: number;
+  readonly source?: 'manual' | 'automatic';
+  readonly evidence?: Record<string, unknown>;
+}
+
+export interface SuppressInput {
+  readonly address: string;
+  readonly reason: SuppressionReason;
+  readonly source?: string;
+  readonly expiresAt?: number;
+}
+
+export class AdminService {
+  constructor(
+    private readonly store: Store,
+    private readonly master: MasterKey,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async suspend(input: SuspendInput): Promise<Suspension> {
+    await this.#tenantKey(input.tenant);
+    if (!input.reason.trim()) throw new AdminError('INVALID_INPUT', 'a suspension needs a reason');
+    let value: string | undefined;
+    if (input.scope === 'domain') {
+      value = toAsciiDomain(input.value ?? '') ?? undefined;
+      if (!value) throw new AdminError('INVALID_INPUT', `not a domain name: ${JSON.stringify(input.value ?? '')}`);
+    } else if (input.scope === 'sender') {
+      value = parseMailAddress(input.value ?? '')?.matchForm;
+      if (!value) throw new AdminError('INVALID_INPUT', `not a sender address: ${JSON.stringify(input.value ?? '')}`);
+    }
+    const now = this.now();
+    if (input.expiresAt !== undefined && input.expiresAt <= now) throw new AdminError('INVALID_INPUT', 'the expiry is in the past');
+    const suspension: Suspension = {
+      id: `S${randomBytes(5).toString('hex').toUpperCase()}`,
+      tenant: input.tenant,
+      scope: input.scope,
+      ...(value !== undefined && { value }),
+      reason: input.reason.trim(),
+      actor: input.actor,
+      ...(input.ticket && { ticket: input.ticket }),
+      source: input.source ?? 'manual',
+      createdAt: now,
+      ...(input.expiresAt !== undefined && { expiresAt: input.expiresAt }),
+      ...(input.evidence && { evidence: input.evidence }),
+    };
+    await this.store.addSuspension(suspension);
+    return suspension;
+  }
+
+  async unsuspend(tenant: TenantId, id: string, actor: string, reason: string): Promise<void> {
+    if (!reason.trim()) throw new AdminError('INVALID_INPUT', 'lifting a suspension needs a reason');
+    const lifted = await this.store.liftSuspension(tenant, id, { at: this.now(), by: actor, reason: reason.trim() });
+    if (!lifted) throw new AdminError('NOT_FOUND', `no active suspension ${id} for tenant ${tenant}`);
+  }
+
+  async suspensions(tenant?: TenantId, includeLifted = false): Promise<Suspension[]> {
+    return this.store.listSuspensions(tenant, { includeLifted, now: this.now() });
+  }
+
+  /** Adds all entries or none. */
+  async suppress(tenant: TenantId, inputs: readonly SuppressInput[]): Promise<number> {
+    const key = await this.#tenantKey(tenant);
+    const problems: string[] = [];
+    const entries = inputs.map((input, i) => {
+      const entry = this.#entry(key, input);
+      if (typeof entry === 'string') problems.push(`entry ${i + 1}: ${entry}`);
+      return entry;
+    });
+    if (problems.length) throw new AdminError('INVALID_INPUT', 'nothing was added', problems);
+    await this.store.addSuppressions(tenant, entries as SuppressionEntry[]);
+    return entries.length;
+  }
+
+  async unsuppress(tenant: TenantId, address: string): Promise<boolean> {
+    const key = await this.#tenantKey(tenant);
+    const parsed = parseMailAddress(address.trim());
+    if (!parsed) throw new AdminError('INVALID_INPUT', 'not an email address');
+    return this.store.removeSuppression(tenant, key.pseudonym(parsed.matchForm));
+  }
+
+  /** Entries without addresses: what any listing may show. */
+  async *suppressionEntries(tenant: TenantId): AsyncIterable<SuppressionEntry> {
+    await this.#tenantKey(tenant);
+    yield* this.store.listSuppressions(tenant);
+  }
+
+  /**
+   * CSV with a header line: address,reason,source,expires_at. Every line is checked first;
+   * any bad line is reported with its line number and nothing is imported.
+   */
+  async importCsv(tenant: TenantId, csv: string, onProgress?: (done: number) => void): Promise<number> {
+    const key = await this.#tenantKey(tenant);
+    let rows: { record: Record<string, string>; info: { lines: number } }[];
+    try {
+      rows = parse(csv, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), info: true, skip_empty_lines: true, trim: true, bom: true });
+    } catch (err) {
+      throw new AdminError('INVALID_INPUT', `not valid CSV: ${(err as Error).message}`);
+    }
+    const problems: string[] = [];
+    const entries: SuppressionEntry[] = [];
+    if (rows.length > 0 && !('address' in rows[0]!.record)) throw new AdminError('INVALID_INPUT', 'the header line must name an "address" column');
+    for (const { record, info } of rows) {
+      const expires = record.expires_at ? Date.parse(record.expires_at) : undefined;
+      if (expires !== undefined && Number.isNaN(expires)) {
+        problems.push(`line ${info.lines}: expires_at is not a date`);
+        continue;
+      }
+      const reason = (record.reason || 'import') as SuppressionReason;
+      const entry = this.#entry(key, { address: record.address ?? '', reason, source: record.source || undefined, expiresAt: expires });
+      if (typeof entry === 'string') problems.push(`line ${info.lines}: ${entry}`);
+      else entries.push(entry);
+      if (entries.length % 100_000 === 0) onProgress?.(entries.length);
+    }
+    if (problems.length) throw new AdminError('INVALID_INPUT', `${problems.length} bad line(s); nothing was imported`, problems.slice(0, 100));
+    await this.store.addSuppressions(tenant, entries);
+    return entries.length;
+  }
+
+  /** The tenant's suppression list with addresses, for the tenant itself. */
+  async exportCsv(tenant: TenantId): Promise<string> {
+    const key = await this.#tenantKey(tenant);
+    const rows: string[][] = [];
+    for await (const e of this.store.listSuppressions(tenant)) {
+      rows.push([e.sealed ? key.openAddress(e.sealed) : '', e.reason, e.source ?? '', new Date(e.createdAt).toISOString(), e.expiresAt ? new Date(e.expiresAt).toISOString() : '', e.pseudonym]);
+    }
+    return stringify(rows, { header: true, columns: ['address', 'reason', 'source', 'created_at', 'expires_at', 'pseudonym'] });
+  }
+
+  #entry(key: TenantKey, input: SuppressInput): SuppressionEntry | string {
+    const parsed = parseMailAddress(input.address.trim());
+    if (!parsed) return 'not an email address';
+    if (!SUPPRESSION_REASONS.includes(input.reason)) return `reason must be one of ${SUPPRESSION_REASONS.join(', ')}`;
+    return {
+      pseudonym: key.pseudonym(parsed.matchForm),
+      sealed: key.sealAddress(parsed.address),
+      reason: input.reason,
+      ...(input.source && { source: input.source }),
+      createdAt: this.now(),
+      ...(input.expiresAt !== undefined && { expiresAt: input.expiresAt }),
+    };
+  }
+
+  async #tenantKey(tenant: TenantId): Promise<TenantKey> {
+    const record = await this.store.getTenant(tenant);
+    if (!record) throw new AdminError('NOT_FOUND', `no tenant ${JSON.stringify(tenant)}`);
+    return this.master.unwrap(record.wrappedKey, tenant);
+  }
+}

@@ -1,0 +1,178 @@
+// The abuse desk's commands: suspend, unsuspend, suspensions, suppression ..., tenant list.
+// They open the same store and master key as the relay (also while it runs).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { AdminError, AdminService } from '../admin/service.js';
+import type { Config } from '../config/schema.js';
+import { loadMasterKey } from '../crypto/master-key-file.js';
+import { SUPPRESSION_REASONS, type SuppressionReason, type Suspension } from '../domain/policy.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/ports.js';
+
+export class UsageError extends Error {}
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+async function withService<T>(config: Config, fn: (svc: AdminService, store: Store) => Promise<T>): Promise<T> {
+  const master = loadMasterKey(config.keys, process.env);
+  const store = await openStore(config.store);
+  try {
+    return await fn(new AdminService(store, master.key), store);
+  } finally {
+    await store.close();
+  }
+}
+
+function actorOf(given: string | undefined): string {
+  return given ?? process.env.MAILWARDEN_ACTOR ?? userInfo().username;
+}
+
+/** "7d", "12h", "30m", or an ISO date. */
+function parseExpiry(value: string | undefined, now: number): number | undefined {
+  if (value === undefined) return undefined;
+  const rel = /^(\d+)([mhd])$/.exec(value);
+  if (rel) return now + Number(rel[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 'm' | 'h' | 'd'];
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) throw new UsageError(`--expires: "${value}" is neither a duration (30m, 12h, 7d) nor a date`);
+  return at;
+}
+
+function need(value: string | undefined, flag: string): string {
+  if (!value) throw new UsageError(`${flag} is required`);
+  return value;
+}
+
+function suspensionLine(s: Suspension): string {
+  const what = s.scope === 'tenant' ? 'whole tenant' : `${s.scope} ${s.value}`;
+  const until = s.expiresAt ? ` until ${new Date(s.expiresAt).toISOString()}` : '';
+  const lifted = s.lifted ? ` LIFTED ${new Date(s.lifted.at).toISOString()} by ${s.lifted.by}: ${s.lifted.reason}` : '';
+  const evidence = s.evidence ? `\n    evidence: ${JSON.stringify(s.evidence)}` : '';
+  return `${s.id}  ${s.tenant}  ${what}  ${s.source}  ${new Date(s.createdAt).toISOString()}${until}  by ${s.actor}${s.ticket ? ` [${s.ticket}]` : ''}: ${s.reason}${lifted}${evidence}`;
+}
+
+export async function suspend(config: Config, args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      tenant: { type: 'string' },
+      domain: { type: 'string' },
+      sender: { type: 'string' },
+      reason: { type: 'string' },
+      ticket: { type: 'string' },
+      expires: { type: 'string' },
+      actor: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (values.domain && values.sender) throw new UsageError('give --domain or --sender, not both');
+  const s = await withService(config, (svc) =>
+    svc.suspend({
+      tenant: need(values.tenant, '--tenant'),
+      scope: values.domain ? 'domain' : values.sender ? 'sender' : 'tenant',
+      value: values.domain ?? values.sender,
+      reason: need(values.reason, '--reason'),
+      ticket: values.ticket,
+      actor: actorOf(values.actor),
+      expiresAt: parseExpiry(values.expires, Date.now()),
+    }),
+  );
+  io.out(values.json ? JSON.stringify(s) : `suspended: ${suspensionLine(s)}`);
+  return 0;
+}
+
+export async function unsuspend(config: Config, args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: { tenant: { type: 'string' }, id: { type: 'string' }, reason: { type: 'string' }, actor: { type: 'string' } } });
+  const tenant = need(values.tenant, '--tenant');
+  const id = need(values.id, '--id');
+  await withService(config, (svc) => svc.unsuspend(tenant, id, actorOf(values.actor), need(values.reason, '--reason')));
+  io.out(`lifted ${id} for ${tenant}`);
+  return 0;
+}
+
+export async function suspensions(config: Config, args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: { tenant: { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' } } });
+  const list = await withService(config, (svc) => svc.suspensions(values.tenant, values.all ?? false));
+  if (values.json) io.out(JSON.stringify(list, null, 2));
+  else io.out(list.length ? list.map(suspensionLine).join('\n') : 'no suspensions');
+  return 0;
+}
+
+export async function suppression(config: Config, args: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      tenant: { type: 'string' },
+      reason: { type: 'string' },
+      source: { type: 'string' },
+      expires: { type: 'string' },
+      json: { type: 'boolean' },
+      output: { type: 'string', short: 'o' },
+    },
+  });
+  const tenant = need(values.tenant, '--tenant');
+  switch (sub) {
+    case 'add': {
+      if (positionals.length === 0) throw new UsageError('give one or more addresses');
+      const reason = (values.reason ?? 'manual') as SuppressionReason;
+      if (!SUPPRESSION_REASONS.includes(reason)) throw new UsageError(`--reason must be one of ${SUPPRESSION_REASONS.join(', ')}`);
+      const expiresAt = parseExpiry(values.expires, Date.now());
+      const n = await withService(config, (svc) => svc.suppress(tenant, positionals.map((address) => ({ address, reason, source: values.source, expiresAt }))));
+      io.out(`suppressed ${n} address(es) for ${tenant}`);
+      return 0;
+    }
+    case 'remove': {
+      if (positionals.length !== 1) throw new UsageError('give exactly one address');
+      const removed = await withService(config, (svc) => svc.unsuppress(tenant, positionals[0]!));
+      io.out(removed ? `removed from ${tenant}'s suppression list` : `not on ${tenant}'s suppression list`);
+      return removed ? 0 : 1;
+    }
+    case 'list': {
+      await withService(config, async (svc) => {
+        let n = 0;
+        for await (const e of svc.suppressionEntries(tenant)) {
+          n++;
+          io.out(values.json ? JSON.stringify({ ...e, sealed: undefined }) : `${e.pseudonym}  ${e.reason}  ${new Date(e.createdAt).toISOString()}${e.expiresAt ? `  until ${new Date(e.expiresAt).toISOString()}` : ''}${e.source ? `  ${e.source}` : ''}`);
+        }
+        if (!values.json) io.err(`${n} entr${n === 1 ? 'y' : 'ies'} (addresses are shown only by export)`);
+      });
+      return 0;
+    }
+    case 'import': {
+      if (positionals.length !== 1) throw new UsageError('give one CSV file');
+      const csv = readFileSync(positionals[0]!, 'utf8');
+      const started = Date.now();
+      const n = await withService(config, (svc) => svc.importCsv(tenant, csv, (done) => io.err(`  ${done} lines checked`)));
+      io.out(`imported ${n} entr${n === 1 ? 'y' : 'ies'} for ${tenant} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return 0;
+    }
+    case 'export': {
+      const csv = await withService(config, (svc) => svc.exportCsv(tenant));
+      if (values.output) {
+        writeFileSync(values.output, csv, { mode: 0o600 });
+        io.err(`written to ${values.output}`);
+      } else io.out(csv.trimEnd());
+      return 0;
+    }
+    default:
+      throw new UsageError('suppression add|remove|list|import|export --tenant T ...');
+  }
+}
+
+export async function tenantList(config: Config, _args: string[], io: Io): Promise<number> {
+  const tenants = await withService(config, (_svc, store) => store.listTenants());
+  for (const t of tenants) io.out(`${t.id}  domains: ${t.domains.join(', ')}${t.username ? `  login: ${t.username}` : ''}${t.networks.length ? `  networks: ${t.networks.join(', ')}` : ''}`);
+  if (tenants.length === 0) io.out('no tenants');
+  return 0;
+}
+
+export function describeError(err: unknown): string | null {
+  if (err instanceof AdminError || err instanceof UsageError) return err.message;
+  if (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) return err.message;
+  return null;
+}
