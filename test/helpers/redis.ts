@@ -9,14 +9,19 @@ const REDIS_SERVER = ['/usr/bin/redis-server', '/usr/sbin/redis-server', '/usr/l
 
 export interface RedisProcess {
   readonly port: number;
+  /** its working directory, where an append-only file survives a restart */
+  readonly dir: string;
   readonly url: string;
   readonly child: ChildProcess;
   stop(): Promise<void>;
 }
 
 export async function startRedis(extra: string[] = []): Promise<RedisProcess> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'mw-redis-'));
+  return startRedisOnPort(await freePort(), extra, mkdtempSync(join(tmpdir(), 'mw-redis-')));
+}
+
+/** A redis-server on a given port and directory: a restart of one that was stopped. */
+export async function startRedisOnPort(port: number, extra: string[], dir: string): Promise<RedisProcess> {
   const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -24,6 +29,7 @@ export async function startRedis(extra: string[] = []): Promise<RedisProcess> {
   await waitForPort(port);
   return {
     port,
+    dir,
     url: `redis://127.0.0.1:${port}`,
     child,
     stop: async () => {
@@ -70,6 +76,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     await waitForPort(port);
     nodes.push({
       port,
+      dir,
       url: `redis://127.0.0.1:${port}`,
       child,
       stop: async () => {
