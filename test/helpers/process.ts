@@ -13,11 +13,11 @@ export interface RelayProcess {
   readonly exited: Promise<number | null>;
 }
 
-export async function spawnRelay(yaml: string, cwd?: string): Promise<RelayProcess> {
+export async function spawnRelay(yaml: string, cwd?: string, env: NodeJS.ProcessEnv = {}): Promise<RelayProcess> {
   const dir = cwd ?? mkdtempSync(join(tmpdir(), 'mw-proc-'));
   const file = join(dir, 'config.yaml');
   writeFileSync(file, yaml);
-  const child = spawn(process.execPath, [CLI, 'serve'], { cwd: dir, env: { ...process.env, MAILWARDEN_CONFIG: file }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve'], { cwd: dir, env: { ...process.env, ...env, MAILWARDEN_CONFIG: file }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

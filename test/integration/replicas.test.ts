@@ -1,0 +1,122 @@
+// Two mailwarden processes sharing one Redis: together they admit exactly the configured
+// limit, and a suspension or suppression made through one is enforced by the other at the
+// next command.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
+import { CLI, spawnRelay, type RelayProcess } from '../helpers/process.js';
+import { authedSession } from '../helpers/client.js';
+import { ACME_HASH, ACME_PASSWORD, GLOBEX_HASH, GLOBEX_PASSWORD } from '../helpers/relay.js';
+import { startRedis, type RedisProcess } from '../helpers/redis.js';
+
+const run = promisify(execFile);
+
+describe('two replicas on one Redis', () => {
+  let upstream: CaptureUpstream;
+  let redis: RedisProcess;
+  const replicas: RelayProcess[] = [];
+  const masterKey = randomBytes(32).toString('base64');
+  let configFile = '';
+
+  beforeAll(async () => {
+    upstream = await startCaptureUpstream();
+    redis = await startRedis();
+    const yaml = `smtp: { host: 127.0.0.1, port: 0, hostname: relay.test }
+upstream: { host: 127.0.0.1, port: ${upstream.port}, starttls: off }
+store: { kind: redis, url: "${redis.url}" }
+keys: { generateMasterKey: false }
+tenants:
+  - id: acme
+    username: acme
+    password: "${ACME_HASH}"
+    domains: [acme.test]
+    limits: { messages: [{ limit: 7, per: hour }] }
+  - id: globex
+    username: globex
+    password: "${GLOBEX_HASH}"
+    domains: [globex.test]
+log: { level: info }
+`;
+    const dir = mkdtempSync(join(tmpdir(), 'mw-replicas-'));
+    configFile = join(dir, 'config.yaml');
+    writeFileSync(configFile, yaml);
+    for (let i = 0; i < 2; i++) replicas.push(await spawnRelay(yaml, mkdtempSync(join(tmpdir(), 'mw-replica-')), { MAILWARDEN_MASTER_KEY: masterKey }));
+  });
+  afterAll(async () => {
+    for (const r of replicas) r.child.kill('SIGKILL');
+    await redis?.stop();
+    await upstream?.close();
+  });
+
+  const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { env: { ...process.env, MAILWARDEN_CONFIG: configFile, MAILWARDEN_MASTER_KEY: masterKey } });
+
+  it('admit exactly the configured limit between them', async () => {
+    const sessions = await Promise.all(replicas.flatMap((r) => [0, 1, 2, 3, 4].map(() => authedSession(r.port, 'acme', ACME_PASSWORD))));
+    const replies = await Promise.all(sessions.map((s) => s.command('MAIL FROM:<alice@acme.test>')));
+    expect(replies.filter((r) => r.startsWith('250'))).toHaveLength(7);
+    expect(replies.filter((r) => r.startsWith('451 4.7.1 '))).toHaveLength(3);
+    for (const s of sessions) s.destroy();
+  });
+
+  it('a suspension made through the CLI is enforced by both at the next MAIL', async () => {
+    const [a, b] = await Promise.all(replicas.map((r) => authedSession(r.port, 'acme', ACME_PASSWORD)));
+    const { stdout } = await cli('suspend', '--tenant', 'acme', '--sender', 'bob@acme.test', '--reason', 'test', '--json');
+    const id = (JSON.parse(stdout) as { id: string }).id;
+    for (const s of [a!, b!]) expect(await s.command('MAIL FROM:<bob@acme.test>')).toContain(`(ref ${id})`);
+    a!.destroy();
+    b!.destroy();
+  });
+
+  it('a suppression added through the CLI is enforced by both at the next RCPT', async () => {
+    const [a, b] = await Promise.all(replicas.map((r) => authedSession(r.port, 'globex', GLOBEX_PASSWORD)));
+    for (const s of [a!, b!]) {
+      expect(await s.command('MAIL FROM:<info@globex.test>')).toMatch(/^250/);
+      expect(await s.command('RCPT TO:<gone@example.org>')).toMatch(/^250/);
+    }
+    await cli('suppression', 'add', '--tenant', 'globex', '--reason', 'complaint', 'gone@example.org');
+    for (const s of [a!, b!]) expect(await s.command('RCPT TO:<Gone@Example.org>')).toBe('550 5.7.1 Recipient is on your suppression list');
+    a!.destroy();
+    b!.destroy();
+  });
+
+  it('keeps no recipient address in clear text in Redis: every key and every value scanned', async () => {
+    const addresses = Array.from({ length: 150 }, (_, i) => `someone${i}.private@mailbox${i % 9}.example`);
+    await cli('suppression', 'add', '--tenant', 'globex', '--reason', 'manual', ...addresses.slice(0, 50));
+    const s = await authedSession(replicas[1]!.port, 'globex', GLOBEX_PASSWORD);
+    await s.command('MAIL FROM:<info@globex.test>');
+    for (const a of addresses.slice(40, 140)) await s.command(`RCPT TO:<${a}>`);
+    await s.command('DATA');
+    s.write('Subject: many\r\n\r\nbody\r\n.\r\n');
+    expect(await s.reply()).toMatch(/^250/);
+    s.destroy();
+
+    const client = new Redis(redis.url);
+    const dump: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'COUNT', 1000);
+      for (const key of keys) {
+        dump.push(key);
+        const type = await client.type(key);
+        if (type === 'string') dump.push((await client.get(key)) ?? '');
+        else if (type === 'hash') dump.push(...Object.entries(await client.hgetall(key)).flat());
+        else dump.push(`(unexpected ${type})`);
+      }
+      cursor = next;
+    } while (cursor !== '0');
+    client.disconnect();
+    const text = dump.join('\n');
+    expect(dump.length).toBeGreaterThan(10);
+    expect(text).not.toContain('unexpected');
+    for (const a of [...addresses, 'gone@example.org']) {
+      expect(text).not.toContain(a);
+      expect(text).not.toContain(a.split('@')[0]);
+    }
+  });
+});
