@@ -96,3 +96,31 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   }
   return { urls: nodes.map((n) => n.url), nodes, stop: async () => void (await Promise.all(nodes.map((n) => n.stop()))) };
 }
+
+export interface RedisSentinel {
+  readonly master: RedisProcess;
+  readonly sentinelUrl: string;
+  stop(): Promise<void>;
+}
+
+/** A master and one sentinel watching it as "mymaster" (redis-server --sentinel). */
+export async function startRedisSentinel(): Promise<RedisSentinel> {
+  const { writeFileSync } = await import('node:fs');
+  const master = await startRedis();
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'mw-sentinel-'));
+  const conf = join(dir, 'sentinel.conf');
+  writeFileSync(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor mymaster 127.0.0.1 ${master.port} 1\nsentinel down-after-milliseconds mymaster 2000\n`);
+  const child = spawn(REDIS_SERVER, [conf, '--sentinel'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await waitForPort(port);
+  return {
+    master,
+    sentinelUrl: `redis://127.0.0.1:${port}`,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+      await master.stop();
+    },
+  };
+}
