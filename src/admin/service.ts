@@ -8,7 +8,10 @@ import type { MasterKey, TenantKey } from '../crypto/keys.js';
 import { SUPPRESSION_REASONS, type Suspension, type SuppressionEntry, type SuppressionReason, type SuspensionScope } from '../domain/policy.js';
 import type { TenantId } from '../domain/tenant.js';
 import { parseMailAddress, toAsciiDomain } from '../smtp/address.js';
-import type { Store } from '../store/ports.js';
+import type { Store, TenantRecord } from '../store/ports.js';
+import { tenantSchema, type Config } from '../config/schema.js';
+import { resolveLimits } from '../tenants/limits.js';
+import { normalizeDomain } from '../tenants/bootstrap.js';
 
 export class AdminError extends Error {
   constructor(
@@ -47,6 +50,32 @@ export class AdminService {
     private readonly master: MasterKey,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** A new tenant, validated by the same schema as the configuration's tenants. */
+  async addTenant(input: unknown, defaults: Config['limits']): Promise<TenantRecord> {
+    const parsed = tenantSchema.safeParse(input);
+    if (!parsed.success) {
+      throw new AdminError('INVALID_INPUT', 'invalid tenant', parsed.error.issues.map((i) => `${i.path.join('.') || '(tenant)'}: ${i.message}`));
+    }
+    const t = parsed.data;
+    if (t.username === undefined && t.networks.length === 0) throw new AdminError('INVALID_INPUT', 'a tenant needs a username and password, or networks it relays from');
+    if ((t.username === undefined) !== (t.password === undefined)) throw new AdminError('INVALID_INPUT', 'username and password go together');
+    if (await this.store.getTenant(t.id)) throw new AdminError('INVALID_INPUT', `tenant ${JSON.stringify(t.id)} exists already`);
+    const clash = (await this.store.listTenants()).find((o) => t.username !== undefined && o.username === t.username);
+    if (clash) throw new AdminError('INVALID_INPUT', `username ${JSON.stringify(t.username)} belongs to tenant ${clash.id}`);
+    const record: TenantRecord = {
+      id: t.id,
+      username: t.username,
+      passwordHash: t.password,
+      domains: t.domains.map(normalizeDomain),
+      networks: [...t.networks],
+      limits: resolveLimits(defaults, t.limits),
+      wrappedKey: this.master.newTenantKey(t.id).wrapped,
+      createdAt: this.now(),
+    };
+    await this.store.putTenant(record);
+    return record;
+  }
 
   async suspend(input: SuspendInput): Promise<Suspension> {
     await this.#tenantKey(input.tenant);

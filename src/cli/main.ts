@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline/promises';
 import { configPath, loadConfigFile, ConfigError } from '../config/load.js';
 import { hashPassword } from '../tenants/password.js';
 import { start } from '../main.js';
-import { describeError, suppression, suspend, suspensions, tenantList, unsuspend, type Io } from './policy-commands.js';
+import { describeError, suppression, suspend, suspensions, tenantAdd, tenantList, unsuspend, type Io } from './policy-commands.js';
 
 const USAGE = `usage: mailwarden <command>
 
@@ -15,6 +15,7 @@ commands:
   tenant hash-password       read a password on standard input, print its scrypt hash
                              for tenants[].password
   tenant list                the tenants in the store
+  tenant add --id T --domain D [--domain D2 ...] [--network CIDR ...] [--username U --password-stdin]
 
   suspend --tenant T [--domain D | --sender S] --reason R [--ticket X] [--expires 7d|DATE]
   unsuspend --tenant T --id ID --reason R
@@ -61,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
       return suppression(config(), argv.slice(1), io);
     case 'tenant':
       if (sub === 'list') return tenantList(config(), rest, io);
+      if (sub === 'add') return tenantAdd(config(), rest, io, readPassword);
       if (sub === 'hash-password') {
         const password = await readPassword();
         if (!password) {

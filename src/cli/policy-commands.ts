@@ -164,6 +164,27 @@ export async function suppression(config: Config, args: string[], io: Io): Promi
   }
 }
 
+export async function tenantAdd(config: Config, args: string[], io: Io, readPassword: () => Promise<string>): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      id: { type: 'string' },
+      domain: { type: 'string', multiple: true },
+      network: { type: 'string', multiple: true },
+      username: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+    },
+  });
+  if (values.username && !values['password-stdin']) throw new UsageError('--username needs --password-stdin: the password is read from standard input, never from the command line');
+  const { hashPassword } = await import('../tenants/password.js');
+  const password = values.username ? await hashPassword(await readPassword()) : undefined;
+  const t = await withService(config, (svc) =>
+    svc.addTenant({ id: values.id, domains: values.domain ?? [], networks: values.network ?? [], username: values.username, password }, config.limits),
+  );
+  io.out(`added tenant ${t.id} (domains: ${t.domains.join(', ')}); replicas pick it up within store.tenantRefreshMs`);
+  return 0;
+}
+
 export async function tenantList(config: Config, _args: string[], io: Io): Promise<number> {
   const tenants = await withService(config, (_svc, store) => store.listTenants());
   for (const t of tenants) io.out(`${t.id}  domains: ${t.domains.join(', ')}${t.username ? `  login: ${t.username}` : ''}${t.networks.length ? `  networks: ${t.networks.join(', ')}` : ''}`);

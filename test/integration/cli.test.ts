@@ -1,0 +1,98 @@
+// The abuse desk's CLI against the embedded store of a running relay.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
+import { CLI, spawnRelay, type RelayProcess } from '../helpers/process.js';
+import { authedSession } from '../helpers/client.js';
+import { ACME_HASH } from '../helpers/relay.js';
+
+const execFileP = promisify(execFile);
+
+describe('mailwarden CLI', () => {
+  let upstream: CaptureUpstream;
+  let relay: RelayProcess;
+  let dir: string;
+
+  beforeAll(async () => {
+    upstream = await startCaptureUpstream();
+    dir = mkdtempSync(join(tmpdir(), 'mw-cli-'));
+    relay = await spawnRelay(
+      `smtp: { host: 127.0.0.1, port: 0, hostname: relay.test }
+upstream: { host: 127.0.0.1, port: ${upstream.port}, starttls: off }
+store: { tenantRefreshMs: 200 }
+tenants:
+  - { id: acme, username: acme, password: "${ACME_HASH}", domains: [acme.test] }
+`,
+      dir,
+    );
+  });
+  afterAll(async () => {
+    relay?.child.kill('SIGKILL');
+    await upstream?.close();
+  });
+
+  async function cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    const p = execFileP(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, MAILWARDEN_CONFIG: join(dir, 'config.yaml') } });
+    if (input !== undefined) {
+      p.child.stdin!.end(input);
+    }
+    try {
+      const { stdout, stderr } = await p;
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  it('adds a tenant that the running relay serves after its refresh', async () => {
+    const added = await cli(['tenant', 'add', '--id', 'initech', '--domain', 'initech.example', '--username', 'initech', '--password-stdin'], 'tps-report\n');
+    expect(added.code).toBe(0);
+    await new Promise((r) => setTimeout(r, 500));
+    const s = await authedSession(relay.port, 'initech', 'tps-report');
+    expect(await s.command('MAIL FROM:<bill@initech.example>')).toMatch(/^250/);
+    s.destroy();
+    expect((await cli(['tenant', 'list'])).stdout).toMatch(/^initech {2}domains: initech\.example {2}login: initech$/m);
+  });
+
+  it('imports nothing from a CSV with bad lines, and names each of them', async () => {
+    const file = join(dir, 'bad.csv');
+    writeFileSync(file, 'address,reason\ngood@example.org,complaint\nnot an address,manual\nother@example.org,sideways\n');
+    const r = await cli(['suppression', 'import', '--tenant', 'acme', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('2 bad line(s); nothing was imported');
+    expect(r.stderr).toContain('line 3: not an email address');
+    expect(r.stderr).toContain('line 4: reason must be one of');
+    expect((await cli(['suppression', 'list', '--tenant', 'acme'])).stderr).toContain('0 entries');
+  });
+
+  it('imports a good CSV, enforces it at once, and exports it back with the addresses', async () => {
+    const file = join(dir, 'good.csv');
+    writeFileSync(file, 'address,reason,source,expires_at\nGood@Example.org,complaint,fbl,\nbye@example.org,unsubscribe,list-unsub,2030-01-01T00:00:00Z\n');
+    const r = await cli(['suppression', 'import', '--tenant', 'acme', file]);
+    expect(r.stdout).toMatch(/^imported 2 entries for acme/);
+    const s = await authedSession(relay.port, 'acme', 'acme-secret');
+    await s.command('MAIL FROM:<alice@acme.test>');
+    expect(await s.command('RCPT TO:<good@example.org>')).toMatch(/^550 5\.7\.1 /);
+    s.destroy();
+    const list = await cli(['suppression', 'list', '--tenant', 'acme']);
+    expect(list.stdout).not.toContain('@');
+    const exported = await cli(['suppression', 'export', '--tenant', 'acme']);
+    expect(exported.stdout).toContain('Good@example.org,complaint,fbl,');
+    expect(exported.stdout).toContain('bye@example.org,unsubscribe,list-unsub,');
+  });
+
+  it('refuses to suspend an unknown tenant, or to lift without a reason', async () => {
+    expect((await cli(['suspend', '--tenant', 'nobody', '--reason', 'x'])).stderr).toContain('no tenant "nobody"');
+    const s = await cli(['suspend', '--tenant', 'acme', '--reason', 'spam run', '--ticket', 'AB-1', '--json']);
+    const id = (JSON.parse(s.stdout) as { id: string }).id;
+    const lift = await cli(['unsuspend', '--tenant', 'acme', '--id', id]);
+    expect(lift.code).toBe(2);
+    expect(lift.stderr).toContain('--reason is required');
+    expect((await cli(['suspensions', '--tenant', 'acme'])).stdout).toContain(`${id}  acme  whole tenant  manual`);
+  });
+});
