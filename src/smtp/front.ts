@@ -37,10 +37,14 @@ interface SessionState {
   sender: MailAddress | null;
   recipients: string[];
   transactions: number;
+  authFailures: number;
   timer?: NodeJS.Timeout;
 }
 
 type Callback = (err?: Error | null) => void;
+
+/** failed AUTH attempts on one connection before it is closed */
+const MAX_AUTH_FAILURES = 3;
 
 export class SmtpFront {
   readonly server: SMTPServer;
@@ -161,6 +165,7 @@ export class SmtpFront {
       sender: null,
       recipients: [],
       transactions: 0,
+      authFailures: 0,
     };
     state.timer = setTimeout(() => this.#expire(session.id), limits.sessionTimeoutMs);
     state.timer.unref();
@@ -199,7 +204,11 @@ export class SmtpFront {
     const password = auth.password ?? '';
     this.#deps.tenants.authenticate(username, password).then(
       (tenant) => {
-        if (!tenant) return cb(this.#refuse(state, 'AUTH_FAILED', 'authentication failed'));
+        if (!tenant) {
+          const failures = state ? ++state.authFailures : MAX_AUTH_FAILURES;
+          // a 421 makes smtp-server close the connection
+          return cb(this.#refuse(state, failures >= MAX_AUTH_FAILURES ? 'AUTH_TOO_MANY_FAILURES' : 'AUTH_FAILED', 'authentication failed'));
+        }
         if (state) {
           state.tenant = tenant;
           state.log = state.log.child({ tenant: tenant.id });

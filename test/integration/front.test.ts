@@ -56,6 +56,9 @@ describe('SMTP front', () => {
     const s = await tlsSession(relay.port);
     expect(await s.login('acme', 'wrong')).toMatch(/^535 5\.7\.8 /);
     expect(await s.login('nobody', 'wrong')).toMatch(/^535 5\.7\.8 /);
+    // the third failure on one connection closes it
+    expect(await s.login('acme', 'guess')).toMatch(/^421 4\.7\.0 Too many failed authentication attempts/);
+    expect(await s.reply(2000)).toBe('');
     s.destroy();
   });
 

@@ -40,7 +40,7 @@ export class RedisStore implements Store {
 
   private constructor(client: Client) {
     this.client = client;
-    for (const name of ['check-mail', 'check-recipient', 'lift-suspension']) {
+    for (const name of ['check-mail', 'check-recipient', 'add-suspension', 'lift-suspension']) {
       client.defineCommand(`mw_${name.replace(/-/g, '_')}_${SCRIPT_VERSION}`, { lua: loadScript(name) });
     }
   }
@@ -142,22 +142,12 @@ export class RedisStore implements Store {
 
   async addSuspension(s: Suspension): Promise<void> {
     const k = keys(s.tenant);
-    await this.#call(() =>
-      this.client
-        .multi()
-        .hset(k.suspensionRecords, s.id, JSON.stringify(s))
-        .hset(k.activeSuspensions, s.id, `${s.scope}\t${s.value ?? ''}\t${s.expiresAt ?? ''}`)
-        .exec()
-        .then(checkExec),
-    );
+    await this.#run('mw_add_suspension', [2, k.activeSuspensions, k.suspensionRecords, s.id, JSON.stringify(s), `${s.scope}\t${s.value ?? ''}\t${s.expiresAt ?? ''}`]);
   }
 
   async liftSuspension(tenant: TenantId, id: string, lifted: NonNullable<Suspension['lifted']>): Promise<boolean> {
     const k = keys(tenant);
-    const raw = await this.#call(() => this.client.hget(k.suspensionRecords, id));
-    if (!raw) return false;
-    const record = { ...(JSON.parse(raw) as Suspension), lifted };
-    const done = await this.#run('mw_lift_suspension', [2, k.activeSuspensions, k.suspensionRecords, id, JSON.stringify(record)]);
+    const done = await this.#run('mw_lift_suspension', [2, k.activeSuspensions, k.suspensionRecords, id, JSON.stringify(lifted)]);
     return Number(done) === 1;
   }
 
@@ -175,6 +165,7 @@ export class RedisStore implements Store {
     return out.sort((a, b) => a.createdAt - b.createdAt);
   }
 
+  /** One MULTI/EXEC of HSETs: all entries or none, however many (a script's arguments would not hold a million). */
   async addSuppressions(tenant: TenantId, entries: readonly SuppressionEntry[]): Promise<void> {
     const k = keys(tenant);
     const tx = this.client.multi();
