@@ -96,6 +96,12 @@ upstream:
   port: ${upstreamPort}
   starttls: off
   pool: { maxIdle: 32 }
+# limits high enough never to refuse: every bucket is still computed and charged
+limits:
+  messages: [{ limit: 100000000, per: minute }]
+  recipients: [{ limit: 100000000, per: minute }]
+  perSender: [{ limit: 100000000, per: minute }]
+  perRecipientDomain: [{ limit: 100000000, per: minute }]
 tenants:
   - id: bench
     domains: [bench.test]
