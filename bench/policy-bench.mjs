@@ -8,10 +8,10 @@
 // Usage: node bench/policy-bench.mjs [--quick]   (npm run bench runs it after relay-bench)
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, createWriteStream, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { freePort, waitPort } from './common.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
@@ -27,30 +27,7 @@ if (!SMTP_SINK || !SMTP_SOURCE) throw new Error("smtp-sink and smtp-source are n
 
 const dist = (p) => import(join(root, 'dist', p));
 
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
 
-async function waitPort(port) {
-  const { connect } = await import('node:net');
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((r) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), r(true)));
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`port ${port} did not open`);
-}
 
 function smtpSource(port, sessions, count) {
   const started = process.hrtime.bigint();

@@ -8,9 +8,9 @@
 // Usage: npm run bench [-- --quick]
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePort } from './common.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
@@ -37,16 +37,6 @@ const CASES = [
   { label: '5 MB', bytes: 5 * 1024 * 1024, sessions: 20, count: quick ? 40 : 100 },
 ];
 
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
 
 async function waitForLine(child, pattern, what) {
   let out = '';

@@ -10,8 +10,7 @@ import type { TenantId } from '../domain/tenant.js';
 import { parseMailAddress, toAsciiDomain } from '../smtp/address.js';
 import type { Store, TenantRecord } from '../store/ports.js';
 import { tenantSchema, type Config } from '../config/schema.js';
-import { resolveLimits } from '../tenants/limits.js';
-import { normalizeDomain } from '../tenants/bootstrap.js';
+import { tenantRecord } from '../tenants/bootstrap.js';
 
 export class AdminError extends Error {
   constructor(
@@ -63,16 +62,7 @@ export class AdminService {
     if (await this.store.getTenant(t.id)) throw new AdminError('INVALID_INPUT', `tenant ${JSON.stringify(t.id)} exists already`);
     const clash = (await this.store.listTenants()).find((o) => t.username !== undefined && o.username === t.username);
     if (clash) throw new AdminError('INVALID_INPUT', `username ${JSON.stringify(t.username)} belongs to tenant ${clash.id}`);
-    const record: TenantRecord = {
-      id: t.id,
-      username: t.username,
-      passwordHash: t.password,
-      domains: t.domains.map(normalizeDomain),
-      networks: [...t.networks],
-      limits: resolveLimits(defaults, t.limits),
-      wrappedKey: this.master.newTenantKey(t.id).wrapped,
-      createdAt: this.now(),
-    };
+    const record = tenantRecord(t, defaults, this.master.newTenantKey(t.id).wrapped, this.now());
     await this.store.putTenant(record);
     return record;
   }

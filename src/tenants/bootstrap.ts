@@ -1,7 +1,7 @@
 // Tenants named in the configuration are written to the store at start: the file sets
 // their credentials, domains, networks and limits; the store keeps their keys. A tenant
 // created at runtime (CLI, admin API) is left alone.
-import type { Config } from '../config/schema.js';
+import type { Config, TenantConfig } from '../config/schema.js';
 import type { MasterKey } from '../crypto/keys.js';
 import type { AdminStore, TenantRecord } from '../store/ports.js';
 import { toAsciiDomain } from '../smtp/address.js';
@@ -11,20 +11,24 @@ export function normalizeDomain(d: string): string {
   return d.startsWith('*.') ? `*.${toAsciiDomain(d.slice(2)) ?? d.slice(2)}` : (toAsciiDomain(d) ?? d);
 }
 
+/** The stored form of a tenant as the configuration (or `tenant add`) describes it. */
+export function tenantRecord(t: TenantConfig, defaults: Config['limits'], wrappedKey: string, createdAt: number): TenantRecord {
+  return {
+    id: t.id,
+    username: t.username,
+    passwordHash: t.password,
+    domains: t.domains.map(normalizeDomain),
+    networks: [...t.networks],
+    limits: resolveLimits(defaults, t.limits),
+    wrappedKey,
+    createdAt,
+  };
+}
+
 export async function bootstrapTenants(config: Config, store: AdminStore, master: MasterKey, now: number): Promise<number> {
   for (const t of config.tenants) {
     const existing = await store.getTenant(t.id);
-    const record: TenantRecord = {
-      id: t.id,
-      username: t.username,
-      passwordHash: t.password,
-      domains: t.domains.map(normalizeDomain),
-      networks: [...t.networks],
-      limits: resolveLimits(config.limits, t.limits),
-      wrappedKey: existing?.wrappedKey ?? master.newTenantKey(t.id).wrapped,
-      createdAt: existing?.createdAt ?? now,
-    };
-    await store.putTenant(record);
+    await store.putTenant(tenantRecord(t, config.limits, existing?.wrappedKey ?? master.newTenantKey(t.id).wrapped, existing?.createdAt ?? now));
   }
   return config.tenants.length;
 }

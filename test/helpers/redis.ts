@@ -69,21 +69,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   for (let i = 0; i < 3; i++) {
     const port = await clusterPort();
     const dir = mkdtempSync(join(tmpdir(), 'mw-rcluster-'));
-    const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '2000'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    await waitForPort(port);
-    nodes.push({
-      port,
-      dir,
-      url: `redis://127.0.0.1:${port}`,
-      child,
-      stop: async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        await exited;
-      },
-    });
+    nodes.push(await startRedisOnPort(port, ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '2000'], dir));
   }
   const cli = ['/usr/bin/redis-cli', '/usr/local/bin/redis-cli'].find((p) => existsSync(p)) ?? 'redis-cli';
   await run(cli, ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
