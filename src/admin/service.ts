@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import type { MasterKey, TenantKey } from '../crypto/keys.js';
-import { SUPPRESSION_REASONS, type Suspension, type SuppressionEntry, type SuppressionReason, type SuspensionScope } from '../domain/policy.js';
+import { SUPPRESSION_REASONS, type Suspension, type SuppressionEntry, type SuppressionReason } from '../domain/policy.js';
 import type { TenantId } from '../domain/tenant.js';
 import { parseMailAddress, toAsciiDomain } from '../smtp/address.js';
 import type { Store, TenantRecord } from '../store/ports.js';
@@ -23,18 +23,8 @@ export class AdminError extends Error {
   }
 }
 
-export interface SuspendInput {
-  readonly tenant: TenantId;
-  readonly scope: SuspensionScope;
-  /** sender domain or sender address, for those scopes */
-  readonly value?: string;
-  readonly reason: string;
-  readonly actor: string;
-  readonly ticket?: string;
-  readonly expiresAt?: number;
-  readonly source?: 'manual' | 'automatic';
-  readonly evidence?: Record<string, unknown>;
-}
+/** A suspension as the abuse desk (or an automatic rule) asks for it; id and time are the service's. */
+export type SuspendInput = Omit<Suspension, 'id' | 'createdAt' | 'lifted' | 'source'> & { readonly source?: Suspension['source'] };
 
 export interface SuppressInput {
   readonly address: string;
