@@ -73,12 +73,15 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   }
   const cli = ['/usr/bin/redis-cli', '/usr/local/bin/redis-cli'].find((p) => existsSync(p)) ?? 'redis-cli';
   await run(cli, ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const { stdout } = await run(cli, ['-p', String(nodes[0]!.port), 'cluster', 'info']);
-    if (stdout.includes('cluster_state:ok')) break;
-    if (Date.now() > deadline) throw new Error(`cluster did not come up:\n${stdout}`);
-    await new Promise((r) => setTimeout(r, 100));
+  // every node, not only the first, must know all three and see the cluster as ok
+  const deadline = Date.now() + 20_000;
+  for (const node of nodes) {
+    for (;;) {
+      const { stdout } = await run(cli, ['-p', String(node.port), 'cluster', 'info']);
+      if (stdout.includes('cluster_state:ok') && stdout.includes('cluster_known_nodes:3') && stdout.includes('cluster_slots_ok:16384')) break;
+      if (Date.now() > deadline) throw new Error(`cluster did not come up on ${node.port}:\n${stdout}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
   return { urls: nodes.map((n) => n.url), nodes, stop: async () => void (await Promise.all(nodes.map((n) => n.stop()))) };
 }

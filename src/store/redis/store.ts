@@ -81,7 +81,22 @@ export class RedisStore implements Store {
       // reported through failing commands and the health check; never crash on a reconnect
     });
     const store = new RedisStore(client);
-    await client.connect();
+    // a Redis that never becomes ready must fail the start with a clear error, not hang it
+    const startTimeoutMs = Math.max(10_000, options.commandTimeoutMs * 20);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.connect(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new StoreUnavailableError(`redis: not ready within ${startTimeoutMs} ms`)), startTimeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      client.disconnect();
+      throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`redis: ${(err as Error).message}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
     return store;
   }
 
