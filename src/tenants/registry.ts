@@ -11,6 +11,8 @@ import { verifyPassword } from './password.js';
 interface Entry {
   readonly tenant: Tenant;
   readonly key: TenantKey;
+  /** the wrapped form the key came from: a refresh unwraps again only when it changed */
+  readonly wrappedKey: string;
   readonly username?: string;
   readonly passwordHash?: string;
   readonly networks: BlockList;
@@ -18,8 +20,8 @@ interface Entry {
 }
 
 export class TenantRegistry {
-  #entries: Entry[] = [];
-  #keys = new Map<string, { wrapped: string; key: TenantKey }>();
+  /** by tenant id: policy asks for a tenant's key on every RCPT */
+  #entries = new Map<TenantId, Entry>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -31,10 +33,10 @@ export class TenantRegistry {
   /** Reads every tenant from the store. A tenant whose key does not unwrap is left out and logged. */
   async load(): Promise<void> {
     const records = await this.store.listTenants();
-    const entries: Entry[] = [];
+    const entries = new Map<TenantId, Entry>();
     for (const r of records) {
       try {
-        entries.push(this.#entry(r));
+        entries.set(r.id, this.#entry(r, this.#entries.get(r.id)));
       } catch (err) {
         this.log.error({ tenant: r.id, err: (err as Error).message }, 'tenant key does not unwrap with this master key; tenant disabled');
       }
@@ -56,7 +58,13 @@ export class TenantRegistry {
 
   /** The tenant these credentials belong to, or null. Always runs one scrypt, so timing does not tell whether the user exists. */
   async authenticate(username: string, password: string): Promise<Tenant | null> {
-    const entry = this.#entries.find((e) => e.username === username);
+    let entry: Entry | undefined;
+    for (const e of this.#entries.values()) {
+      if (e.username === username) {
+        entry = e;
+        break;
+      }
+    }
     const ok = await verifyPassword(password, entry?.passwordHash ?? DUMMY_HASH);
     return ok && entry ? entry.tenant : null;
   }
@@ -65,22 +73,23 @@ export class TenantRegistry {
   byNetwork(address: string): Tenant | null {
     const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
     const family = isIP(plain) === 6 ? 'ipv6' : 'ipv4';
-    return this.#entries.find((e) => e.hasNetworks && e.networks.check(plain, family))?.tenant ?? null;
+    for (const e of this.#entries.values()) if (e.hasNetworks && e.networks.check(plain, family)) return e.tenant;
+    return null;
   }
 
   get(id: TenantId): Tenant | null {
-    return this.#entries.find((e) => e.tenant.id === id)?.tenant ?? null;
+    return this.#entries.get(id)?.tenant ?? null;
   }
 
   keyOf(id: TenantId): TenantKey | null {
-    return this.#entries.find((e) => e.tenant.id === id)?.key ?? null;
+    return this.#entries.get(id)?.key ?? null;
   }
 
   get size(): number {
-    return this.#entries.length;
+    return this.#entries.size;
   }
 
-  #entry(r: TenantRecord): Entry {
+  #entry(r: TenantRecord, previous: Entry | undefined): Entry {
     const networks = new BlockList();
     for (const net of r.networks) {
       const [address, bits] = net.split('/') as [string, string | undefined];
@@ -88,14 +97,10 @@ export class TenantRegistry {
       if (bits === undefined) networks.addAddress(address, family);
       else networks.addSubnet(address, Number(bits), family);
     }
-    let cached = this.#keys.get(r.id);
-    if (!cached || cached.wrapped !== r.wrappedKey) {
-      cached = { wrapped: r.wrappedKey, key: this.master.unwrap(r.wrappedKey, r.id) };
-      this.#keys.set(r.id, cached);
-    }
     return {
       tenant: Object.freeze({ id: r.id, domains: Object.freeze([...r.domains]), limits: r.limits }),
-      key: cached.key,
+      key: previous?.wrappedKey === r.wrappedKey ? previous.key : this.master.unwrap(r.wrappedKey, r.id),
+      wrappedKey: r.wrappedKey,
       username: r.username,
       passwordHash: r.passwordHash,
       networks,
