@@ -139,7 +139,8 @@ export class AdminService {
     const problems: string[] = [];
     const entries: SuppressionEntry[] = [];
     if (rows.length > 0 && !('address' in rows[0]!.record)) throw new AdminError('INVALID_INPUT', 'the header line must name an "address" column');
-    for (const { record, info } of rows) {
+    for (const [index, { record, info }] of rows.entries()) {
+      if (index > 0 && index % 100_000 === 0) onProgress?.(index);
       const expires = record.expires_at ? Date.parse(record.expires_at) : undefined;
       if (expires !== undefined && Number.isNaN(expires)) {
         problems.push(`line ${info.lines}: expires_at is not a date`);
@@ -149,7 +150,6 @@ export class AdminService {
       const entry = this.#entry(key, { address: record.address ?? '', reason, source: record.source || undefined, expiresAt: expires });
       if (typeof entry === 'string') problems.push(`line ${info.lines}: ${entry}`);
       else entries.push(entry);
-      if (entries.length % 100_000 === 0) onProgress?.(entries.length);
     }
     if (problems.length) throw new AdminError('INVALID_INPUT', `${problems.length} bad line(s); nothing was imported`, problems.slice(0, 100));
     await this.store.addSuppressions(tenant, entries);
