@@ -3,11 +3,15 @@
 import { hostname as osHostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Config } from './config/schema.js';
 import { createLogger } from './observability/logger.js';
 import { TenantRegistry } from './tenants/registry.js';
 import { bootstrapTenants } from './tenants/bootstrap.js';
 import { createPolicy } from './policy/pipeline.js';
+import { ProcessRateLimiter } from './policy/rate-fallback.js';
+import { Metrics } from './observability/metrics.js';
+import { listenObservability } from './observability/http.js';
 import { loadMasterKey } from './crypto/master-key-file.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/ports.js';
@@ -20,6 +24,9 @@ import { loadTls } from './tls/certificates.js';
 
 export interface Mailwarden {
   readonly smtp: AddressInfo;
+  /** where /metrics and /healthz answer; null when metrics.enabled is false */
+  readonly metrics: AddressInfo | null;
+  readonly registry: Registry;
   readonly log: Logger;
   readonly tenants: TenantRegistry;
   /** graceful stop: 421 to newcomers, transactions in flight finish within smtp.shutdownGraceMs */
@@ -47,14 +54,23 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const tenants = new TenantRegistry(store, master.key, log.child({ component: 'tenants' }));
   await tenants.load();
   tenants.startRefresh(config.store.tenantRefreshMs);
+  const metrics = new Metrics();
   const storeLog = log.child({ component: 'store' });
-  const policy = createPolicy({
-    store,
-    deadlineMs: config.store.deadlineMs,
-    now,
-    pseudonym: (tenant, matchForm) => tenants.keyOf(tenant)?.pseudonym(matchForm) ?? null,
-    onStoreFailure: (what, err) => storeLog.warn({ what, err: (err as Error).message }, 'store did not answer; failing closed'),
-  });
+  const fallback = config.store.rateLimitFallback;
+  const policy = metrics.meter(
+    createPolicy({
+      store,
+      deadlineMs: config.store.deadlineMs,
+      now,
+      pseudonym: (tenant, matchForm) => tenants.keyOf(tenant)?.pseudonym(matchForm) ?? null,
+      rateFallback: fallback.enabled ? new ProcessRateLimiter(fallback) : undefined,
+      onStoreFailure: (stage, kind, err) => {
+        metrics.storeFailure(stage, kind);
+        storeLog.warn({ stage, kind, err: (err as Error).message }, kind === 'write_refused' && fallback.enabled ? 'store refused writes; rates from this process' : 'store did not answer; failing closed');
+      },
+      onRateFallback: (stage) => metrics.rateLimitFallbacks.inc({ stage }),
+    }),
+  );
 
   let upstream: Upstream;
   let upstreamName: string;
@@ -79,15 +95,20 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     dsn,
     log: log.child({ component: 'smtp' }),
   });
+  const observability = config.metrics.enabled ? await listenObservability(config.metrics.host, config.metrics.port, metrics.registry) : null;
+  if (observability) log.info({ host: observability.address.address, port: observability.address.port }, 'metrics listening');
   const smtp = await front.listen();
   log.info({ host: smtp.address, port: smtp.port, tenants: tenants.size, devCertificate: tls.development }, 'smtp listening');
 
   return {
     smtp,
+    metrics: observability?.address ?? null,
+    registry: metrics.registry,
     log,
     tenants,
     async close() {
       await front.close();
+      await observability?.close();
       await dsn.idle();
       await upstream.close();
       tenants.stop();

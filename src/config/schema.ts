@@ -127,6 +127,13 @@ export const storeSchema = z
     sentinel: z.strictObject({ name: z.string().min(1), urls: z.array(z.string().regex(/^redis:\/\//)).min(1) }).optional(),
     deadlineMs: z.number().int().min(10).max(2000).default(250),
     tenantRefreshMs: ms.default(5000),
+    rateLimitFallback: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        share: z.number().gt(0).max(1).default(1),
+        retryStoreAfterMs: ms.default(5000),
+      })
+      .prefault({}),
   })
   .refine((s) => s.kind !== 'redis' || [s.url, s.cluster, s.sentinel].filter((x) => x !== undefined).length === 1, {
     message: 'a redis store needs exactly one of url, cluster or sentinel',
@@ -155,6 +162,13 @@ export const configSchema = z
       .prefault({}),
     limits: limitsRatesSchema.prefault({}),
     tenants: z.array(tenantSchema).default([]),
+    metrics: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        host: host.default('127.0.0.1'),
+        port: port.default(9464),
+      })
+      .prefault({}),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,10 +1,15 @@
 // The compliance policy: what MAIL FROM and RCPT TO must pass. Local checks first, then one
 // store round trip per command. A store that does not answer within its deadline fails
-// closed: 451 4.3.0, never an accept (ARCHITECTURE invariant 2).
+// closed: 451 4.3.0, never an accept (ARCHITECTURE invariant 2). When the store answers but
+// refuses writes and store.rateLimitFallback is on, rates come from a per-process limiter:
+// one extra round trip for the command that found out, then one per command again.
 import { ACCEPT, reject, type Verdict } from '../domain/verdict.js';
 import type { MailAddress, Transaction } from '../domain/envelope.js';
 import type { TenantId } from '../domain/tenant.js';
-import type { PolicyStore } from '../store/ports.js';
+import { StoreWriteRefusedError, type MailAnswer, type MailQuestion, type PolicyStore, type RecipientAnswer, type RecipientQuestion, type StoreFailureKind } from '../store/ports.js';
+import type { TenantLimits } from '../domain/policy.js';
+import type { Admission } from '../store/gcra.js';
+import { NO_RATES, type ProcessRateLimiter } from './rate-fallback.js';
 import { checkSenderDomain } from './sender-domain.js';
 
 export interface PolicyDeps {
@@ -14,8 +19,12 @@ export interface PolicyDeps {
   /** the tenant's keyed pseudonym of an address in matching form; null when the tenant has no key */
   readonly pseudonym: (tenant: TenantId, matchForm: string) => string | null;
   readonly now: () => number;
+  /** the per-process limiter for rates the store cannot record; absent unless configured */
+  readonly rateFallback?: ProcessRateLimiter;
   /** told about every store failure, for logs and metrics */
-  readonly onStoreFailure?: (what: 'mail' | 'recipient', err: unknown) => void;
+  readonly onStoreFailure?: (stage: 'mail' | 'recipient', kind: StoreFailureKind, err: unknown) => void;
+  /** told each time the per-process limiter decided a command's rates */
+  readonly onRateFallback?: (stage: 'mail' | 'recipient') => void;
 }
 
 export interface Policy {
@@ -23,28 +32,51 @@ export interface Policy {
   recipient(tx: Transaction, rcpt: MailAddress): Promise<Verdict>;
 }
 
+type Answer = MailAnswer | RecipientAnswer;
+
 export function createPolicy(deps: PolicyDeps): Policy {
-  const ask = async <T>(what: 'mail' | 'recipient', question: () => Promise<T>): Promise<T | null> => {
-    try {
-      return await withDeadline(question(), deps.deadlineMs);
-    } catch (err) {
-      deps.onStoreFailure?.(what, err);
-      return null;
+  const fallback = deps.rateFallback;
+
+  const ask = async <Q extends { limits: TenantLimits; now: number }, A extends Answer>(
+    stage: 'mail' | 'recipient',
+    q: Q,
+    check: (q: Q) => Promise<A>,
+    local: (q: Q) => Admission,
+  ): Promise<A | RateLimitedAnswer | null> => {
+    const attempt = async (question: Q): Promise<A | null> => {
+      try {
+        return await withDeadline(check(question), deps.deadlineMs);
+      } catch (err) {
+        deps.onStoreFailure?.(stage, failureKind(err), err);
+        if (fallback && err instanceof StoreWriteRefusedError) fallback.storeRefusedWrites(q.now);
+        return null;
+      }
+    };
+    // the store's own buckets first, unless it refused to record them a moment ago
+    if (!fallback?.active(q.now)) {
+      const answer = await attempt(q);
+      if (answer !== null || !fallback?.active(q.now)) return answer;
     }
+    // suspensions and suppressions from the store, rates from this process
+    const answer = await attempt({ ...q, limits: NO_RATES });
+    if (answer === null || answer.kind !== 'ok') return answer;
+    deps.onRateFallback?.(stage);
+    const admission = local(q);
+    return admission.allowed ? answer : { kind: 'rate-limited', bucket: admission.bucket, retryAfterMs: admission.retryAfterMs };
   };
+
   return {
     async mail(tx) {
       const local = checkSenderDomain(tx);
       if (local.kind !== 'accept') return local;
-      const answer = await ask('mail', () =>
-        deps.store.checkMail({
-          tenant: tx.tenant.id,
-          senderDomain: tx.sender?.domain ?? null,
-          sender: tx.sender?.matchForm ?? null,
-          limits: tx.tenant.limits,
-          now: deps.now(),
-        }),
-      );
+      const q: MailQuestion = {
+        tenant: tx.tenant.id,
+        senderDomain: tx.sender?.domain ?? null,
+        sender: tx.sender?.matchForm ?? null,
+        limits: tx.tenant.limits,
+        now: deps.now(),
+      };
+      const answer = await ask('mail', q, (x) => deps.store.checkMail(x), (x) => fallback!.admitMail(x));
       if (answer === null) return reject('POLICY_UNAVAILABLE');
       if (answer.kind === 'suspended') return reject('SUSPENDED', `ref ${answer.ref}`);
       if (answer.kind === 'rate-limited') return rateLimited(answer.bucket, answer.retryAfterMs);
@@ -53,15 +85,22 @@ export function createPolicy(deps: PolicyDeps): Policy {
     async recipient(tx, rcpt) {
       const pseudonym = deps.pseudonym(tx.tenant.id, rcpt.matchForm);
       if (pseudonym === null) return reject('POLICY_UNAVAILABLE');
-      const answer = await ask('recipient', () =>
-        deps.store.checkRecipient({ tenant: tx.tenant.id, pseudonym, recipientDomain: rcpt.domain, limits: tx.tenant.limits, now: deps.now() }),
-      );
+      const q: RecipientQuestion = { tenant: tx.tenant.id, pseudonym, recipientDomain: rcpt.domain, limits: tx.tenant.limits, now: deps.now() };
+      const answer = await ask('recipient', q, (x) => deps.store.checkRecipient(x), (x) => fallback!.admitRecipient(x));
       if (answer === null) return reject('POLICY_UNAVAILABLE');
       if (answer.kind === 'suppressed') return reject('SUPPRESSED');
       if (answer.kind === 'rate-limited') return rateLimited(answer.bucket, answer.retryAfterMs);
       return ACCEPT;
     },
   };
+}
+
+type RateLimitedAnswer = Extract<Answer, { kind: 'rate-limited' }>;
+
+function failureKind(err: unknown): StoreFailureKind {
+  if (err instanceof DeadlineError) return 'timeout';
+  if (err instanceof StoreWriteRefusedError) return 'write_refused';
+  return 'unavailable';
 }
 
 function rateLimited(bucket: string, retryAfterMs: number): Verdict {

@@ -79,9 +79,24 @@ export interface Store extends PolicyStore, AdminStore {
 }
 
 export class StoreUnavailableError extends Error {
-  readonly code = 'STORE_UNAVAILABLE';
+  readonly code: string = 'STORE_UNAVAILABLE';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StoreUnavailableError';
   }
 }
+
+/**
+ * The store answered reads but refused to record anything (Redis out of memory under
+ * `noeviction`, or a replica that became read-only during a failover). Suspensions and
+ * suppressions can still be read; rate buckets cannot be charged.
+ */
+export class StoreWriteRefusedError extends StoreUnavailableError {
+  override readonly code = 'STORE_WRITE_REFUSED';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreWriteRefusedError';
+  }
+}
+
+export type StoreFailureKind = 'timeout' | 'unavailable' | 'write_refused';

@@ -9,6 +9,8 @@ export const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js');
 export interface RelayProcess {
   readonly child: ChildProcess;
   readonly port: number;
+  /** the /metrics port, when metrics are on */
+  readonly metricsPort: number | null;
   readonly output: () => string;
   readonly exited: Promise<number | null>;
 }
@@ -25,7 +27,10 @@ export async function spawnRelay(yaml: string, cwd?: string, env: NodeJS.Process
   const deadline = Date.now() + 10_000;
   for (;;) {
     const m = /"port":(\d+)[^\n]*"msg":"smtp listening"/.exec(out);
-    if (m) return { child, port: Number(m[1]), output: () => out, exited };
+    if (m) {
+      const metrics = /"port":(\d+)[^\n]*"msg":"metrics listening"/.exec(out);
+      return { child, port: Number(m[1]), metricsPort: metrics ? Number(metrics[1]) : null, output: () => out, exited };
+    }
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mailwarden did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 25));
   }

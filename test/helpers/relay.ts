@@ -41,6 +41,7 @@ export function testConfig(upstreamPort: number | 'outbox', overrides: Record<st
       { id: 'acme', username: 'acme', password: ACME_HASH, domains: ['acme.test', 'bücher.example'] },
       { id: 'globex', username: 'globex', password: GLOBEX_HASH, domains: ['globex.test'] },
     ],
+    metrics: { port: 0 },
     log: { level: 'debug' },
   };
   return configSchema.parse(merge(base, overrides));

@@ -24,6 +24,7 @@ describe('mailwarden CLI', () => {
       `smtp: { host: 127.0.0.1, port: 0, hostname: relay.test }
 upstream: { host: 127.0.0.1, port: ${upstream.port}, starttls: off }
 store: { tenantRefreshMs: 200 }
+metrics: { port: 0 }
 tenants:
   - { id: acme, username: acme, password: "${ACME_HASH}", domains: [acme.test] }
 `,

@@ -1,10 +1,11 @@
 // The compliance policy through real SMTP sessions: suspensions, suppression lists and rate
-// limits, on the embedded store; no recipient address in clear text in its files or logs.
+// limits, on the embedded store; no recipient address in clear text in its files, logs or metrics.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
 import { startTestRelay, testConfig, ACME_HASH, ACME_PASSWORD, GLOBEX_HASH, GLOBEX_PASSWORD, type TestRelay } from '../helpers/relay.js';
+import { scrape, sample, labelValues } from '../helpers/metrics.js';
 import { authedSession } from '../helpers/client.js';
 
 describe('policy over SMTP (embedded store)', () => {
@@ -87,7 +88,7 @@ describe('policy over SMTP (embedded store)', () => {
     g.destroy();
   });
 
-  it('keeps no recipient address in clear text in the store files or the logs', async () => {
+  it('keeps no recipient address in clear text in the store files, the logs or the metrics', async () => {
     const addresses = Array.from({ length: 200 }, (_, i) => `person${i}.secret@private${i % 7}.example`);
     await relay.admin.suppress('acme', addresses.map((address) => ({ address, reason: 'manual' as const })));
     const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
@@ -96,7 +97,10 @@ describe('policy over SMTP (embedded store)', () => {
     s.destroy();
     const files = readdirSync(relay.config.store.path).map((f) => join(relay.config.store.path, f)).filter((f) => statSync(f).isFile());
     expect(files.length).toBeGreaterThan(0);
-    const everything = files.map((f) => readFileSync(f).toString('latin1')).join('') + relay.logs.join('\n');
+    const metrics = await scrape(relay.metrics!.port);
+    expect(sample(metrics, 'mailwarden_policy_verdicts_total', { stage: 'recipient', verdict: 'reject', reason: 'SUPPRESSED' })).toBeGreaterThanOrEqual(20);
+    expect(labelValues(metrics).filter((v) => v.includes('@'))).toEqual([]);
+    const everything = files.map((f) => readFileSync(f).toString('latin1')).join('') + relay.logs.join('\n') + metrics;
     for (const a of addresses) {
       expect(everything).not.toContain(a);
       expect(everything).not.toContain(a.split('@')[0]);

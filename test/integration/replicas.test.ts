@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
 import { CLI, spawnRelay, type RelayProcess } from '../helpers/process.js';
+import { scrape, sample, labelValues } from '../helpers/metrics.js';
 import { authedSession } from '../helpers/client.js';
 import { ACME_HASH, ACME_PASSWORD, GLOBEX_HASH, GLOBEX_PASSWORD } from '../helpers/relay.js';
 import { startRedis, type RedisProcess } from '../helpers/redis.js';
@@ -31,6 +32,7 @@ describe('two replicas on one Redis', () => {
 upstream: { host: 127.0.0.1, port: ${upstream.port}, starttls: off }
 store: { kind: redis, url: "${redis.url}" }
 keys: { generateMasterKey: false }
+metrics: { port: 0 }
 tenants:
   - id: acme
     username: acme
@@ -117,6 +119,15 @@ log: { level: info }
     for (const a of [...addresses, 'gone@example.org']) {
       expect(text).not.toContain(a);
       expect(text).not.toContain(a.split('@')[0]);
+    }
+  });
+
+  it('keeps no address in either replica\'s metrics', async () => {
+    for (const replica of replicas) {
+      const text = await scrape(replica.metricsPort!);
+      expect(sample(text, 'mailwarden_policy_verdicts_total', { stage: 'recipient', verdict: 'accept' })).toBeGreaterThan(0);
+      expect(labelValues(text).filter((v) => v.includes('@'))).toEqual([]);
+      expect(text).not.toMatch(/someone\d+\.private|mailbox\d\.example|gone@/);
     }
   });
 });

@@ -8,7 +8,7 @@ import type { Suspension, SuppressionEntry } from '../../domain/policy.js';
 import type { TenantId } from '../../domain/tenant.js';
 import { mailBuckets, recipientBuckets } from '../buckets.js';
 import type { Bucket } from '../gcra.js';
-import { StoreUnavailableError, type MailAnswer, type MailQuestion, type RecipientAnswer, type RecipientQuestion, type Store, type TenantRecord } from '../ports.js';
+import { StoreUnavailableError, StoreWriteRefusedError, type MailAnswer, type MailQuestion, type RecipientAnswer, type RecipientQuestion, type Store, type TenantRecord } from '../ports.js';
 import { isActive } from '../suspension-match.js';
 import { keys, TENANTS_KEY } from './keys.js';
 
@@ -102,7 +102,7 @@ export class RedisStore implements Store {
 
   #run(command: string, args: (string | number)[]): Promise<unknown> {
     return ((this.client as unknown as Scripted)[`${command}_${SCRIPT_VERSION}`]!(...args)).catch((err: unknown) => {
-      throw new StoreUnavailableError(`redis: ${(err as Error).message}`, { cause: err });
+      throw storeError(err);
     });
   }
 
@@ -217,9 +217,17 @@ export class RedisStore implements Store {
     try {
       return await fn();
     } catch (err) {
-      throw new StoreUnavailableError(`redis: ${(err as Error).message}`, { cause: err });
+      throw storeError(err);
     }
   }
+}
+
+/** Redis refuses writes but still serves reads when it is out of memory or a read-only replica. */
+const WRITE_REFUSED = /\b(OOM command not allowed|READONLY)\b/;
+
+function storeError(err: unknown): StoreUnavailableError {
+  const message = `redis: ${(err as Error).message}`;
+  return WRITE_REFUSED.test(message) ? new StoreWriteRefusedError(message, { cause: err }) : new StoreUnavailableError(message, { cause: err });
 }
 
 function bucketArgs(buckets: readonly Bucket[]): (string | number)[] {
