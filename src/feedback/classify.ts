@@ -74,7 +74,7 @@ export class FeedbackRules {
     try {
       data = parseYaml(readFileSync(file, 'utf8'));
     } catch (err) {
-      throw new Error(`${String(file)}: ${(err as Error).message}`);
+      throw new Error(`${String(file)}: ${(err as Error).message}`, { cause: err });
     }
     const result = rulesSchema.safeParse(data);
     if (!result.success) {
