@@ -38,10 +38,22 @@ export class MasterKey {
 export class TenantKey {
   readonly #pseudonymKey: Buffer;
   readonly #addressKey: Buffer;
+  readonly #referenceKey: Buffer;
 
   constructor(raw: Buffer) {
     this.#pseudonymKey = Buffer.from(hkdfSync('sha256', raw, Buffer.alloc(0), 'mailwarden pseudonym v1', 32));
     this.#addressKey = Buffer.from(hkdfSync('sha256', raw, Buffer.alloc(0), 'mailwarden address v1', 32));
+    this.#referenceKey = Buffer.from(hkdfSync('sha256', raw, Buffer.alloc(0), 'mailwarden reference v1', 32));
+  }
+
+  /** Encrypts and authenticates a relayed message's reference, bound to its tenant. */
+  sealReference(payload: Buffer, tenantId: string): string {
+    return seal(this.#referenceKey, payload, `reference:${tenantId}`);
+  }
+
+  /** Throws unless the reference was sealed with this key for this tenant. */
+  openReference(sealed: string, tenantId: string): Buffer {
+    return open(this.#referenceKey, sealed, `reference:${tenantId}`);
   }
 
   /** Keyed pseudonym of an address in its matching form: HMAC-SHA256, first 16 bytes, base64url. */

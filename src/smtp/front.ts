@@ -11,6 +11,7 @@ import type { Policy } from '../policy/pipeline.js';
 import type { TenantRegistry } from '../tenants/registry.js';
 import { relayMessage } from '../forward/relay.js';
 import { receivedHeader } from '../forward/trace.js';
+import { referenceHeader } from '../feedback/reference.js';
 import type { Upstream } from '../forward/upstream.js';
 import type { DsnSender } from '../forward/dsn.js';
 import { isAscii, parseMailAddress } from './address.js';
@@ -138,6 +139,17 @@ export class SmtpFront {
           cb(smtpError(replyFor('LOCAL_ERROR')));
         },
       );
+  }
+
+  /** The reference header for feedback attribution; none when the tenant's key is missing. */
+  #reference(state: SessionState, txId: string, now: Date): string {
+    const tenant = state.tenant!;
+    const key = this.#deps.tenants.keyOf(tenant.id);
+    if (!key) {
+      state.log.warn({ tx: txId }, 'no tenant key: message relayed without a reference header; reports about it cannot be attributed');
+      return '';
+    }
+    return referenceHeader(key, { tenant: tenant.id, messageRef: txId, sentAt: now.getTime(), recipients: state.recipients });
   }
 
   #refuse(state: SessionState | undefined, reason: ReasonId, msg: string): Error {
@@ -302,7 +314,7 @@ export class SmtpFront {
         authenticated: Boolean(session.user),
         smtpUtf8,
         date: now,
-      }),
+      }) + this.#reference(state, txId, now),
       limits: { maxBytes: limits.maxMessageBytes, maxHeaderFields: limits.maxHeaderFields, maxHops: limits.maxHops },
     })
       .then((result) => {

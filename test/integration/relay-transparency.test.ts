@@ -41,8 +41,12 @@ function stripTrace(received: Buffer | string, eol: string): string {
   const text = received.toString();
   const first = `Received: from `;
   expect(text.startsWith(first)).toBe(true);
-  // mailwarden's Received: field is exactly three lines
-  return text.split(eol).slice(3).join(eol);
+  // mailwarden's Received: field is exactly three lines, then its reference field and its continuations
+  const lines = text.split(eol);
+  expect(lines[3]).toMatch(/^X-Mailwarden-Ref: 1\.acme\./);
+  let end = 4;
+  while (/^ /.test(lines[end]!)) end++;
+  return lines.slice(end).join(eol);
 }
 
 describe('byte transparency', () => {
@@ -80,7 +84,7 @@ describe('byte transparency', () => {
     expect(stripTrace(arrived, '\r\n')).toBe(original.toString('latin1'));
   });
 
-  it('arrives byte-identical apart from the prepended Received: field', async () => {
+  it('arrives byte-identical apart from the prepended Received: and X-Mailwarden-Ref: fields', async () => {
     const original = await signedMessage();
     const sent = await sendMail({ port: viaCapture.port, user: 'acme', pass: ACME_PASSWORD, from: 'alice@acme.test', to: ['bob@example.org'], message: original });
     expect(sent.ok).toBe(true);
@@ -89,8 +93,12 @@ describe('byte transparency', () => {
     expect(got!.from).toBe('alice@acme.test');
     const raw = got!.raw;
     const trace = raw.subarray(0, raw.length - original.length).toString('latin1');
-    expect(trace).toMatch(/^Received: from \S+ \(.*\[127\.0\.0\.1\]\)\r\n\tby relay\.test \(mailwarden\) with ESMTPSA id \S+;\r\n\t\w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n$/);
-    expect(trace).not.toContain('bob@');
+    expect(trace).toMatch(
+      /^Received: from \S+ \(.*\[127\.0\.0\.1\]\)\r\n\tby relay\.test \(mailwarden\) with ESMTPSA id \S+;\r\n\t\w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\nX-Mailwarden-Ref: 1\.acme\.[A-Za-z0-9_-]+(\r\n [A-Za-z0-9_-]+)*\r\n$/,
+    );
+    // every line within the recommended 78 characters; the recipient only encrypted
+    for (const line of trace.split('\r\n')) expect(line.length).toBeLessThanOrEqual(78);
+    expect(trace).not.toContain('bob');
     expect(Buffer.compare(raw.subarray(trace.length), original)).toBe(0);
   });
 });
