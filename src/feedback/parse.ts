@@ -27,6 +27,8 @@ export interface Complaint {
   readonly reportedDomain: string | null;
   /** which fallback found it, when the report is not ARF: hotmail-forward, apple-unsubscribe, text */
   readonly variant?: string;
+  /** the message this complaint is about: the enclosed copy that follows its feedback-report part */
+  readonly original: OriginalMessage | null;
 }
 
 export interface BounceRecipient {
@@ -103,19 +105,26 @@ export async function parseReport(raw: Buffer): Promise<ParsedReport> {
   // what a person would read: the text part, or the whole body when the MIME tree is broken
   const readable = text.trim() ? text : bodyOf(normalised);
 
-  const original = originalFrom(parts) ?? null;
+  const original = originalAfter(parts, -1, parts.length);
 
-  // complaints: ARF parts first; a Feedback-Type block in the text; then the non-ARF variants
-  let complaints = parts.filter((p) => isType(p, 'message/feedback-report')).map((p) => complaintFrom(parseFieldGroups(decode(p))[0]));
+  // complaints: ARF parts first, each with the enclosed copy that follows it (a digest holds
+  // several); a Feedback-Type block in the text; then the non-ARF variants
+  const reportIndexes = parts.flatMap((p, i) => (isType(p, 'message/feedback-report') ? [i] : []));
+  let complaints: Complaint[] = reportIndexes.map((at, k) => ({
+    ...complaintFrom(parseFieldGroups(decode(parts[at]!))[0]),
+    original: originalAfter(parts, at, reportIndexes[k + 1] ?? parts.length),
+  }));
   if (complaints.length === 0 && /^Feedback-Type:/im.test(text)) {
     const group = parseFieldGroups(text).find((g) => g.has('feedback-type'));
-    if (group) complaints = [{ ...complaintFrom(group), variant: 'text' }];
+    if (group) complaints = [{ ...complaintFrom(group), variant: 'text', original }];
   }
   if (complaints.length === 0 && original?.hotmailRecipient) {
-    complaints = [{ feedbackType: 'abuse', recipients: [original.hotmailRecipient], redacted: false, userAgent: null, sourceIp: headerText('x-reporter-ip'), arrivalDate: null, reportedDomain: null, variant: 'hotmail-forward' }];
+    const c = { feedbackType: 'abuse', recipients: [original.hotmailRecipient], redacted: false, userAgent: null, sourceIp: null, arrivalDate: null, reportedDomain: null };
+    complaints = [{ ...c, variant: 'hotmail-forward', original }];
   }
   if (complaints.length === 0 && /^true$/i.test(headerText('x-apple-unsubscribe') ?? '')) {
-    complaints = [{ feedbackType: 'opt-out', recipients: reporter ? [reporter] : [], redacted: false, userAgent: 'Apple Mail', sourceIp: null, arrivalDate: null, reportedDomain: null, variant: 'apple-unsubscribe' }];
+    const c = { feedbackType: 'opt-out', recipients: reporter ? [reporter] : [], redacted: false, userAgent: 'Apple Mail', sourceIp: null, arrivalDate: null, reportedDomain: null };
+    complaints = [{ ...c, variant: 'apple-unsubscribe', original }];
   }
   if (complaints.length > 0) return { kind: 'complaint', messageId, reporter, complaints, bounces: [], original, notes };
 
@@ -160,7 +169,7 @@ function isRedacted(address: string): boolean {
   return /redacted/i.test(address) || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address);
 }
 
-function complaintFrom(group: FieldGroup | undefined): Complaint {
+function complaintFrom(group: FieldGroup | undefined): Omit<Complaint, 'original'> {
   const named = [...all(group, 'original-rcpt-to'), ...all(group, 'removal-recipient')].map((v) => typedAddress(v)).filter((a): a is string => a !== null);
   const redacted = all(group, 'redacted-address').length > 0 || named.some(isRedacted);
   return {
@@ -222,10 +231,11 @@ function transcript(text: string): string {
     .slice(0, 2000);
 }
 
-function originalFrom(parts: MimePart[]): OriginalMessage | null {
-  // the enclosed message's own header block, or a part that holds only header fields
-  const enclosed = parts.find((p) => p.parentType === 'message/rfc822' || p.parentType === 'message/global');
-  const headersOnly = parts.find((p) => /^(text\/rfc822-headers?|message\/global-headers)$/.test(p.contentType));
+/** The first enclosed message between two part indexes: its own header block, or a part of header fields only. */
+function originalAfter(parts: MimePart[], from: number, to: number): OriginalMessage | null {
+  const range = parts.slice(from + 1, to);
+  const enclosed = range.find((p) => p.parentType === 'message/rfc822' || p.parentType === 'message/global');
+  const headersOnly = range.find((p) => /^(text\/rfc822-headers?|message\/global-headers)$/.test(p.contentType));
   const block = enclosed ? enclosed.headers : headersOnly ? decode(headersOnly) : null;
   if (block === null) return null;
   const end = block.search(/\r?\n\r?\n/);

@@ -2,6 +2,7 @@
 // scripts and error mapping stay inside the adapters. The caller passes `now`.
 import type { Suspension, SuppressionEntry, TenantLimits } from '../domain/policy.js';
 import type { TenantId } from '../domain/tenant.js';
+import type { FeedbackRecord, FeedbackScope } from '../domain/feedback.js';
 
 export interface TenantRecord {
   readonly id: TenantId;
@@ -72,6 +73,13 @@ export interface AdminStore {
   removeSuppression(tenant: TenantId, pseudonym: string): Promise<boolean>;
   listSuppressions(tenant: TenantId): AsyncIterable<SuppressionEntry>;
   countSuppressions(tenant: TenantId): Promise<number>;
+
+  /** false, and nothing written, when a report with the same sha256 is already kept in that scope */
+  addFeedbackReport(record: FeedbackRecord): Promise<boolean>;
+  findFeedbackReport(scope: FeedbackScope, sha256: string): Promise<FeedbackRecord | null>;
+  getFeedbackReport(scope: FeedbackScope, id: string): Promise<FeedbackRecord | null>;
+  /** newest first */
+  listFeedbackReports(scope: FeedbackScope, options?: { limit?: number }): Promise<FeedbackRecord[]>;
 }
 
 export interface Store extends PolicyStore, AdminStore {

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Suspension, TenantLimits } from '../../src/domain/policy.js';
 import type { Store, TenantRecord } from '../../src/store/ports.js';
+import { REVIEW, type FeedbackRecord } from '../../src/domain/feedback.js';
 
 const MIN = 60_000;
 const NO_LIMITS: TenantLimits = { messages: [], recipients: [], perSender: [], perRecipientDomain: [], nullSender: [] };
@@ -132,6 +133,45 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
       expect((await store.checkRecipient(rcpt(a, 'R2', T0, limits, 'big.example'))).kind).toBe('ok');
       expect(await store.checkRecipient(rcpt(a, 'R3', T0, limits, 'big.example'))).toMatchObject({ kind: 'rate-limited', bucket: 'recipient-domain/1m' });
       expect((await store.checkRecipient(rcpt(a, 'R3', T0, limits, 'small.example'))).kind).toBe('ok');
+    });
+
+    it('keeps feedback records per tenant and for review, once per report, newest first', async () => {
+      const a = fresh();
+      const b = fresh();
+      const rec = (id: string, sha: string, tenant: string | undefined, at: number): FeedbackRecord => ({
+        id,
+        receivedAt: at,
+        via: 'smtp',
+        kind: 'complaint',
+        outcome: tenant ? 'applied' : 'unattributed',
+        attribution: tenant ? 'verified' : 'missing',
+        ...(tenant ? { tenant } : {}),
+        feedbackTypes: ['abuse'],
+        bounces: [],
+        counts: { complaints: 1, unsubscribes: 0, hardBounces: 0, softBounces: 0, policyBounces: 0, other: 0, suppressed: 1 },
+        notes: [],
+        sha256: sha,
+        sealedReport: 'sealed',
+        truncated: false,
+      });
+      expect(await store.addFeedbackReport(rec(`F1${a}`, `sha-${a}-1`, a, T0))).toBe(true);
+      expect(await store.addFeedbackReport(rec(`F2${a}`, `sha-${a}-2`, a, T0 + 1000))).toBe(true);
+      // the same report again is not kept twice
+      expect(await store.addFeedbackReport(rec(`F3${a}`, `sha-${a}-1`, a, T0 + 2000))).toBe(false);
+      // the same report may be kept for another tenant, and for review
+      expect(await store.addFeedbackReport(rec(`F1${b}`, `sha-${a}-1`, b, T0))).toBe(true);
+      expect(await store.addFeedbackReport(rec(`R1${a}`, `sha-${a}-1`, undefined, T0))).toBe(true);
+
+      expect((await store.listFeedbackReports(a)).map((r) => r.id)).toEqual([`F2${a}`, `F1${a}`]);
+      expect((await store.listFeedbackReports(a, { limit: 1 })).map((r) => r.id)).toEqual([`F2${a}`]);
+      expect((await store.listFeedbackReports(b)).map((r) => r.id)).toEqual([`F1${b}`]);
+      expect((await store.listFeedbackReports(REVIEW)).map((r) => r.id)).toContain(`R1${a}`);
+      expect((await store.findFeedbackReport(a, `sha-${a}-1`))?.id).toBe(`F1${a}`);
+      expect(await store.findFeedbackReport(a, 'no-such-sha')).toBeNull();
+      expect((await store.getFeedbackReport(a, `F2${a}`))?.counts.suppressed).toBe(1);
+      // a tenant sees none of another tenant's records
+      expect(await store.getFeedbackReport(b, `F2${a}`)).toBeNull();
+      expect(await store.getFeedbackReport(a, `R1${a}`)).toBeNull();
     });
   });
 }

@@ -6,6 +6,7 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Suspension, SuppressionEntry } from '../../domain/policy.js';
 import type { TenantId } from '../../domain/tenant.js';
+import { scopeOf, type FeedbackRecord, type FeedbackScope } from '../../domain/feedback.js';
 import { admit, MemoryTatState } from '../gcra.js';
 import { mailBuckets, recipientBuckets } from '../buckets.js';
 import type { MailAnswer, MailQuestion, RecipientAnswer, RecipientQuestion, Store, TenantRecord } from '../ports.js';
@@ -14,12 +15,19 @@ import { activeMatch, isActive } from '../suspension-match.js';
 const SEP = '\u0000';
 const END = '\u0001';
 
+/** a tenant id, or "~review" (no tenant id starts with "~") */
+function scopeKey(scope: FeedbackScope): string {
+  return typeof scope === 'string' ? scope : '~review';
+}
+
 export class EmbeddedStore implements Store {
   readonly #root: RootDatabase;
   readonly #tenants: Database<TenantRecord, string>;
   readonly #active: Database<Suspension, string>;
   readonly #history: Database<Suspension, string>;
   readonly #suppressions: Database<SuppressionEntry, string>;
+  readonly #feedback: Database<FeedbackRecord, string>;
+  readonly #feedbackBySha: Database<string, string>;
   readonly #rates = new MemoryTatState();
   #sweeps = 0;
 
@@ -29,6 +37,8 @@ export class EmbeddedStore implements Store {
     this.#active = this.#root.openDB<Suspension, string>({ name: 'suspensions-active' });
     this.#history = this.#root.openDB<Suspension, string>({ name: 'suspensions-history' });
     this.#suppressions = this.#root.openDB<SuppressionEntry, string>({ name: 'suppressions' });
+    this.#feedback = this.#root.openDB<FeedbackRecord, string>({ name: 'feedback' });
+    this.#feedbackBySha = this.#root.openDB<string, string>({ name: 'feedback-sha' });
   }
 
   async checkMail(q: MailQuestion): Promise<MailAnswer> {
@@ -105,6 +115,31 @@ export class EmbeddedStore implements Store {
 
   async countSuppressions(tenant: TenantId): Promise<number> {
     return this.#suppressions.getKeysCount({ start: tenant + SEP, end: tenant + END });
+  }
+
+  async addFeedbackReport(record: FeedbackRecord): Promise<boolean> {
+    const scope = scopeKey(scopeOf(record));
+    return this.#root.transaction(() => {
+      if (this.#feedbackBySha.get(scope + SEP + record.sha256) !== undefined) return false;
+      this.#feedbackBySha.putSync(scope + SEP + record.sha256, record.id);
+      this.#feedback.putSync(scope + SEP + record.id, record);
+      return true;
+    });
+  }
+
+  async findFeedbackReport(scope: FeedbackScope, sha256: string): Promise<FeedbackRecord | null> {
+    const id = this.#feedbackBySha.get(scopeKey(scope) + SEP + sha256);
+    return id === undefined ? null : this.getFeedbackReport(scope, id);
+  }
+
+  async getFeedbackReport(scope: FeedbackScope, id: string): Promise<FeedbackRecord | null> {
+    return this.#feedback.get(scopeKey(scope) + SEP + id) ?? null;
+  }
+
+  async listFeedbackReports(scope: FeedbackScope, options: { limit?: number } = {}): Promise<FeedbackRecord[]> {
+    const s = scopeKey(scope);
+    const range = this.#feedback.getRange({ start: s + END, end: s + SEP, reverse: true, limit: options.limit ?? 100 });
+    return [...range].map(({ value }) => value);
   }
 
   async close(): Promise<void> {

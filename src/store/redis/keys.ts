@@ -1,8 +1,22 @@
 // Every Redis key mailwarden uses. One tenant's keys share the "{tenant}" hash tag, so Redis
 // Cluster keeps them in one slot and a Lua script may touch them all.
 import type { TenantId } from '../../domain/tenant.js';
+import type { FeedbackScope } from '../../domain/feedback.js';
 
 export const TENANTS_KEY = 'mw:tenants';
+
+/** Feedback records of a tenant, or of the review queue ("{~review}": no tenant id starts with "~"). */
+export function feedbackKeys(scope: FeedbackScope) {
+  const t = `mw:{${typeof scope === 'string' ? scope : '~review'}}`;
+  return {
+    /** hash: record id -> record JSON */
+    records: `${t}:fb`,
+    /** hash: report SHA-256 -> record id */
+    bySha: `${t}:fb:sha`,
+    /** sorted set: record id by time received */
+    byTime: `${t}:fb:time`,
+  } as const;
+}
 
 export function keys(tenant: TenantId) {
   const t = `mw:{${tenant}}`;

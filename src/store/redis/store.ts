@@ -10,7 +10,8 @@ import { mailBuckets, recipientBuckets } from '../buckets.js';
 import type { Bucket } from '../gcra.js';
 import { StoreUnavailableError, StoreWriteRefusedError, type MailAnswer, type MailQuestion, type RecipientAnswer, type RecipientQuestion, type Store, type TenantRecord } from '../ports.js';
 import { isActive } from '../suspension-match.js';
-import { keys, TENANTS_KEY } from './keys.js';
+import { feedbackKeys, keys, TENANTS_KEY } from './keys.js';
+import { scopeOf, type FeedbackRecord, type FeedbackScope } from '../../domain/feedback.js';
 
 const SCRIPT_VERSION = 'v1';
 
@@ -40,7 +41,7 @@ export class RedisStore implements Store {
 
   private constructor(client: Client) {
     this.client = client;
-    for (const name of ['check-mail', 'check-recipient', 'add-suspension', 'lift-suspension']) {
+    for (const name of ['check-mail', 'check-recipient', 'add-suspension', 'lift-suspension', 'add-feedback']) {
       client.defineCommand(`mw_${name.replace(/-/g, '_')}_${SCRIPT_VERSION}`, { lua: loadScript(name) });
     }
   }
@@ -207,6 +208,30 @@ export class RedisStore implements Store {
 
   async countSuppressions(tenant: TenantId): Promise<number> {
     return this.#call(() => this.client.hlen(keys(tenant).suppressions));
+  }
+
+  async addFeedbackReport(record: FeedbackRecord): Promise<boolean> {
+    const k = feedbackKeys(scopeOf(record));
+    const kept = await this.#run('mw_add_feedback', [3, k.records, k.bySha, k.byTime, record.id, record.sha256, record.receivedAt, JSON.stringify(record)]);
+    return Number(kept) === 1;
+  }
+
+  async findFeedbackReport(scope: FeedbackScope, sha256: string): Promise<FeedbackRecord | null> {
+    const id = await this.#call(() => this.client.hget(feedbackKeys(scope).bySha, sha256));
+    return id === null ? null : this.getFeedbackReport(scope, id);
+  }
+
+  async getFeedbackReport(scope: FeedbackScope, id: string): Promise<FeedbackRecord | null> {
+    const raw = await this.#call(() => this.client.hget(feedbackKeys(scope).records, id));
+    return raw === null ? null : (JSON.parse(raw) as FeedbackRecord);
+  }
+
+  async listFeedbackReports(scope: FeedbackScope, options: { limit?: number } = {}): Promise<FeedbackRecord[]> {
+    const k = feedbackKeys(scope);
+    const ids = await this.#call(() => this.client.zrevrange(k.byTime, 0, (options.limit ?? 100) - 1));
+    if (ids.length === 0) return [];
+    const raws = await this.#call(() => this.client.hmget(k.records, ...ids));
+    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as FeedbackRecord);
   }
 
   async close(): Promise<void> {

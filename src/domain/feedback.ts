@@ -1,0 +1,54 @@
+// Feedback report records: what mailwarden kept of each complaint or bounce report it took
+// in, and what it did about it. Plain data, no behaviour.
+import type { TenantId } from './tenant.js';
+
+/** applied: something was suppressed; counted: attributed, only counted; the others changed nothing */
+export type FeedbackOutcome = 'applied' | 'counted' | 'unattributed' | 'forged';
+
+/** how the report was tied to a tenant: by a reference header that verified, or why not */
+export type Attribution = 'verified' | 'missing' | 'malformed' | 'unknown-tenant' | 'forged';
+
+export interface FeedbackCounts {
+  readonly complaints: number;
+  readonly unsubscribes: number;
+  readonly hardBounces: number;
+  readonly softBounces: number;
+  readonly policyBounces: number;
+  /** other reports kept for review only, such as authentication-failure reports */
+  readonly other: number;
+  readonly suppressed: number;
+}
+
+export interface FeedbackRecord {
+  /** F + time + random; sortable by time */
+  readonly id: string;
+  readonly receivedAt: number;
+  readonly via: 'smtp' | 'http' | 'cli';
+  readonly kind: 'complaint' | 'bounce';
+  readonly outcome: FeedbackOutcome;
+  readonly attribution: Attribution;
+  /** the tenant it was attributed to; absent for reports kept for review */
+  readonly tenant?: TenantId;
+  /** the relay's transaction id of the reported message */
+  readonly messageRef?: string;
+  readonly feedbackTypes: readonly string[];
+  /** per bounced recipient: status, action, verdict and the rule that decided it; no address */
+  readonly bounces: ReadonlyArray<{ readonly status: string | null; readonly action: string | null; readonly verdict: string; readonly rule: string }>;
+  readonly counts: FeedbackCounts;
+  /** why a named recipient was not acted on, and what was odd about the report; no address */
+  readonly notes: readonly string[];
+  /** SHA-256 of the report as received: the same report taken in twice is acted on once */
+  readonly sha256: string;
+  /** the report itself (up to its first 256 KiB), AES-256-GCM under the tenant's key, or under the review key */
+  readonly sealedReport: string;
+  readonly truncated: boolean;
+}
+
+/** Where a record is kept: its tenant, or the review queue for reports attributed to none. */
+export type FeedbackScope = TenantId | { readonly review: true };
+
+export const REVIEW: FeedbackScope = Object.freeze({ review: true });
+
+export function scopeOf(record: Pick<FeedbackRecord, 'tenant'>): FeedbackScope {
+  return record.tenant ?? REVIEW;
+}
