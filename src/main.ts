@@ -12,6 +12,10 @@ import { createPolicy } from './policy/pipeline.js';
 import { ProcessRateLimiter } from './policy/rate-fallback.js';
 import { Metrics } from './observability/metrics.js';
 import { listenObservability } from './observability/http.js';
+import { AdminService } from './admin/service.js';
+import { FeedbackIntake } from './feedback/intake.js';
+import { FeedbackListener } from './feedback/listener.js';
+import { BUNDLED_RULES, FeedbackRules } from './feedback/classify.js';
 import { loadMasterKey } from './crypto/master-key-file.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/ports.js';
@@ -27,6 +31,9 @@ export interface Mailwarden {
   /** where /metrics and /healthz answer; null when metrics.enabled is false */
   readonly metrics: AddressInfo | null;
   readonly registry: Registry;
+  /** where the feedback SMTP listener answers; null when feedback.enabled is false */
+  readonly feedback: AddressInfo | null;
+  readonly intake: FeedbackIntake;
   readonly log: Logger;
   readonly tenants: TenantRegistry;
   /** graceful stop: 421 to newcomers, transactions in flight finish within smtp.shutdownGraceMs */
@@ -55,6 +62,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   await tenants.load();
   tenants.startRefresh(config.store.tenantRefreshMs);
   const metrics = new Metrics();
+  const admin = new AdminService(store, master.key, now);
   const storeLog = log.child({ component: 'store' });
   const fallback = config.store.rateLimitFallback;
   const policy = metrics.meter(
@@ -95,6 +103,30 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     dsn,
     log: log.child({ component: 'smtp' }),
   });
+  const intake = new FeedbackIntake({
+    rules: FeedbackRules.load(config.feedback.rulesFile ?? BUNDLED_RULES),
+    keyOf: async (tenant) => tenants.keyOf(tenant),
+    store,
+    suppress: (tenant, inputs) => admin.suppress(tenant, inputs),
+    master: master.key,
+    now,
+  });
+  const feedback = config.feedback.enabled
+    ? new FeedbackListener({
+        host: config.feedback.host,
+        port: config.feedback.port,
+        hostname,
+        maxMessageBytes: config.feedback.maxMessageBytes,
+        tls,
+        minTlsVersion: config.smtp.tls.minVersion,
+        intake,
+        log: log.child({ component: 'feedback' }),
+        onReport: (result) => metrics.feedbackReport(result),
+      })
+    : null;
+  const feedbackAddress = feedback ? await feedback.listen() : null;
+  if (feedbackAddress) log.info({ host: feedbackAddress.address, port: feedbackAddress.port }, 'feedback listening');
+
   const observability = config.metrics.enabled ? await listenObservability(config.metrics.host, config.metrics.port, metrics.registry) : null;
   if (observability) log.info({ host: observability.address.address, port: observability.address.port }, 'metrics listening');
   const smtp = await front.listen();
@@ -103,11 +135,14 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   return {
     smtp,
     metrics: observability?.address ?? null,
+    feedback: feedbackAddress,
+    intake,
     registry: metrics.registry,
     log,
     tenants,
     async close() {
       await front.close();
+      await feedback?.close();
       await observability?.close();
       await dsn.idle();
       await upstream.close();

@@ -180,6 +180,12 @@ export class AdminService {
     };
   }
 
+  /** The tenant's key; null for an unknown tenant. */
+  async keyOf(tenant: TenantId): Promise<TenantKey | null> {
+    const record = await this.store.getTenant(tenant);
+    return record ? this.master.unwrap(record.wrappedKey, tenant) : null;
+  }
+
   async #tenantKey(tenant: TenantId): Promise<TenantKey> {
     const record = await this.store.getTenant(tenant);
     if (!record) throw new AdminError('NOT_FOUND', `no tenant ${JSON.stringify(tenant)}`);

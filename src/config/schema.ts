@@ -2,6 +2,7 @@
 // default. config/default.yaml documents each key; test/unit/config.test.ts keeps them in step.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { MAX_REPORT_BYTES } from '../domain/feedback.js';
 
 const port = z.number().int().min(0).max(65535);
 const ms = z.number().int().min(1);
@@ -162,6 +163,15 @@ export const configSchema = z
       .prefault({}),
     limits: limitsRatesSchema.prefault({}),
     tenants: z.array(tenantSchema).default([]),
+    feedback: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        host: host.default('127.0.0.1'),
+        port: port.default(2526),
+        maxMessageBytes: z.number().int().min(1024).max(MAX_REPORT_BYTES).default(MAX_REPORT_BYTES),
+        rulesFile: z.string().min(1).optional(),
+      })
+      .prefault({}),
     metrics: z
       .strictObject({
         enabled: z.boolean().default(true),

@@ -26,6 +26,19 @@ export class MasterKey {
     return { key: new TenantKey(raw), wrapped: this.#wrap(raw, tenantId) };
   }
 
+  /** Encrypts a feedback report attributed to no tenant, for the abuse desk's review queue. */
+  sealForReview(plain: Buffer): string {
+    return seal(this.#reviewKey(), plain, 'review');
+  }
+
+  openForReview(sealed: string): Buffer {
+    return open(this.#reviewKey(), sealed, 'review');
+  }
+
+  #reviewKey(): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.#key, Buffer.alloc(0), 'mailwarden review v1', 32));
+  }
+
   unwrap(wrapped: string, tenantId: string): TenantKey {
     return new TenantKey(open(this.#key, wrapped, `${WRAP_INFO}:${tenantId}`));
   }
@@ -67,6 +80,15 @@ export class TenantKey {
 
   openAddress(sealed: string): string {
     return open(this.#addressKey, sealed, 'address').toString('utf8');
+  }
+
+  /** A feedback report kept for the tenant's review: it names the tenant's recipients. */
+  sealReport(plain: Buffer): string {
+    return seal(this.#addressKey, plain, 'report');
+  }
+
+  openReport(sealed: string): Buffer {
+    return open(this.#addressKey, sealed, 'report');
   }
 }
 

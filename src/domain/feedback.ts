@@ -2,6 +2,9 @@
 // in, and what it did about it. Plain data, no behaviour.
 import type { TenantId } from './tenant.js';
 
+/** The most any report may weigh; bigger input is refused before it is parsed. */
+export const MAX_REPORT_BYTES = 10 * 1024 * 1024;
+
 /** applied: something was suppressed; counted: attributed, only counted; the others changed nothing */
 export type FeedbackOutcome = 'applied' | 'counted' | 'unattributed' | 'forged';
 

@@ -20,9 +20,29 @@ interface Collecting {
   readonly chunks: Buffer[];
 }
 
-export function walkMime(raw: Buffer): Promise<MimePart[]> {
+/** how deep enclosed messages are followed: a digest of reports about messages is three deep */
+const MAX_DEPTH = 4;
+
+export async function walkMime(raw: Buffer, depth = 0): Promise<MimePart[]> {
+  const parts = await split(raw);
+  if (depth >= MAX_DEPTH) return parts;
+  // an enclosed message mailsplit left whole (an attachment, or one it would not enter): walk it too
+  const out: MimePart[] = [];
+  for (const part of parts) {
+    out.push(part);
+    if ((part.contentType === 'message/rfc822' || part.contentType === 'message/global') && part.body.length > 0) {
+      const inner = await walkMime(part.body, depth + 1);
+      if (inner[0]) inner[0] = { ...inner[0], parentType: part.contentType };
+      out.push(...inner);
+    }
+  }
+  return out;
+}
+
+function split(raw: Buffer): Promise<MimePart[]> {
   return new Promise((resolve, reject) => {
-    const splitter = new Splitter({ maxHeadSize: 1024 * 1024 });
+    // enclosed messages are entered unless they are attachments; those are walked separately
+    const splitter = new Splitter({ maxHeadSize: 1024 * 1024, defaultInlineEmbedded: true, maxChildNodes: 2000 });
     const parts: Collecting[] = [];
     splitter.on('data', (chunk: SplitterChunk) => {
       if (chunk.type === 'node') parts.push({ node: chunk, chunks: [] });

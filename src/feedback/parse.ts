@@ -10,6 +10,7 @@
 // with the reason.
 import { simpleParser, type MailParserOptions } from 'mailparser';
 import { walkMime, type MimePart } from './mime.js';
+import { MAX_REPORT_BYTES } from '../domain/feedback.js';
 import { all, first, parseFieldGroups, splitLines, statusIn, typedAddress, typedText, type FieldGroup } from './fields.js';
 
 export const REFERENCE_HEADER = 'X-Mailwarden-Ref';
@@ -77,8 +78,6 @@ const PARSER_OPTIONS: MailParserOptions & { keepDeliveryStatus: boolean } = {
   skipTextToHtml: true,
 };
 
-/** The most any report may weigh; bigger input is refused before parsing. */
-export const MAX_REPORT_BYTES = 10 * 1024 * 1024;
 
 export async function parseReport(raw: Buffer): Promise<ParsedReport> {
   if (raw.length === 0) return unknown(['empty input']);

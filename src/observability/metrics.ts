@@ -5,6 +5,7 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 import type { Policy } from '../policy/pipeline.js';
 import type { Verdict } from '../domain/verdict.js';
 import type { StoreFailureKind } from '../store/ports.js';
+import type { IntakeResult } from '../feedback/intake.js';
 
 export type PolicyStage = 'mail' | 'recipient';
 
@@ -40,6 +41,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly feedbackReports = new Counter({
+    name: 'mailwarden_feedback_reports_total',
+    help: 'Feedback reports taken in, per scope they were recorded in: kind complaint|bounce|unknown; outcome applied|counted|unattributed|forged|duplicate|rejected|error',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly feedbackFindings = new Counter({
+    name: 'mailwarden_feedback_findings_total',
+    help: 'What attributed reports said: type complaint|unsubscribe|hard_bounce|soft_bounce|policy_bounce|other|suppressed',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'mailwarden_' });
     // every series that can appear exists from the start, so dashboards and alerts see 0, not "no data"
@@ -62,6 +77,25 @@ export class Metrics {
       mail: (tx) => observe('mail', () => policy.mail(tx)),
       recipient: (tx, rcpt) => observe('recipient', () => policy.recipient(tx, rcpt)),
     };
+  }
+
+  /** null: a report that could not be recorded */
+  feedbackReport(result: IntakeResult | null): void {
+    if (!result) return void this.feedbackReports.inc({ kind: 'unknown', outcome: 'error' });
+    if (result.plan.kind === 'rejected') return void this.feedbackReports.inc({ kind: 'unknown', outcome: 'rejected' });
+    for (const { record, duplicate } of result.records) {
+      this.feedbackReports.inc({ kind: record.kind, outcome: duplicate ? 'duplicate' : record.outcome });
+      if (duplicate || !record.tenant) continue;
+      const c = record.counts;
+      const add = (type: string, n: number) => n > 0 && this.feedbackFindings.inc({ type }, n);
+      add('complaint', c.complaints);
+      add('unsubscribe', c.unsubscribes);
+      add('hard_bounce', c.hardBounces);
+      add('soft_bounce', c.softBounces);
+      add('policy_bounce', c.policyBounces);
+      add('other', c.other);
+      add('suppressed', c.suppressed);
+    }
   }
 
   storeFailure(stage: PolicyStage, kind: StoreFailureKind): void {

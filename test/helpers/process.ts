@@ -11,6 +11,8 @@ export interface RelayProcess {
   readonly port: number;
   /** the /metrics port, when metrics are on */
   readonly metricsPort: number | null;
+  /** the feedback listener's port, when it is on */
+  readonly feedbackPort: number | null;
   readonly output: () => string;
   readonly exited: Promise<number | null>;
 }
@@ -29,7 +31,8 @@ export async function spawnRelay(yaml: string, cwd?: string, env: NodeJS.Process
     const m = /"port":(\d+)[^\n]*"msg":"smtp listening"/.exec(out);
     if (m) {
       const metrics = /"port":(\d+)[^\n]*"msg":"metrics listening"/.exec(out);
-      return { child, port: Number(m[1]), metricsPort: metrics ? Number(metrics[1]) : null, output: () => out, exited };
+      const feedback = /"port":(\d+)[^\n]*"msg":"feedback listening"/.exec(out);
+      return { child, port: Number(m[1]), metricsPort: metrics ? Number(metrics[1]) : null, feedbackPort: feedback ? Number(feedback[1]) : null, output: () => out, exited };
     }
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mailwarden did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 25));

@@ -42,6 +42,7 @@ export function testConfig(upstreamPort: number | 'outbox', overrides: Record<st
       { id: 'globex', username: 'globex', password: GLOBEX_HASH, domains: ['globex.test'] },
     ],
     metrics: { port: 0 },
+    feedback: { port: 0 },
     log: { level: 'debug' },
   };
   return configSchema.parse(merge(base, overrides));

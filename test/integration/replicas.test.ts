@@ -33,6 +33,7 @@ upstream: { host: 127.0.0.1, port: ${upstream.port}, starttls: off }
 store: { kind: redis, url: "${redis.url}" }
 keys: { generateMasterKey: false }
 metrics: { port: 0 }
+feedback: { port: 0 }
 tenants:
   - id: acme
     username: acme

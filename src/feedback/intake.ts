@@ -1,0 +1,235 @@
+// From a raw report to what it changes: parse it, attribute each complaint or bounced
+// recipient to a tenant by the reference header in the reported copy, decide by the rule
+// file, then suppress and keep a record. A report whose reference is missing or does not
+// verify changes nothing: it is kept, encrypted, for the abuse desk's review. An address is
+// suppressed only when the verified reference shows the message was sent to it, so a report
+// cannot make mailwarden suppress an address it chose; and only in the tenant that sent it.
+import { createHash, randomBytes } from 'node:crypto';
+import type { MasterKey, TenantKey } from '../crypto/keys.js';
+import { REVIEW, type Attribution, type FeedbackCounts, type FeedbackOutcome, type FeedbackRecord, type FeedbackScope } from '../domain/feedback.js';
+import type { SuppressionReason } from '../domain/policy.js';
+import type { TenantId } from '../domain/tenant.js';
+import { parseMailAddress } from '../smtp/address.js';
+import type { AdminStore } from '../store/ports.js';
+import type { FeedbackRules } from './classify.js';
+import { parseReport, type OriginalMessage, type ParsedReport } from './parse.js';
+import { verifyReference } from './reference.js';
+
+/** how much of a report is kept for review */
+const KEPT_BYTES = 256 * 1024;
+
+export interface IntakeDeps {
+  readonly rules: FeedbackRules;
+  readonly keyOf: (tenant: TenantId) => Promise<TenantKey | null>;
+  readonly store: Pick<AdminStore, 'addFeedbackReport' | 'findFeedbackReport'>;
+  /** all or nothing, as the admin service does it */
+  readonly suppress: (tenant: TenantId, inputs: Array<{ address: string; reason: SuppressionReason; source: string }>) => Promise<number>;
+  readonly master: MasterKey;
+  readonly now: () => number;
+}
+
+type FindingType = 'complaint' | 'unsubscribe' | 'hard' | 'soft' | 'policy' | 'other' | 'ignore';
+
+/** One complaint, or one bounced recipient, with what it means for its tenant. */
+interface Finding {
+  readonly attribution: Attribution;
+  readonly tenant: TenantId | null;
+  readonly messageRef: string | null;
+  readonly type: FindingType;
+  readonly feedbackType?: string;
+  readonly bounce?: FeedbackRecord['bounces'][number];
+  /** the address to suppress: holds a recipient, never logged or stored in clear */
+  readonly suppress: { readonly address: string; readonly reason: SuppressionReason } | null;
+  readonly note?: string;
+}
+
+/** The tenant and message a report is about, by its reference header, and the message's recipients. */
+interface Who {
+  readonly attribution: Attribution;
+  readonly tenant: TenantId | null;
+  readonly messageRef: string | null;
+  readonly recipients: readonly string[] | null;
+}
+
+/** What one report would do in one scope (a tenant, or the review queue). */
+export interface ScopePlan {
+  readonly scope: FeedbackScope;
+  readonly attribution: Attribution;
+  readonly messageRefs: readonly string[];
+  readonly outcome: FeedbackOutcome;
+  readonly counts: FeedbackCounts;
+  readonly feedbackTypes: readonly string[];
+  readonly bounces: FeedbackRecord['bounces'];
+  readonly suppress: ReadonlyArray<{ readonly address: string; readonly reason: SuppressionReason }>;
+  readonly notes: readonly string[];
+}
+
+export type FeedbackPlan =
+  | { readonly kind: 'rejected'; readonly report: ParsedReport; readonly reason: string }
+  | { readonly kind: 'report'; readonly report: ParsedReport; readonly scopes: readonly ScopePlan[] };
+
+export interface IntakeResult {
+  readonly plan: FeedbackPlan;
+  /** one per scope; `duplicate` when the same report had been taken in before and nothing was done again */
+  readonly records: ReadonlyArray<{ readonly record: FeedbackRecord; readonly duplicate: boolean }>;
+}
+
+export class FeedbackIntake {
+  readonly #deps: IntakeDeps;
+
+  constructor(deps: IntakeDeps) {
+    this.#deps = deps;
+  }
+
+  /** What the report says and what taking it in would do, without doing it. */
+  async plan(raw: Buffer): Promise<FeedbackPlan> {
+    const report = await parseReport(raw);
+    if (report.kind === 'unknown') return { kind: 'rejected', report, reason: report.notes.join('; ') };
+    const findings: Finding[] = [];
+    if (report.kind === 'complaint') {
+      for (const c of report.complaints) {
+        const who = await this.#attribute(c.original);
+        const action = this.#deps.rules.complaint(c.feedbackType);
+        const type: FindingType = action === 'complaint' ? 'complaint' : action === 'unsubscribe' ? 'unsubscribe' : action === 'count' ? 'other' : 'ignore';
+        const reason: SuppressionReason | null = action === 'complaint' ? 'complaint' : action === 'unsubscribe' ? 'unsubscribe' : null;
+        findings.push(...this.#findings(who, type, reason, c.recipients, { feedbackType: c.feedbackType }));
+      }
+    } else {
+      const who = await this.#attribute(report.original);
+      for (const b of report.bounces) {
+        const { verdict, rule } = this.#deps.rules.bounce(b);
+        const named = [b.originalRecipient, b.recipient].filter((a): a is string => a !== null);
+        const bounce = { status: b.status, action: b.action, verdict, rule };
+        findings.push(...this.#findings(who, verdict, verdict === 'hard' ? 'hard-bounce' : null, named, { bounce }, true));
+      }
+    }
+    return { kind: 'report', report, scopes: group(findings, report.notes) };
+  }
+
+  /** Takes a report in: suppresses what it calls for and keeps a record per scope. */
+  async ingest(raw: Buffer, via: FeedbackRecord['via']): Promise<IntakeResult> {
+    const plan = await this.plan(raw);
+    if (plan.kind === 'rejected') return { plan, records: [] };
+    const sha256 = createHash('sha256').update(raw).digest('hex');
+    const kept = raw.subarray(0, KEPT_BYTES);
+    const records: Array<{ record: FeedbackRecord; duplicate: boolean }> = [];
+    for (const scope of plan.scopes) {
+      const before = await this.#deps.store.findFeedbackReport(scope.scope, sha256);
+      if (before) {
+        records.push({ record: before, duplicate: true });
+        continue;
+      }
+      const now = this.#deps.now();
+      const id = `F${now.toString(36).toUpperCase()}${randomBytes(4).toString('hex').toUpperCase()}`;
+      const tenant = typeof scope.scope === 'string' ? scope.scope : undefined;
+      const key = tenant ? await this.#deps.keyOf(tenant) : null;
+      if (tenant && !key) throw new Error(`tenant ${tenant} has no key`);
+      if (tenant && scope.suppress.length > 0) {
+        await this.#deps.suppress(tenant, scope.suppress.map((s) => ({ ...s, source: `feedback:${id}` })));
+      }
+      const record: FeedbackRecord = {
+        id,
+        receivedAt: now,
+        via,
+        kind: plan.report.kind as FeedbackRecord['kind'],
+        outcome: scope.outcome,
+        attribution: scope.attribution,
+        ...(tenant ? { tenant } : {}),
+        ...(scope.messageRefs.length > 0 ? { messageRef: scope.messageRefs.join(' ') } : {}),
+        feedbackTypes: scope.feedbackTypes,
+        bounces: scope.bounces,
+        counts: scope.counts,
+        notes: scope.notes,
+        sha256,
+        sealedReport: key ? key.sealReport(kept) : this.#deps.master.sealForReview(kept),
+        truncated: raw.length > KEPT_BYTES,
+      };
+      const added = await this.#deps.store.addFeedbackReport(record);
+      records.push({ record, duplicate: !added });
+    }
+    return { plan, records };
+  }
+
+  async #attribute(original: OriginalMessage | null): Promise<Who> {
+    const none = { tenant: null, messageRef: null, recipients: null };
+    if (!original?.reference) return { attribution: 'missing', ...none };
+    const m = /^1\.([a-z0-9][a-z0-9_-]{0,62})\./.exec(original.reference);
+    const key = m ? await this.#deps.keyOf(m[1]!) : null;
+    const check = verifyReference(original.reference, () => key);
+    if (check.status !== 'verified') return { attribution: check.status, ...none };
+    return { attribution: 'verified', tenant: check.reference.tenant, messageRef: check.reference.messageRef, recipients: check.reference.recipients };
+  }
+
+  #findings(
+    who: Who,
+    type: FindingType,
+    reason: SuppressionReason | null,
+    named: readonly string[],
+    extra: Pick<Finding, 'feedbackType' | 'bounce'>,
+    singleTarget = false,
+  ): Finding[] {
+    const base = { attribution: who.attribution, tenant: who.tenant, messageRef: who.messageRef, type, ...extra };
+    if (who.attribution !== 'verified' || reason === null) return [{ ...base, suppress: null }];
+    const { addresses, note } = targets(named, who.recipients);
+    const chosen = singleTarget ? addresses.slice(0, 1) : addresses;
+    if (chosen.length === 0) return [{ ...base, suppress: null, ...(note ? { note } : {}) }];
+    return chosen.map((address, i) => ({ ...base, type: i === 0 ? type : 'ignore', suppress: { address, reason } }));
+  }
+}
+
+/** Which of the message's recipients a report is about; only ever one the reference carries. */
+function targets(named: readonly string[], carried: readonly string[] | null): { addresses: string[]; note?: string } {
+  if (carried === null) {
+    return { addresses: [], note: 'the message had too many recipients to carry them in its reference: the recipient cannot be verified, nothing suppressed' };
+  }
+  if (named.length === 0) {
+    if (carried.length === 1) return { addresses: [carried[0]!] };
+    return { addresses: [], note: `the report hides the recipient and the message had ${carried.length}: nothing suppressed` };
+  }
+  const wanted = new Set(named.map((a) => parseMailAddress(a)?.matchForm).filter((f): f is string => f !== undefined));
+  const addresses = carried.filter((a) => {
+    const form = parseMailAddress(a)?.matchForm;
+    return form !== undefined && wanted.has(form);
+  });
+  if (addresses.length === 0) return { addresses: [], note: 'the report names a recipient the message was not sent to: nothing suppressed' };
+  return { addresses };
+}
+
+function group(findings: readonly Finding[], reportNotes: readonly string[]): ScopePlan[] {
+  const byScope = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const k = f.tenant ?? '';
+    byScope.set(k, [...(byScope.get(k) ?? []), f]);
+  }
+  return [...byScope.entries()].map(([k, fs]) => {
+    const count = (t: FindingType) => fs.filter((f) => f.type === t).length;
+    const suppress = fs.flatMap((f) => (f.suppress ? [f.suppress] : []));
+    const attribution = k ? 'verified' : (fs.find((f) => f.attribution === 'forged')?.attribution ?? fs[0]!.attribution);
+    const outcome: FeedbackOutcome = k ? (suppress.length > 0 ? 'applied' : 'counted') : attribution === 'forged' ? 'forged' : 'unattributed';
+    return {
+      scope: k || REVIEW,
+      attribution,
+      messageRefs: [...new Set(fs.flatMap((f) => (f.messageRef ? [f.messageRef] : [])))],
+      outcome,
+      counts: {
+        complaints: count('complaint'),
+        unsubscribes: count('unsubscribe'),
+        hardBounces: count('hard'),
+        softBounces: count('soft'),
+        policyBounces: count('policy'),
+        other: count('other'),
+        suppressed: suppress.length,
+      },
+      feedbackTypes: fs.flatMap((f) => (f.feedbackType ? [f.feedbackType] : [])),
+      bounces: fs.flatMap((f) => (f.bounce ? [f.bounce] : [])),
+      suppress,
+      notes: [...new Set([...reportNotes, ...fs.flatMap((f) => (f.note ? [f.note] : []))])],
+    };
+  });
+}
+
+/** "k***@example.org": enough for a person to recognise, not the address. */
+export function maskAddress(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at <= 0 ? '***' : `${address[0]}***${address.slice(at)}`;
+}

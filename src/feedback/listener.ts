@@ -1,0 +1,96 @@
+// The feedback SMTP listener (default port 2526): where the provider's feedback-loop and
+// bounce mailboxes deliver. Any sender and recipient are taken; each message is read as a
+// report at the end of DATA. 250 once it is recorded (with the record id), 554 5.6.0 for a
+// message that is no report, 451 4.3.0 when it could not be recorded, so the sending MTA
+// retries and nothing is lost.
+import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import type { Logger } from 'pino';
+import type { TlsMaterial } from '../tls/certificates.js';
+import { replyFor, smtpError } from '../smtp/reply-table.js';
+import type { FeedbackIntake, IntakeResult } from './intake.js';
+
+export interface FeedbackListenerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly hostname: string;
+  readonly maxMessageBytes: number;
+  readonly tls: TlsMaterial;
+  readonly minTlsVersion: 'TLSv1.2' | 'TLSv1.3';
+  readonly intake: FeedbackIntake;
+  readonly log: Logger;
+  /** told about every report taken in or refused, for metrics */
+  readonly onReport?: (result: IntakeResult | null) => void;
+}
+
+export class FeedbackListener {
+  readonly #server: SMTPServer;
+  readonly #options: FeedbackListenerOptions;
+
+  constructor(options: FeedbackListenerOptions) {
+    this.#options = options;
+    const serverOptions: SMTPServerOptions = {
+      name: options.hostname,
+      banner: 'mailwarden feedback',
+      key: options.tls.key,
+      cert: options.tls.cert,
+      minVersion: options.minTlsVersion,
+      authOptional: true,
+      disabledCommands: ['AUTH'],
+      size: options.maxMessageBytes,
+      rejectOversized: true,
+      disableReverseLookup: true,
+      hideDSN: true,
+      hideREQUIRETLS: true,
+      logger: false,
+      onData: (stream, session, cb) => {
+        this.#take(stream, session.id).then(
+          (text) => cb(null, text),
+          (err: Error) => cb(err),
+        );
+      },
+    };
+    this.#server = new SMTPServer(serverOptions);
+    this.#server.on('error', (err: Error & { code?: string }) => options.log.warn({ code: err.code ?? 'ERROR' }, 'feedback connection error'));
+  }
+
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.#server.server.once('error', reject);
+      this.#server.listen(this.#options.port, this.#options.host, () => {
+        this.#server.server.removeListener('error', reject);
+        resolve(this.#server.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+
+  async #take(stream: Readable & { sizeExceeded?: boolean }, session: string): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const log = this.#options.log.child({ session });
+    if (stream.sizeExceeded) throw smtpError(replyFor('MESSAGE_TOO_BIG'));
+    let result: IntakeResult;
+    try {
+      result = await this.#options.intake.ingest(Buffer.concat(chunks), 'smtp');
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'feedback report not recorded');
+      this.#options.onReport?.(null);
+      throw smtpError(replyFor('FEEDBACK_UNAVAILABLE'));
+    }
+    this.#options.onReport?.(result);
+    if (result.plan.kind === 'rejected') {
+      log.info({ reason: 'NOT_A_REPORT', why: result.plan.reason }, 'feedback message refused');
+      throw smtpError(replyFor('NOT_A_REPORT'));
+    }
+    for (const { record, duplicate } of result.records) {
+      log.info({ report: record.id, kind: record.kind, outcome: record.outcome, attribution: record.attribution, tenant: record.tenant, duplicate, ...record.counts }, 'feedback report taken in');
+    }
+    const ids = result.records.map((r) => `${r.record.id} ${r.duplicate ? 'seen before' : r.record.outcome}`).join(', ');
+    return `2.0.0 Report recorded: ${ids}`;
+  }
+}
