@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline/promises';
 import { configPath, loadConfigFile, ConfigError } from '../config/load.js';
 import { hashPassword } from '../tenants/password.js';
 import { start } from '../main.js';
+import { feedback } from './feedback-commands.js';
 import { describeError, suppression, suspend, suspensions, tenantAdd, tenantList, unsuspend, type Io } from './policy-commands.js';
 
 const USAGE = `usage: mailwarden <command>
@@ -26,6 +27,11 @@ commands:
   suppression list --tenant T [--json]          entries by pseudonym, no addresses
   suppression import --tenant T FILE.csv        header: address,reason,source,expires_at
   suppression export --tenant T [-o FILE]       CSV with the addresses, for the tenant
+
+  feedback parse FILE... [--json]               what a report says and what taking it in would do; changes nothing
+  feedback ingest FILE...                       take complaint (ARF) and bounce (DSN) reports in from files
+  feedback list --tenant T|--review [--limit N] [--json]
+  feedback show ID --tenant T|--review [--report]   a record; --report prints the report itself
 
 The actor recorded for suspend/unsuspend is --actor, else $MAILWARDEN_ACTOR, else the login name.
 `;
@@ -60,6 +66,8 @@ async function main(argv: string[]): Promise<number> {
       return suspensions(config(), argv.slice(1), io);
     case 'suppression':
       return suppression(config(), argv.slice(1), io);
+    case 'feedback':
+      return feedback(config(), argv.slice(1), io);
     case 'tenant':
       if (sub === 'list') return tenantList(config(), rest, io);
       if (sub === 'add') return tenantAdd(config(), rest, io, readPassword);

@@ -17,7 +17,7 @@ export interface Io {
   err(text: string): void;
 }
 
-async function withService<T>(config: Config, fn: (svc: AdminService, store: Store) => Promise<T>): Promise<T> {
+export async function withService<T>(config: Config, fn: (svc: AdminService, store: Store) => Promise<T>): Promise<T> {
   const master = loadMasterKey(config.keys, process.env);
   const store = await openStore(config.store);
   try {

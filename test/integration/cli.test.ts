@@ -7,8 +7,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
 import { CLI, spawnRelay, type RelayProcess } from '../helpers/process.js';
-import { authedSession } from '../helpers/client.js';
+import { authedSession, sendMail } from '../helpers/client.js';
 import { ACME_HASH } from '../helpers/relay.js';
+import { arf } from '../helpers/reports.js';
 
 const execFileP = promisify(execFile);
 
@@ -96,5 +97,51 @@ tenants:
     expect(lift.code).toBe(2);
     expect(lift.stderr).toContain('--reason is required');
     expect((await cli(['suspensions', '--tenant', 'acme'])).stdout).toContain(`${id}  acme  whole tenant  manual`);
+  });
+
+  it('feedback parse shows what a report would do without doing it; ingest does it', async () => {
+    const sent = await sendMail({ port: relay.port, user: 'initech', pass: 'tps-report', from: 'bill@initech.example', to: ['reader@example.org'], message: 'From: bill@initech.example\r\nTo: reader@example.org\r\nSubject: hi\r\n\r\nHello.\r\n' });
+    expect(sent.ok).toBe(true);
+    const file = join(dir, 'complaint.eml');
+    writeFileSync(file, arf(upstream.messages.at(-1)!.raw));
+
+    const parsed = await cli(['feedback', 'parse', file, '--json']);
+    expect(parsed.code).toBe(0);
+    const plan = JSON.parse(parsed.stdout) as { kind: string; complaints: Array<{ redacted: boolean }>; wouldDo: Array<{ tenant: string; outcome: string; suppress: Array<{ address: string; reason: string }> }> };
+    expect(plan.kind).toBe('complaint');
+    expect(plan.complaints[0]!.redacted).toBe(true);
+    expect(plan.wouldDo).toEqual([expect.objectContaining({ tenant: 'initech', outcome: 'applied', suppress: [{ address: 'r***@example.org', reason: 'complaint' }] })]);
+    expect(parsed.stdout).not.toContain('reader@');
+    // parse changed nothing
+    const s = await authedSession(relay.port, 'initech', 'tps-report');
+    await s.command('MAIL FROM:<bill@initech.example>');
+    expect(await s.command('RCPT TO:<reader@example.org>')).toMatch(/^250/);
+    s.destroy();
+
+    const ingested = await cli(['feedback', 'ingest', file]);
+    expect(ingested.code).toBe(0);
+    expect(ingested.stdout).toMatch(/^\[1\/1\] .*complaint\.eml: F\w+ .* complaint {2}applied {2}tenant initech {2}1 complaint\(s\); 1 suppressed$/m);
+    const again = await authedSession(relay.port, 'initech', 'tps-report');
+    await again.command('MAIL FROM:<bill@initech.example>');
+    expect(await again.command('RCPT TO:<reader@example.org>')).toMatch(/^550 5\.7\.1 /);
+    again.destroy();
+    expect((await cli(['feedback', 'list', '--tenant', 'initech'])).stdout).toMatch(/complaint {2}applied {2}tenant initech/);
+  });
+
+  it('feedback ingest keeps unattributable reports for review and refuses what is no report, naming the file', async () => {
+    const fixtures = join(import.meta.dirname, '../fixtures/feedback');
+    const junk = join(dir, 'junk.eml');
+    writeFileSync(junk, 'Subject: hello\r\n\r\nnot a report\r\n');
+    const r = await cli(['feedback', 'ingest', join(fixtures, 'arf-02.eml'), junk]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/\[1\/2\] .*arf-02\.eml: F\w+ .* complaint {2}unattributed {2}review queue \(missing\)/);
+    expect(r.stderr).toMatch(/\[2\/2\] .*junk\.eml: not a report: /);
+    const review = await cli(['feedback', 'list', '--review', '--json']);
+    const records = JSON.parse(review.stdout) as Array<{ id: string; outcome: string }>;
+    expect(records[0]!.outcome).toBe('unattributed');
+    // the abuse desk can read the report it kept
+    const shown = await cli(['feedback', 'show', records[0]!.id, '--review', '--report']);
+    expect(shown.stdout).toContain('Feedback-Type: abuse');
+    expect((await cli(['feedback', 'list'])).stderr).toContain('--tenant T or --review is required');
   });
 });
