@@ -47,6 +47,14 @@ export interface FeedbackRecord {
   readonly truncated: boolean;
 }
 
+/** Deliveries and what came back about them, summed over a window. */
+export interface VolumeCounts {
+  /** recipients the upstream accepted */
+  readonly delivered: number;
+  readonly complaints: number;
+  readonly hardBounces: number;
+}
+
 /** Where a record is kept: its tenant, or the review queue for reports attributed to none. */
 export type FeedbackScope = TenantId | { readonly review: true };
 

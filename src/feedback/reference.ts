@@ -18,6 +18,8 @@ export interface MessageReference {
   readonly messageRef: string;
   /** ms since the epoch */
   readonly sentAt: number;
+  /** the envelope sender's domain (A-label); null for the null sender */
+  readonly senderDomain: string | null;
   /** the envelope recipients; null when there were too many to carry */
   readonly recipients: readonly string[] | null;
 }
@@ -25,13 +27,14 @@ export interface MessageReference {
 interface Payload {
   m: string;
   t: number;
+  s?: string;
   r?: string[];
   n?: number;
 }
 
 /** The complete header field, folded, CRLF-terminated. */
 export function referenceHeader(key: TenantKey, ref: MessageReference): string {
-  const payload: Payload = { m: ref.messageRef, t: Math.floor(ref.sentAt / 1000) };
+  const payload: Payload = { m: ref.messageRef, t: Math.floor(ref.sentAt / 1000), ...(ref.senderDomain ? { s: ref.senderDomain } : {}) };
   if (ref.recipients) {
     const withRecipients = JSON.stringify({ ...payload, r: ref.recipients });
     if (Buffer.byteLength(withRecipients) <= MAX_PAYLOAD_BYTES) payload.r = [...ref.recipients];
@@ -60,7 +63,13 @@ export function verifyReference(value: string, keyOf: (tenant: string) => Tenant
   }
   return {
     status: 'verified',
-    reference: { tenant, messageRef: String(payload.m), sentAt: Number(payload.t) * 1000, recipients: Array.isArray(payload.r) ? payload.r.map(String) : null },
+    reference: {
+      tenant,
+      messageRef: String(payload.m),
+      sentAt: Number(payload.t) * 1000,
+      senderDomain: typeof payload.s === 'string' ? payload.s : null,
+      recipients: Array.isArray(payload.r) ? payload.r.map(String) : null,
+    },
   };
 }
 

@@ -149,7 +149,7 @@ export class SmtpFront {
       state.log.warn({ tx: txId }, 'no tenant key: message relayed without a reference header; reports about it cannot be attributed');
       return '';
     }
-    return referenceHeader(key, { tenant: tenant.id, messageRef: txId, sentAt: now.getTime(), recipients: state.recipients });
+    return referenceHeader(key, { tenant: tenant.id, messageRef: txId, sentAt: now.getTime(), senderDomain: state.sender?.domain ?? null, recipients: state.recipients });
   }
 
   #refuse(state: SessionState | undefined, reason: ReasonId, msg: string): Error {

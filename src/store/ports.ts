@@ -2,7 +2,7 @@
 // scripts and error mapping stay inside the adapters. The caller passes `now`.
 import type { Suspension, SuppressionEntry, TenantLimits } from '../domain/policy.js';
 import type { TenantId } from '../domain/tenant.js';
-import type { FeedbackRecord, FeedbackScope } from '../domain/feedback.js';
+import type { FeedbackRecord, FeedbackScope, VolumeCounts } from '../domain/feedback.js';
 
 export interface TenantRecord {
   readonly id: TenantId;
@@ -73,6 +73,16 @@ export interface AdminStore {
   removeSuppression(tenant: TenantId, pseudonym: string): Promise<boolean>;
   listSuppressions(tenant: TenantId): AsyncIterable<SuppressionEntry>;
   countSuppressions(tenant: TenantId): Promise<number>;
+
+  /**
+   * Hourly counts behind complaint and bounce rates, for the tenant and, when given, for one
+   * of its sender domains. Kept for 8 days.
+   */
+  countVolume(tenant: TenantId, senderDomain: string | null, counts: Partial<VolumeCounts>, now: number): Promise<void>;
+  /** sums over the `hours` most recent hourly buckets, the current one included */
+  volumeTotals(tenant: TenantId, senderDomain: string | null, hours: number, now: number): Promise<VolumeCounts>;
+  /** true the first time `name` is claimed for a tenant until it expires: a notice sent once per period */
+  claimOnce(tenant: TenantId, name: string, ttlMs: number, now: number): Promise<boolean>;
 
   /** false, and nothing written, when a report with the same sha256 is already kept in that scope */
   addFeedbackReport(record: FeedbackRecord): Promise<boolean>;

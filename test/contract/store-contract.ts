@@ -173,5 +173,35 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
       expect(await store.getFeedbackReport(b, `F2${a}`)).toBeNull();
       expect(await store.getFeedbackReport(a, `R1${a}`)).toBeNull();
     });
+
+    it('sums deliveries, complaints and hard bounces over rolling windows, per tenant and per sender domain', async () => {
+      const a = fresh();
+      const b = fresh();
+      const H = 3_600_000;
+      await store.countVolume(a, 'one.test', { delivered: 100 }, T0);
+      await store.countVolume(a, 'one.test', { delivered: 50, complaints: 2 }, T0 + H);
+      await store.countVolume(a, 'two.test', { delivered: 10, hardBounces: 1 }, T0 + H);
+      await store.countVolume(a, null, { complaints: 1 }, T0 + H);
+      await store.countVolume(a, 'one.test', { delivered: 1000, complaints: 5 }, T0 - 30 * H);
+      await store.countVolume(b, 'one.test', { delivered: 7 }, T0);
+
+      expect(await store.volumeTotals(a, null, 24, T0 + H)).toEqual({ delivered: 160, complaints: 3, hardBounces: 1 });
+      expect(await store.volumeTotals(a, 'one.test', 24, T0 + H)).toEqual({ delivered: 150, complaints: 2, hardBounces: 0 });
+      expect(await store.volumeTotals(a, 'two.test', 24, T0 + H)).toEqual({ delivered: 10, complaints: 0, hardBounces: 1 });
+      expect(await store.volumeTotals(a, null, 168, T0 + H)).toEqual({ delivered: 1160, complaints: 8, hardBounces: 1 });
+      // the window ends with the current hour: one hour back, the latest bucket is not in it
+      expect(await store.volumeTotals(a, null, 1, T0)).toEqual({ delivered: 100, complaints: 0, hardBounces: 0 });
+      expect(await store.volumeTotals(b, null, 24, T0 + H)).toEqual({ delivered: 7, complaints: 0, hardBounces: 0 });
+    });
+
+    it('claims a name once per tenant until it expires', async () => {
+      const a = fresh();
+      const now = Date.now();
+      expect(await store.claimOnce(a, 'warn:complaints:24h', 200, now)).toBe(true);
+      expect(await store.claimOnce(a, 'warn:complaints:24h', 200, now)).toBe(false);
+      expect(await store.claimOnce(fresh(), 'warn:complaints:24h', 200, now)).toBe(true);
+      await new Promise((r) => setTimeout(r, 250));
+      expect(await store.claimOnce(a, 'warn:complaints:24h', 200, Date.now())).toBe(true);
+    });
   });
 }

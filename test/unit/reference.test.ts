@@ -17,7 +17,7 @@ function valueOf(header: string): string {
 }
 
 describe('reference header', () => {
-  const ref = { tenant: 'acme', messageRef: 'abc123.1', sentAt: 1_763_700_000_000, recipients: ['bob@example.org', 'Carol@EXAMPLE.net'] };
+  const ref = { tenant: 'acme', messageRef: 'abc123.1', sentAt: 1_763_700_000_000, senderDomain: 'acme.test', recipients: ['bob@example.org', 'Carol@EXAMPLE.net'] };
 
   it('verifies with the tenant key and gives back the message and its recipients', () => {
     const header = referenceHeader(keys.get('acme')!, ref);

@@ -6,7 +6,8 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Suspension, SuppressionEntry } from '../../domain/policy.js';
 import type { TenantId } from '../../domain/tenant.js';
-import { scopeOf, type FeedbackRecord, type FeedbackScope } from '../../domain/feedback.js';
+import { scopeOf, type FeedbackRecord, type FeedbackScope, type VolumeCounts } from '../../domain/feedback.js';
+import { hourOf, totalsFields, volumeFields, VOLUME_KEEP_MS } from '../volume.js';
 import { admit, MemoryTatState } from '../gcra.js';
 import { mailBuckets, recipientBuckets } from '../buckets.js';
 import type { MailAnswer, MailQuestion, RecipientAnswer, RecipientQuestion, Store, TenantRecord } from '../ports.js';
@@ -16,6 +17,10 @@ const SEP = '\u0000';
 const END = '\u0001';
 
 /** a tenant id, or "~review" (no tenant id starts with "~") */
+function hourKey(hour: number): string {
+  return String(hour).padStart(8, '0');
+}
+
 function scopeKey(scope: FeedbackScope): string {
   return typeof scope === 'string' ? scope : '~review';
 }
@@ -28,6 +33,10 @@ export class EmbeddedStore implements Store {
   readonly #suppressions: Database<SuppressionEntry, string>;
   readonly #feedback: Database<FeedbackRecord, string>;
   readonly #feedbackBySha: Database<string, string>;
+  /** tenant \0 hour (8 digits) \0 field -> count */
+  readonly #volume: Database<number, string>;
+  /** tenant \0 name -> expiry */
+  readonly #claims: Database<number, string>;
   readonly #rates = new MemoryTatState();
   #sweeps = 0;
 
@@ -39,6 +48,8 @@ export class EmbeddedStore implements Store {
     this.#suppressions = this.#root.openDB<SuppressionEntry, string>({ name: 'suppressions' });
     this.#feedback = this.#root.openDB<FeedbackRecord, string>({ name: 'feedback' });
     this.#feedbackBySha = this.#root.openDB<string, string>({ name: 'feedback-sha' });
+    this.#volume = this.#root.openDB<number, string>({ name: 'volume' });
+    this.#claims = this.#root.openDB<number, string>({ name: 'claims' });
   }
 
   async checkMail(q: MailQuestion): Promise<MailAnswer> {
@@ -115,6 +126,44 @@ export class EmbeddedStore implements Store {
 
   async countSuppressions(tenant: TenantId): Promise<number> {
     return this.#suppressions.getKeysCount({ start: tenant + SEP, end: tenant + END });
+  }
+
+  async countVolume(tenant: TenantId, senderDomain: string | null, counts: Partial<VolumeCounts>, now: number): Promise<void> {
+    const fields = volumeFields(senderDomain, counts);
+    if (fields.length === 0) return;
+    const hour = hourKey(hourOf(now));
+    await this.#root.transaction(() => {
+      for (const [field, n] of fields) {
+        const key = tenant + SEP + hour + SEP + field;
+        this.#volume.putSync(key, (this.#volume.get(key) ?? 0) + n);
+      }
+      // drop this tenant's buckets that no window reaches any more
+      const cutoff = tenant + SEP + hourKey(hourOf(now - VOLUME_KEEP_MS));
+      for (const key of this.#volume.getKeys({ start: tenant + SEP, end: cutoff, limit: 1000 })) this.#volume.removeSync(key);
+    });
+  }
+
+  async volumeTotals(tenant: TenantId, senderDomain: string | null, hours: number, now: number): Promise<VolumeCounts> {
+    const [d, c, h] = totalsFields(senderDomain);
+    const totals = { delivered: 0, complaints: 0, hardBounces: 0 };
+    const first = hourOf(now) - hours + 1;
+    for (const { key, value } of this.#volume.getRange({ start: tenant + SEP + hourKey(first), end: tenant + SEP + hourKey(hourOf(now) + 1) })) {
+      const field = key.slice(key.lastIndexOf(SEP) + 1);
+      if (field === d) totals.delivered += value;
+      else if (field === c) totals.complaints += value;
+      else if (field === h) totals.hardBounces += value;
+    }
+    return totals;
+  }
+
+  async claimOnce(tenant: TenantId, name: string, ttlMs: number, now: number): Promise<boolean> {
+    const key = tenant + SEP + name;
+    return this.#root.transaction(() => {
+      const until = this.#claims.get(key);
+      if (until !== undefined && until > now) return false;
+      this.#claims.putSync(key, now + ttlMs);
+      return true;
+    });
   }
 
   async addFeedbackReport(record: FeedbackRecord): Promise<boolean> {

@@ -27,5 +27,9 @@ export function keys(tenant: TenantId) {
     suspensionRecords: `${t}:susp:records`,
     /** hash: recipient pseudonym -> "expiresAt<TAB>entry JSON" */
     suppressions: `${t}:supp`,
+    /** hash per hour: "d", "c", "h" (and ":domain" variants) -> deliveries, complaints, hard bounces */
+    volume: (hour: number) => `${t}:vol:${hour}`,
+    /** string with expiry: a notice already sent this period */
+    claim: (name: string) => `${t}:claim:${name}`,
   } as const;
 }

@@ -11,7 +11,8 @@ import type { Bucket } from '../gcra.js';
 import { StoreUnavailableError, StoreWriteRefusedError, type MailAnswer, type MailQuestion, type RecipientAnswer, type RecipientQuestion, type Store, type TenantRecord } from '../ports.js';
 import { isActive } from '../suspension-match.js';
 import { feedbackKeys, keys, TENANTS_KEY } from './keys.js';
-import { scopeOf, type FeedbackRecord, type FeedbackScope } from '../../domain/feedback.js';
+import { scopeOf, type FeedbackRecord, type FeedbackScope, type VolumeCounts } from '../../domain/feedback.js';
+import { hourOf, totalsFields, volumeFields, VOLUME_KEEP_MS } from '../volume.js';
 
 const SCRIPT_VERSION = 'v1';
 
@@ -208,6 +209,39 @@ export class RedisStore implements Store {
 
   async countSuppressions(tenant: TenantId): Promise<number> {
     return this.#call(() => this.client.hlen(keys(tenant).suppressions));
+  }
+
+  /** one round trip: MULTI of HINCRBYs and an expiry */
+  async countVolume(tenant: TenantId, senderDomain: string | null, counts: Partial<VolumeCounts>, now: number): Promise<void> {
+    const fields = volumeFields(senderDomain, counts);
+    if (fields.length === 0) return;
+    const key = keys(tenant).volume(hourOf(now));
+    const tx = this.client.multi();
+    for (const [field, n] of fields) tx.hincrby(key, field, n);
+    tx.pexpire(key, VOLUME_KEEP_MS);
+    await this.#call(() => tx.exec().then(checkExec));
+  }
+
+  /** one round trip: a pipeline of HMGETs over the window's hourly buckets */
+  async volumeTotals(tenant: TenantId, senderDomain: string | null, hours: number, now: number): Promise<VolumeCounts> {
+    const fields = totalsFields(senderDomain);
+    const k = keys(tenant);
+    const pipeline = this.client.pipeline();
+    for (let h = hourOf(now) - hours + 1; h <= hourOf(now); h++) pipeline.hmget(k.volume(h), ...fields);
+    const results = await this.#call(() => pipeline.exec());
+    const totals = { delivered: 0, complaints: 0, hardBounces: 0 };
+    for (const [err, values] of results ?? []) {
+      if (err) throw storeError(err);
+      const [d, c, hb] = values as Array<string | null>;
+      totals.delivered += Number(d ?? 0);
+      totals.complaints += Number(c ?? 0);
+      totals.hardBounces += Number(hb ?? 0);
+    }
+    return totals;
+  }
+
+  async claimOnce(tenant: TenantId, name: string, ttlMs: number): Promise<boolean> {
+    return (await this.#call(() => this.client.set(keys(tenant).claim(name), '1', 'PX', ttlMs, 'NX'))) === 'OK';
   }
 
   async addFeedbackReport(record: FeedbackRecord): Promise<boolean> {
