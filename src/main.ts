@@ -13,17 +13,15 @@ import { ProcessRateLimiter } from './policy/rate-fallback.js';
 import { Metrics } from './observability/metrics.js';
 import { listenObservability } from './observability/http.js';
 import { AdminService } from './admin/service.js';
-import { FeedbackIntake } from './feedback/intake.js';
+import type { FeedbackIntake } from './feedback/intake.js';
+import { feedbackServices } from './feedback/services.js';
+import { openUpstream, sendOwnMessage } from './forward/open.js';
 import { FeedbackListener } from './feedback/listener.js';
-import { BUNDLED_RULES, FeedbackRules } from './feedback/classify.js';
 import { loadMasterKey } from './crypto/master-key-file.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/ports.js';
 import { SmtpFront } from './smtp/front.js';
-import { SmtpUpstream } from './forward/smtp-upstream.js';
-import { DevOutbox } from './forward/dev-outbox.js';
 import { DsnSender } from './forward/dsn.js';
-import type { Upstream } from './forward/upstream.js';
 import { loadTls } from './tls/certificates.js';
 
 export interface Mailwarden {
@@ -80,16 +78,20 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     }),
   );
 
-  let upstream: Upstream;
-  let upstreamName: string;
-  if (config.upstream.dev === 'outbox') {
-    upstream = new DevOutbox(config.upstream.outboxDir);
-    upstreamName = 'development-outbox';
-    log.warn({ dir: config.upstream.outboxDir }, 'DEVELOPMENT OUTBOX: accepted mail is written to disk as .eml files and goes nowhere else; configure upstream.host for real use');
-  } else {
-    upstream = new SmtpUpstream(config.upstream, hostname, log.child({ component: 'upstream' }));
-    upstreamName = config.upstream.host;
-  }
+  const { upstream, name: upstreamName } = openUpstream(config, hostname, log);
+  const { intake, notifier } = feedbackServices({
+    config,
+    store,
+    master: master.key,
+    admin,
+    log,
+    now,
+    sendMail: (to, raw) => sendOwnMessage(upstream, to, raw),
+    env: options.env ?? process.env,
+    hostname,
+    onDecision: (d) => metrics.rateDecision(d),
+    onNotice: (channel, ok) => metrics.notices.inc({ channel, outcome: ok ? 'sent' : 'failed' }),
+  });
   const dsn = new DsnSender({ upstream, log: log.child({ component: 'dsn' }) });
 
   const front = new SmtpFront({
@@ -102,14 +104,12 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     upstreamName,
     dsn,
     log: log.child({ component: 'smtp' }),
-  });
-  const intake = new FeedbackIntake({
-    rules: FeedbackRules.load(config.feedback.rulesFile ?? BUNDLED_RULES),
-    keyOf: async (tenant) => tenants.keyOf(tenant),
-    store,
-    suppress: (tenant, inputs) => admin.suppress(tenant, inputs),
-    master: master.key,
-    now,
+    onDelivered: (tenant, senderDomain, recipients) => {
+      store.countVolume(tenant, senderDomain, { delivered: recipients }, now()).catch((err: unknown) => {
+        metrics.deliveryCountErrors.inc();
+        storeLog.warn({ tenant, err: (err as Error).message }, 'deliveries not counted toward complaint and bounce rates');
+      });
+    },
   });
   const feedback = config.feedback.enabled
     ? new FeedbackListener({
@@ -145,6 +145,8 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       await feedback?.close();
       await observability?.close();
       await dsn.idle();
+      notifier.close();
+      await notifier.idle();
       await upstream.close();
       tenants.stop();
       if (!options.store) await store.close();

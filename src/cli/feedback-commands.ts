@@ -8,6 +8,10 @@ import { REVIEW, type FeedbackRecord, type FeedbackScope } from '../domain/feedb
 import { BUNDLED_RULES, FeedbackRules } from '../feedback/classify.js';
 import { describePlan } from '../feedback/describe.js';
 import { FeedbackIntake } from '../feedback/intake.js';
+import { feedbackServices } from '../feedback/services.js';
+import { openUpstream, sendOwnMessage } from '../forward/open.js';
+import { createLogger } from '../observability/logger.js';
+import { hostname as osHostname } from 'node:os';
 import { UsageError, withService, type Io } from './policy-commands.js';
 
 function readReport(file: string): Buffer {
@@ -40,7 +44,12 @@ export async function feedback(config: Config, args: string[], io: Io): Promise<
       if (positionals.length === 0) throw new UsageError('feedback ingest FILE...');
       const reports = positionals.map((file) => ({ file, raw: readReport(file) }));
       return withService(config, async (svc, store) => {
-        const intake = new FeedbackIntake({ rules, keyOf: (t) => svc.keyOf(t), store, suppress: (t, inputs) => svc.suppress(t, inputs), master, now: Date.now });
+        const log = createLogger('warn', process.stderr);
+        const hostname = config.smtp.hostname ?? osHostname();
+        const { upstream } = openUpstream(config, hostname, log);
+        // a command waits for its notices: a short retry schedule instead of the relay's
+        const cliConfig = { ...config, notifications: { ...config.notifications, retryDelaysMs: [1_000, 5_000] } };
+        const { intake, notifier } = feedbackServices({ config: cliConfig, store, master, admin: svc, log, now: Date.now, sendMail: (to, raw) => sendOwnMessage(upstream, to, raw), env: process.env, hostname });
         let refused = 0;
         for (const [i, { file, raw }] of reports.entries()) {
           const result = await intake.ingest(raw, 'cli');
@@ -52,6 +61,8 @@ export async function feedback(config: Config, args: string[], io: Io): Promise<
           }
           for (const { record, duplicate } of result.records) io.out(`${where}: ${recordLine(record)}${duplicate ? ' (taken in before; nothing done again)' : ''}`);
         }
+        await notifier.idle();
+        await upstream.close();
         return refused > 0 ? 1 : 0;
       });
     }

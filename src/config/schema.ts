@@ -141,6 +141,15 @@ export const storeSchema = z
   })
   .prefault({});
 
+const email = z.string().regex(/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, 'must be an email address such as abuse@example.com');
+const webhookUrl = z.string().regex(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL');
+
+export const contactSchema = z
+  .strictObject({ email: email.optional(), webhook: webhookUrl.optional() })
+  .refine((c) => c.email !== undefined || c.webhook !== undefined, { message: 'give an email, a webhook, or both' });
+
+const ratio = z.number().min(0).max(1);
+
 export const tenantSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 characters: a-z, 0-9, - and _'),
   username: z.string().min(1).optional(),
@@ -148,6 +157,8 @@ export const tenantSchema = z.strictObject({
   domains: z.array(domainName).min(1, 'a tenant needs at least one sender domain'),
   networks: z.array(cidr).default([]),
   limits: limitsRatesSchema.optional(),
+  /** who hears about rate warnings and automatic suspensions on the tenant's side */
+  abuseContact: contactSchema.optional(),
 });
 
 export const configSchema = z
@@ -170,6 +181,28 @@ export const configSchema = z
         port: port.default(2526),
         maxMessageBytes: z.number().int().min(1024).max(MAX_REPORT_BYTES).default(MAX_REPORT_BYTES),
         rulesFile: z.string().min(1).optional(),
+        rates: z
+          .strictObject({
+            minVolume: z.number().int().min(1).default(1000),
+            windowsHours: z.array(z.number().int().min(1).max(168)).min(1).default([24, 168]),
+            complaints: z.strictObject({ warn: ratio.default(0.001), suspend: ratio.default(0.003) }).prefault({}),
+            hardBounces: z.strictObject({ warn: ratio.default(0.05), suspend: ratio.default(0.1) }).prefault({}),
+          })
+          .refine((r) => r.complaints.warn <= r.complaints.suspend && r.hardBounces.warn <= r.hardBounces.suspend, {
+            message: 'a warn threshold must not be above its suspend threshold',
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    notifications: z
+      .strictObject({
+        /** the provider's abuse desk: hears about every warning and automatic suspension */
+        abuseDesk: contactSchema.optional(),
+        from: email.optional(),
+        /** signs webhook bodies; MAILWARDEN_WEBHOOK_SECRET wins */
+        webhookSecret: z.string().min(16, 'at least 16 characters').optional(),
+        retryDelaysMs: z.array(ms).min(1).default([1_000, 10_000, 60_000, 300_000, 1_800_000]),
+        timeoutMs: ms.default(10_000),
       })
       .prefault({}),
     metrics: z

@@ -34,6 +34,8 @@ export interface FeedbackRecord {
   readonly tenant?: TenantId;
   /** the relay's transaction id of the reported message */
   readonly messageRef?: string;
+  /** the reported message's envelope sender domain, from its reference */
+  readonly senderDomain?: string;
   readonly feedbackTypes: readonly string[];
   /** per bounced recipient: status, action, verdict and the rule that decided it; no address */
   readonly bounces: ReadonlyArray<{ readonly status: string | null; readonly action: string | null; readonly verdict: string; readonly rule: string }>;

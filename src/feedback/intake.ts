@@ -26,6 +26,8 @@ export interface IntakeDeps {
   readonly suppress: (tenant: TenantId, inputs: Array<{ address: string; reason: SuppressionReason; source: string }>) => Promise<number>;
   readonly master: MasterKey;
   readonly now: () => number;
+  /** after a new record of a tenant is kept: count it toward the tenant's rates and judge them; must not throw */
+  readonly afterRecorded?: (record: FeedbackRecord) => Promise<void>;
 }
 
 type FindingType = 'complaint' | 'unsubscribe' | 'hard' | 'soft' | 'policy' | 'other' | 'ignore';
@@ -35,6 +37,7 @@ interface Finding {
   readonly attribution: Attribution;
   readonly tenant: TenantId | null;
   readonly messageRef: string | null;
+  readonly senderDomain: string | null;
   readonly type: FindingType;
   readonly feedbackType?: string;
   readonly bounce?: FeedbackRecord['bounces'][number];
@@ -48,6 +51,7 @@ interface Who {
   readonly attribution: Attribution;
   readonly tenant: TenantId | null;
   readonly messageRef: string | null;
+  readonly senderDomain: string | null;
   readonly recipients: readonly string[] | null;
 }
 
@@ -56,6 +60,8 @@ export interface ScopePlan {
   readonly scope: FeedbackScope;
   readonly attribution: Attribution;
   readonly messageRefs: readonly string[];
+  /** the sender domain of the first reported message that names one */
+  readonly senderDomain: string | null;
   readonly outcome: FeedbackOutcome;
   readonly counts: FeedbackCounts;
   readonly feedbackTypes: readonly string[];
@@ -136,6 +142,7 @@ export class FeedbackIntake {
         attribution: scope.attribution,
         ...(tenant ? { tenant } : {}),
         ...(scope.messageRefs.length > 0 ? { messageRef: scope.messageRefs.join(' ') } : {}),
+        ...(scope.senderDomain ? { senderDomain: scope.senderDomain } : {}),
         feedbackTypes: scope.feedbackTypes,
         bounces: scope.bounces,
         counts: scope.counts,
@@ -146,18 +153,20 @@ export class FeedbackIntake {
       };
       const added = await this.#deps.store.addFeedbackReport(record);
       records.push({ record, duplicate: !added });
+      if (added && tenant) await this.#deps.afterRecorded?.(record);
     }
     return { plan, records };
   }
 
   async #attribute(original: OriginalMessage | null): Promise<Who> {
-    const none = { tenant: null, messageRef: null, recipients: null };
+    const none = { tenant: null, messageRef: null, senderDomain: null, recipients: null };
     if (!original?.reference) return { attribution: 'missing', ...none };
     const m = /^1\.([a-z0-9][a-z0-9_-]{0,62})\./.exec(original.reference);
     const key = m ? await this.#deps.keyOf(m[1]!) : null;
     const check = verifyReference(original.reference, () => key);
     if (check.status !== 'verified') return { attribution: check.status, ...none };
-    return { attribution: 'verified', tenant: check.reference.tenant, messageRef: check.reference.messageRef, recipients: check.reference.recipients };
+    const r = check.reference;
+    return { attribution: 'verified', tenant: r.tenant, messageRef: r.messageRef, senderDomain: r.senderDomain, recipients: r.recipients };
   }
 
   #findings(
@@ -168,7 +177,7 @@ export class FeedbackIntake {
     extra: Pick<Finding, 'feedbackType' | 'bounce'>,
     singleTarget = false,
   ): Finding[] {
-    const base = { attribution: who.attribution, tenant: who.tenant, messageRef: who.messageRef, type, ...extra };
+    const base = { attribution: who.attribution, tenant: who.tenant, messageRef: who.messageRef, senderDomain: who.senderDomain, type, ...extra };
     if (who.attribution !== 'verified' || reason === null) return [{ ...base, suppress: null }];
     const { addresses, note } = targets(named, who.recipients);
     const chosen = singleTarget ? addresses.slice(0, 1) : addresses;
@@ -210,6 +219,7 @@ function group(findings: readonly Finding[], reportNotes: readonly string[]): Sc
       scope: k || REVIEW,
       attribution,
       messageRefs: [...new Set(fs.flatMap((f) => (f.messageRef ? [f.messageRef] : [])))],
+      senderDomain: fs.find((f) => f.senderDomain)?.senderDomain ?? null,
       outcome,
       counts: {
         complaints: count('complaint'),

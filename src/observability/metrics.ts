@@ -6,6 +6,7 @@ import type { Policy } from '../policy/pipeline.js';
 import type { Verdict } from '../domain/verdict.js';
 import type { StoreFailureKind } from '../store/ports.js';
 import type { IntakeResult } from '../feedback/intake.js';
+import type { RateDecision } from '../feedback/rates.js';
 
 export type PolicyStage = 'mail' | 'recipient';
 
@@ -55,6 +56,26 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly rateActions = new Counter({
+    name: 'mailwarden_feedback_rate_actions_total',
+    help: 'Complaint or hard-bounce rates at or above a threshold: action warn|suspend, metric complaints|hardBounces, scope tenant|sender-domain',
+    labelNames: ['action', 'metric', 'scope'] as const,
+    registers: [this.registry],
+  });
+
+  readonly notices = new Counter({
+    name: 'mailwarden_notices_total',
+    help: 'Notices to abuse contacts by channel webhook|email and final outcome sent|failed',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deliveryCountErrors = new Counter({
+    name: 'mailwarden_delivery_count_errors_total',
+    help: 'Relayed messages whose deliveries could not be counted toward complaint and bounce rates (store failure)',
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'mailwarden_' });
     // every series that can appear exists from the start, so dashboards and alerts see 0, not "no data"
@@ -96,6 +117,10 @@ export class Metrics {
       add('other', c.other);
       add('suppressed', c.suppressed);
     }
+  }
+
+  rateDecision(d: RateDecision): void {
+    this.rateActions.inc({ action: d.action, metric: d.metric, scope: d.scope });
   }
 
   storeFailure(stage: PolicyStage, kind: StoreFailureKind): void {

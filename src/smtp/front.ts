@@ -8,6 +8,7 @@ import type { ReasonId } from '../domain/catalog.js';
 import type { Tenant } from '../domain/tenant.js';
 import type { MailAddress } from '../domain/envelope.js';
 import type { Policy } from '../policy/pipeline.js';
+import type { TenantId } from '../domain/tenant.js';
 import type { TenantRegistry } from '../tenants/registry.js';
 import { relayMessage } from '../forward/relay.js';
 import { receivedHeader } from '../forward/trace.js';
@@ -28,6 +29,8 @@ export interface FrontDeps {
   readonly dsn: DsnSender;
   readonly log: Logger;
   readonly now?: () => Date;
+  /** after the upstream accepted a message: how many of its recipients, for complaint and bounce rates; must not throw */
+  readonly onDelivered?: (tenant: TenantId, senderDomain: string | null, recipients: number) => void;
 }
 
 interface SessionState {
@@ -324,6 +327,7 @@ export class SmtpFront {
             const refused = result.outcome.rejected;
             state.log.info({ ...fields, accepted: result.outcome.accepted.length, refused: refused.length, upstream: replyCode(result.outcome.response) }, 'message relayed');
             if (refused.length > 0) this.#reportRefused(state, session, refused, result.headers, now);
+            this.#deps.onDelivered?.(state.tenant!.id, state.sender?.domain ?? null, result.outcome.accepted.length);
             return cb(null, acceptedText(result.outcome, txId));
           }
           case 'refused': {

@@ -11,6 +11,7 @@ export interface TenantRecord {
   readonly domains: readonly string[];
   readonly networks: readonly string[];
   readonly limits: TenantLimits;
+  readonly abuseContact?: { readonly email?: string; readonly webhook?: string };
   /** the tenant's key, encrypted under the master key */
   readonly wrappedKey: string;
   readonly createdAt: number;

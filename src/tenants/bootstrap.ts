@@ -20,6 +20,7 @@ export function tenantRecord(t: TenantConfig, defaults: Config['limits'], wrappe
     domains: t.domains.map(normalizeDomain),
     networks: [...t.networks],
     limits: resolveLimits(defaults, t.limits),
+    ...(t.abuseContact ? { abuseContact: { ...t.abuseContact } } : {}),
     wrappedKey,
     createdAt,
   };

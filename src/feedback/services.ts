@@ -1,0 +1,80 @@
+// The feedback side, put together once for the relay and for the CLI: the intake, the rate
+// watch that follows each recorded report, and the notifier that tells people.
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { MasterKey } from '../crypto/keys.js';
+import type { AdminService } from '../admin/service.js';
+import type { FeedbackRecord } from '../domain/feedback.js';
+import type { Store } from '../store/ports.js';
+import { Notifier } from '../notify/notifier.js';
+import { BUNDLED_RULES, FeedbackRules } from './classify.js';
+import { FeedbackIntake } from './intake.js';
+import { RateWatch, type RateDecision } from './rates.js';
+
+export interface FeedbackServicesOptions {
+  readonly config: Config;
+  readonly store: Store;
+  readonly master: MasterKey;
+  readonly admin: AdminService;
+  readonly log: Logger;
+  readonly now: () => number;
+  /** sends one notice email to one address, with the null envelope sender */
+  readonly sendMail: (to: string, raw: Buffer) => Promise<void>;
+  readonly env: NodeJS.ProcessEnv;
+  readonly hostname: string;
+  readonly onDecision?: (d: RateDecision) => void;
+  readonly onNotice?: (channel: 'webhook' | 'email', ok: boolean) => void;
+}
+
+export interface FeedbackServices {
+  readonly rules: FeedbackRules;
+  readonly intake: FeedbackIntake;
+  readonly rates: RateWatch;
+  readonly notifier: Notifier;
+}
+
+export function feedbackServices(o: FeedbackServicesOptions): FeedbackServices {
+  const { config, store, log } = o;
+  const rules = FeedbackRules.load(config.feedback.rulesFile ?? BUNDLED_RULES);
+  const n = config.notifications;
+  const notifier = new Notifier({
+    contactOf: async (tenant) => (await store.getTenant(tenant))?.abuseContact ?? null,
+    abuseDesk: n.abuseDesk ?? null,
+    secret: o.env.MAILWARDEN_WEBHOOK_SECRET ?? n.webhookSecret ?? null,
+    from: n.from ?? `mailwarden@${o.hostname}`,
+    sendMail: o.sendMail,
+    retryDelaysMs: n.retryDelaysMs,
+    timeoutMs: n.timeoutMs,
+    log: log.child({ component: 'notify' }),
+    onOutcome: o.onNotice,
+  });
+  const rates = new RateWatch({
+    store,
+    suspend: (input) => o.admin.suspend(input),
+    notify: (notice) => notifier.notify(notice),
+    settings: config.feedback.rates,
+    now: o.now,
+    log: log.child({ component: 'rates' }),
+    onDecision: o.onDecision,
+  });
+  const afterRecorded = async (record: FeedbackRecord): Promise<void> => {
+    const { complaints, hardBounces } = record.counts;
+    if (!record.tenant || complaints + hardBounces === 0) return;
+    try {
+      await store.countVolume(record.tenant, record.senderDomain ?? null, { complaints, hardBounces }, record.receivedAt);
+      await rates.check(record.tenant, record.senderDomain ?? null);
+    } catch (err) {
+      log.error({ report: record.id, tenant: record.tenant, err: (err as Error).message }, 'report recorded but not counted toward rates');
+    }
+  };
+  const intake = new FeedbackIntake({
+    rules,
+    keyOf: (tenant) => o.admin.keyOf(tenant),
+    store,
+    suppress: (tenant, inputs) => o.admin.suppress(tenant, inputs),
+    master: o.master,
+    now: o.now,
+    afterRecorded,
+  });
+  return { rules, intake, rates, notifier };
+}

@@ -1,0 +1,158 @@
+// Enough complaints to cross the thresholds: first a warning, then an automatic suspension
+// that carries its evidence, refuses the next MAIL, reaches the webhook receivers signed,
+// shows in `mailwarden suspensions`, and is lifted only by a person with a reason.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { execFile } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
+import { startTestRelay, testConfig, ACME_HASH, ACME_PASSWORD, GLOBEX_HASH, type TestRelay } from '../helpers/relay.js';
+import { authedSession, sendMail } from '../helpers/client.js';
+import { arf } from '../helpers/reports.js';
+import { CLI } from '../helpers/process.js';
+import { scrape, sample } from '../helpers/metrics.js';
+
+const SECRET = 'webhook-secret-for-tests';
+const execFileP = promisify(execFile);
+
+interface Hook {
+  readonly path: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: string;
+}
+
+describe('automatic suspension', () => {
+  let upstream: CaptureUpstream;
+  let relay: TestRelay;
+  let hooks: Hook[];
+  let receiver: Server;
+  let dir: string;
+
+  beforeAll(async () => {
+    hooks = [];
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d));
+      req.on('end', () => {
+        hooks.push({ path: req.url ?? '', headers: req.headers, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const hookBase = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    upstream = await startCaptureUpstream();
+    relay = await startTestRelay(
+      testConfig(upstream.port, {
+        tenants: [
+          { id: 'acme', username: 'acme', password: ACME_HASH, domains: ['acme.test'], abuseContact: { webhook: `${hookBase}/acme` } },
+          { id: 'globex', username: 'globex', password: GLOBEX_HASH, domains: ['globex.test'] },
+        ],
+        feedback: { rates: { minVolume: 20, complaints: { warn: 0.04, suspend: 0.09 } } },
+        notifications: { abuseDesk: { webhook: `${hookBase}/desk` }, webhookSecret: SECRET },
+      }),
+    );
+    dir = mkdtempSync(join(tmpdir(), 'mw-auto-'));
+    const c = relay.config;
+    writeFileSync(join(dir, 'config.yaml'), `store: { kind: embedded, path: ${c.store.path} }\nkeys: { masterKeyFile: ${c.keys.masterKeyFile} }\n`);
+  });
+  afterAll(async () => {
+    await relay?.close();
+    await upstream?.close();
+    receiver?.close();
+  });
+
+  async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const { stdout, stderr } = await execFileP(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, MAILWARDEN_CONFIG: join(dir, 'config.yaml'), MAILWARDEN_ACTOR: 'desk-alice' } });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  async function waitFor<T>(what: () => T | undefined, ms = 5000): Promise<T> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = what();
+      if (v !== undefined) return v;
+      if (Date.now() > end) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  function verified(hook: Hook): Record<string, unknown> {
+    const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(hook.headers['x-mailwarden-signature']));
+    expect(m).not.toBeNull();
+    expect(createHmac('sha256', SECRET).update(`${m![1]}.${hook.body}`).digest('hex')).toBe(m![2]);
+    return JSON.parse(hook.body) as Record<string, unknown>;
+  }
+
+  it('warns, then suspends with evidence; the next MAIL is refused; receivers get signed notices', async () => {
+    // 20 deliveries: the minimum volume
+    const copies: Buffer[] = [];
+    for (let i = 0; i < 20; i++) {
+      const sent = await sendMail({ port: relay.port, user: 'acme', pass: ACME_PASSWORD, from: 'news@acme.test', to: [`reader${i}@example.org`], message: `From: news@acme.test\r\nTo: reader${i}@example.org\r\nSubject: n${i}\r\n\r\nHi.\r\n` });
+      expect(sent.ok).toBe(true);
+      copies.push(upstream.messages.at(-1)!.raw);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    const report = (i: number) => sendMail({ port: relay.feedback!.port, from: 'fbl@provider.example', to: ['fbl@relay.test'], message: arf(copies[i]!), tls: false });
+
+    // 1 of 20 = 5%: at or above the 4% warning, below the 9% suspension
+    expect((await report(0)).response).toMatch(/ applied$/);
+    const warning = await waitFor(() => hooks.find((h) => h.path === '/desk' && h.headers['x-mailwarden-event'] === 'rate.warning'));
+    expect(verified(warning)).toMatchObject({ event: 'rate.warning', tenant: 'acme' });
+    expect(await relay.store.listSuspensions('acme')).toEqual([]);
+
+    // 2 of 20 = 10%: suspended
+    expect((await report(1)).response).toMatch(/ applied$/);
+    const [suspension] = await relay.store.listSuspensions('acme');
+    expect(suspension).toMatchObject({ scope: 'tenant', source: 'automatic', actor: 'mailwarden' });
+    expect(suspension!.expiresAt).toBeUndefined();
+    expect(suspension!.evidence).toMatchObject({ metric: 'complaint-rate', scope: 'tenant', window: '24h', delivered: 20, complaints: 2, rate: 0.1, threshold: 0.09, minVolume: 20 });
+    expect((suspension!.evidence as { sampleReports: string[] }).sampleReports).toHaveLength(2);
+
+    const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
+    expect(await s.command('MAIL FROM:<news@acme.test>')).toBe(`550 5.7.1 Sending suspended for this account; contact your provider with the reference (ref ${suspension!.id})`);
+    s.destroy();
+
+    for (const path of ['/desk', '/acme']) {
+      const notice = await waitFor(() => hooks.find((h) => h.path === path && h.headers['x-mailwarden-event'] === 'suspension.automatic'));
+      expect(verified(notice)).toMatchObject({ event: 'suspension.automatic', tenant: 'acme', details: { suspension: suspension!.id, complaints: 2, delivered: 20 } });
+      expect(notice.body).not.toContain('reader');
+    }
+    // a third complaint changes nothing: the tenant stays suspended once
+    expect((await report(2)).response).toMatch(/ applied$/);
+    expect(await relay.store.listSuspensions('acme')).toHaveLength(1);
+
+    const text = await scrape(relay.metrics!.port);
+    expect(sample(text, 'mailwarden_feedback_rate_actions_total', { action: 'suspend', metric: 'complaints', scope: 'tenant' })).toBe(1);
+    expect(sample(text, 'mailwarden_notices_total', { channel: 'webhook', outcome: 'sent' })).toBeGreaterThanOrEqual(3);
+  });
+
+  it('`mailwarden suspensions` shows the evidence; lifting needs a reason and records who and why', async () => {
+    const [suspension] = await relay.store.listSuspensions('acme');
+    const listed = await cli(['suspensions', '--tenant', 'acme']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(`${suspension!.id}  acme  whole tenant  automatic`);
+    expect(listed.stdout).toMatch(/evidence: .*"metric":"complaint-rate".*"delivered":20.*"complaints":2.*"rate":0\.1.*"threshold":0\.09/);
+
+    const noReason = await cli(['unsuspend', '--tenant', 'acme', '--id', suspension!.id]);
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toContain('--reason is required');
+    expect(await relay.store.listSuspensions('acme')).toHaveLength(1);
+
+    expect((await cli(['unsuspend', '--tenant', 'acme', '--id', suspension!.id, '--reason', 'list cleaned, ticket 7'])).code).toBe(0);
+    const all = await relay.store.listSuspensions('acme', { includeLifted: true });
+    expect(all[0]!.lifted).toMatchObject({ by: 'desk-alice', reason: 'list cleaned, ticket 7' });
+    const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
+    expect(await s.command('MAIL FROM:<news@acme.test>')).toMatch(/^250/);
+    s.destroy();
+  });
+});
