@@ -13,6 +13,8 @@ import { ProcessRateLimiter } from './policy/rate-fallback.js';
 import { Metrics } from './observability/metrics.js';
 import { listenObservability } from './observability/http.js';
 import { AdminService } from './admin/service.js';
+import { AuditLog } from './admin/audit.js';
+import { listenAdminApi } from './admin/http.js';
 import type { FeedbackIntake } from './feedback/intake.js';
 import { feedbackServices } from './feedback/services.js';
 import { openUpstream, sendOwnMessage } from './forward/open.js';
@@ -29,6 +31,8 @@ export interface Mailwarden {
   /** where /metrics and /healthz answer; null when metrics.enabled is false */
   readonly metrics: AddressInfo | null;
   readonly registry: Registry;
+  /** where the admin API answers; null when admin.enabled is false */
+  readonly adminApi: AddressInfo | null;
   /** where the feedback SMTP listener answers; null when feedback.enabled is false */
   readonly feedback: AddressInfo | null;
   readonly intake: FeedbackIntake;
@@ -127,6 +131,21 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const feedbackAddress = feedback ? await feedback.listen() : null;
   if (feedbackAddress) log.info({ host: feedbackAddress.address, port: feedbackAddress.port }, 'feedback listening');
 
+  const audit = new AuditLog(config.admin.auditLog);
+  const adminApi = config.admin.enabled
+    ? await listenAdminApi(config.admin.host, config.admin.port, {
+        admin,
+        store,
+        intake,
+        audit,
+        log: log.child({ component: 'admin' }),
+        now,
+        rates: config.feedback.rates,
+        maxReportBytes: config.feedback.maxMessageBytes,
+      })
+    : null;
+  if (adminApi) log.info({ host: adminApi.address.address, port: adminApi.address.port }, 'admin API listening');
+
   const observability = config.metrics.enabled ? await listenObservability(config.metrics.host, config.metrics.port, metrics.registry) : null;
   if (observability) log.info({ host: observability.address.address, port: observability.address.port }, 'metrics listening');
   const smtp = await front.listen();
@@ -136,6 +155,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     smtp,
     metrics: observability?.address ?? null,
     feedback: feedbackAddress,
+    adminApi: adminApi?.address ?? null,
     intake,
     registry: metrics.registry,
     log,
@@ -143,6 +163,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     async close() {
       await front.close();
       await feedback?.close();
+      await adminApi?.close();
       await observability?.close();
       await dsn.idle();
       notifier.close();

@@ -6,6 +6,7 @@ import { configPath, loadConfigFile, ConfigError } from '../config/load.js';
 import { hashPassword } from '../tenants/password.js';
 import { start } from '../main.js';
 import { feedback } from './feedback-commands.js';
+import { token } from './token-commands.js';
 import { describeError, suppression, suspend, suspensions, tenantAdd, tenantList, unsuspend, type Io } from './policy-commands.js';
 
 const USAGE = `usage: mailwarden <command>
@@ -32,6 +33,11 @@ commands:
   feedback ingest FILE...                       take complaint (ARF) and bounce (DSN) reports in from files
   feedback list --tenant T|--review [--limit N] [--json]
   feedback show ID --tenant T|--review [--report]   a record; --report prints the report itself
+
+  token create --role operator|abuse-desk|tenant [--tenant T] [--name N] [--expires 90d]
+                                                a bearer token for the admin API, printed once
+  token list
+  token revoke ID
 
 The actor recorded for suspend/unsuspend is --actor, else $MAILWARDEN_ACTOR, else the login name.
 `;
@@ -68,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
       return suppression(config(), argv.slice(1), io);
     case 'feedback':
       return feedback(config(), argv.slice(1), io);
+    case 'token':
+      return token(config(), argv.slice(1), io);
     case 'tenant':
       if (sub === 'list') return tenantList(config(), rest, io);
       if (sub === 'add') return tenantAdd(config(), rest, io, readPassword);

@@ -194,6 +194,14 @@ export const configSchema = z
           .prefault({}),
       })
       .prefault({}),
+    admin: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        host: host.default('127.0.0.1'),
+        port: port.default(8025),
+        auditLog: z.string().min(1).default('./data/audit.log'),
+      })
+      .prefault({}),
     notifications: z
       .strictObject({
         /** the provider's abuse desk: hears about every warning and automatic suspension */

@@ -3,6 +3,7 @@
 import type { Suspension, SuppressionEntry, TenantLimits } from '../domain/policy.js';
 import type { TenantId } from '../domain/tenant.js';
 import type { FeedbackRecord, FeedbackScope, VolumeCounts } from '../domain/feedback.js';
+import type { TokenStore } from '../admin/tokens.js';
 
 export interface TenantRecord {
   readonly id: TenantId;
@@ -59,7 +60,7 @@ export interface SuppressionFilter {
 }
 
 /** Everything else: the CLI, the admin API, bootstrap. */
-export interface AdminStore {
+export interface AdminStore extends TokenStore {
   putTenant(tenant: TenantRecord): Promise<void>;
   getTenant(id: TenantId): Promise<TenantRecord | null>;
   listTenants(): Promise<TenantRecord[]>;

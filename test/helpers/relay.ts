@@ -43,6 +43,7 @@ export function testConfig(upstreamPort: number | 'outbox', overrides: Record<st
     ],
     metrics: { port: 0 },
     feedback: { port: 0 },
+    admin: { port: 0, auditLog: join(dir, 'audit.log') },
     log: { level: 'debug' },
   };
   return configSchema.parse(merge(base, overrides));

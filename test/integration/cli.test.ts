@@ -27,6 +27,7 @@ upstream: { host: 127.0.0.1, port: ${upstream.port}, starttls: off }
 store: { tenantRefreshMs: 200 }
 metrics: { port: 0 }
 feedback: { port: 0 }
+admin: { port: 0 }
 tenants:
   - { id: acme, username: acme, password: "${ACME_HASH}", domains: [acme.test] }
 `,

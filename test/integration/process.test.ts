@@ -28,6 +28,8 @@ metrics:
   port: 0
 feedback:
   port: 0
+admin:
+  port: 0
 log:
   level: info
 ${extra}`;
@@ -80,7 +82,7 @@ describe('the relay process', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mw-dev-'));
     cpSync(resolve(import.meta.dirname, '../../config/default.yaml'), join(dir, 'default.yaml'));
     // the shipped default file, on a free port
-    const text = readFileSync(join(dir, 'default.yaml'), 'utf8').replace('port: 2525 ', 'port: 0 ').replace('port: 9464', 'port: 0').replace('port: 2526', 'port: 0');
+    const text = readFileSync(join(dir, 'default.yaml'), 'utf8').replace('port: 2525 ', 'port: 0 ').replace('port: 9464', 'port: 0').replace('port: 2526', 'port: 0').replace('port: 8025', 'port: 0');
     proc = await spawnRelay(text, dir);
     expect(proc.output()).toContain('DEVELOPMENT OUTBOX');
     // the README's first message, with swaks as the client

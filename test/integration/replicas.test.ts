@@ -34,6 +34,7 @@ store: { kind: redis, url: "${redis.url}" }
 keys: { generateMasterKey: false }
 metrics: { port: 0 }
 feedback: { port: 0 }
+admin: { port: 0 }
 tenants:
   - id: acme
     username: acme

@@ -7,6 +7,7 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Suspension, SuppressionEntry } from '../../domain/policy.js';
 import type { TenantId } from '../../domain/tenant.js';
 import { scopeOf, type FeedbackRecord, type FeedbackScope, type VolumeCounts } from '../../domain/feedback.js';
+import type { ApiToken } from '../../admin/tokens.js';
 import { hourOf, totalsFields, volumeFields, VOLUME_KEEP_MS } from '../volume.js';
 import { admit, MemoryTatState } from '../gcra.js';
 import { mailBuckets, recipientBuckets } from '../buckets.js';
@@ -37,6 +38,7 @@ export class EmbeddedStore implements Store {
   readonly #volume: Database<number, string>;
   /** tenant \0 name -> expiry */
   readonly #claims: Database<number, string>;
+  readonly #tokens: Database<ApiToken, string>;
   readonly #rates = new MemoryTatState();
   #sweeps = 0;
 
@@ -50,6 +52,7 @@ export class EmbeddedStore implements Store {
     this.#feedbackBySha = this.#root.openDB<string, string>({ name: 'feedback-sha' });
     this.#volume = this.#root.openDB<number, string>({ name: 'volume' });
     this.#claims = this.#root.openDB<number, string>({ name: 'claims' });
+    this.#tokens = this.#root.openDB<ApiToken, string>({ name: 'tokens' });
   }
 
   async checkMail(q: MailQuestion): Promise<MailAnswer> {
@@ -164,6 +167,18 @@ export class EmbeddedStore implements Store {
       this.#claims.putSync(key, now + ttlMs);
       return true;
     });
+  }
+
+  async putApiToken(token: ApiToken): Promise<void> {
+    await this.#tokens.put(token.id, token);
+  }
+
+  async getApiToken(id: string): Promise<ApiToken | null> {
+    return this.#tokens.get(id) ?? null;
+  }
+
+  async listApiTokens(): Promise<ApiToken[]> {
+    return [...this.#tokens.getRange()].map(({ value }) => value);
   }
 
   async addFeedbackReport(record: FeedbackRecord): Promise<boolean> {

@@ -4,6 +4,8 @@ import type { TenantId } from '../../domain/tenant.js';
 import type { FeedbackScope } from '../../domain/feedback.js';
 
 export const TENANTS_KEY = 'mw:tenants';
+/** hash: token id -> API token JSON (role, tenant, SHA-256 of the secret; never the secret) */
+export const TOKENS_KEY = 'mw:tokens';
 
 /** Feedback records of a tenant, or of the review queue ("{~review}": no tenant id starts with "~"). */
 export function feedbackKeys(scope: FeedbackScope) {

@@ -10,7 +10,8 @@ import { mailBuckets, recipientBuckets } from '../buckets.js';
 import type { Bucket } from '../gcra.js';
 import { StoreUnavailableError, StoreWriteRefusedError, type MailAnswer, type MailQuestion, type RecipientAnswer, type RecipientQuestion, type Store, type TenantRecord } from '../ports.js';
 import { isActive } from '../suspension-match.js';
-import { feedbackKeys, keys, TENANTS_KEY } from './keys.js';
+import { feedbackKeys, keys, TENANTS_KEY, TOKENS_KEY } from './keys.js';
+import type { ApiToken } from '../../admin/tokens.js';
 import { scopeOf, type FeedbackRecord, type FeedbackScope, type VolumeCounts } from '../../domain/feedback.js';
 import { hourOf, totalsFields, volumeFields, VOLUME_KEEP_MS } from '../volume.js';
 
@@ -209,6 +210,19 @@ export class RedisStore implements Store {
 
   async countSuppressions(tenant: TenantId): Promise<number> {
     return this.#call(() => this.client.hlen(keys(tenant).suppressions));
+  }
+
+  async putApiToken(token: ApiToken): Promise<void> {
+    await this.#call(() => this.client.hset(TOKENS_KEY, token.id, JSON.stringify(token)));
+  }
+
+  async getApiToken(id: string): Promise<ApiToken | null> {
+    const raw = await this.#call(() => this.client.hget(TOKENS_KEY, id));
+    return raw === null ? null : (JSON.parse(raw) as ApiToken);
+  }
+
+  async listApiTokens(): Promise<ApiToken[]> {
+    return (await this.#call(() => this.client.hvals(TOKENS_KEY))).map((raw) => JSON.parse(raw) as ApiToken);
   }
 
   /** one round trip: MULTI of HINCRBYs and an expiry */

@@ -1,0 +1,384 @@
+// The admin HTTP API (default port 8025, /api/v1): the abuse desk's and the operators' view
+// of tenants, suspensions with their evidence, suppression lists and feedback reports, and
+// tenants' own view of their suppression list. Every request needs a bearer token; its role
+// decides what it may do: operator and abuse-desk everything here, tenant tokens only their
+// own tenant's data (another tenant's resources answer 404, as if they did not exist) and
+// never suspensions or feedback (403). Bad input gets 400 naming the field and changes
+// nothing. Every request, allowed or not, goes to the audit log.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { Suspension, SuppressionEntry } from '../domain/policy.js';
+import type { FeedbackRecord } from '../domain/feedback.js';
+import { REVIEW } from '../domain/feedback.js';
+import type { Store } from '../store/ports.js';
+import { StoreUnavailableError } from '../store/ports.js';
+import type { FeedbackIntake } from '../feedback/intake.js';
+import { windowName } from '../feedback/rates.js';
+import type { AuditLog, AuditEntry } from './audit.js';
+import { AdminError, type AdminService } from './service.js';
+import { checkToken, type ApiToken } from './tokens.js';
+import { liftRequest, problemsOf, suppressRequest, suspendRequest, unsuppressRequest, type Role } from './schemas.js';
+import { openApiDocument } from './openapi.js';
+
+export interface AdminApiDeps {
+  readonly admin: AdminService;
+  readonly store: Store;
+  readonly intake: FeedbackIntake;
+  readonly audit: AuditLog;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly rates: { readonly minVolume: number; readonly windowsHours: readonly number[] };
+  readonly maxReportBytes: number;
+}
+
+const JSON_LIMIT = 1024 * 1024;
+
+type Reply = { status: number; body: unknown; contentType?: string };
+
+interface Ctx {
+  readonly token: ApiToken;
+  readonly tenant: string | null;
+  /** the path's other parameters, after the tenant */
+  readonly params: readonly string[];
+  readonly query: URLSearchParams;
+  readonly body: () => Promise<Buffer>;
+  readonly requestId: string;
+  /** what the audit entry says beyond who and what */
+  readonly note: { reason?: string; detail?: Record<string, string | number | boolean> };
+}
+
+interface Route {
+  readonly method: 'GET' | 'POST';
+  readonly pattern: RegExp;
+  readonly action: string;
+  readonly roles: readonly Role[];
+  readonly handle: (ctx: Ctx) => Promise<Reply>;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly problems?: Array<{ field: string; message: string }>,
+  ) {
+    super(message);
+  }
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+export function suspensionJson(s: Suspension) {
+  return { ...s, createdAt: iso(s.createdAt)!, expiresAt: iso(s.expiresAt), lifted: s.lifted && { ...s.lifted, at: iso(s.lifted.at)! } };
+}
+
+export function suppressionJson(e: SuppressionEntry) {
+  return { pseudonym: e.pseudonym, reason: e.reason, source: e.source, createdAt: iso(e.createdAt)!, expiresAt: iso(e.expiresAt) };
+}
+
+export function feedbackJson(r: FeedbackRecord, duplicate?: boolean) {
+  const { sealedReport: _kept, sha256: _sha, truncated: _t, ...rest } = r;
+  return { ...rest, receivedAt: iso(r.receivedAt)!, ...(duplicate === undefined ? {} : { duplicate }) };
+}
+
+function parseWith<S extends z.ZodType>(schema: S, raw: Buffer): z.output<S> {
+  let data: unknown;
+  try {
+    data = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'INVALID_INPUT', 'the body is not JSON', [{ field: '(body)', message: 'not valid JSON' }]);
+  }
+  const result = schema.safeParse(data);
+  if (!result.success) {
+    const problems = problemsOf(result.error);
+    throw new HttpError(400, 'INVALID_INPUT', `invalid request: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, problems);
+  }
+  return result.data;
+}
+
+const STAFF: readonly Role[] = ['operator', 'abuse-desk'];
+const EVERYONE: readonly Role[] = ['operator', 'abuse-desk', 'tenant'];
+
+export function adminRoutes(deps: AdminApiDeps): Route[] {
+  const { admin, store } = deps;
+  const tenantView = async (id: string) => {
+    const record = (await store.getTenant(id))!;
+    const now = deps.now();
+    const volume: Record<string, unknown> = {};
+    for (const hours of deps.rates.windowsHours) {
+      const v = await store.volumeTotals(id, null, hours, now);
+      const judged = v.delivered >= deps.rates.minVolume;
+      volume[windowName(hours)] = { ...v, complaintRate: judged ? v.complaints / v.delivered : null, hardBounceRate: judged ? v.hardBounces / v.delivered : null };
+    }
+    return {
+      id: record.id,
+      domains: record.domains,
+      networks: record.networks,
+      ...(record.username ? { username: record.username } : {}),
+      createdAt: iso(record.createdAt)!,
+      activeSuspensions: (await store.listSuspensions(id, { now })).length,
+      suppressions: await store.countSuppressions(id),
+      volume,
+    };
+  };
+  const T = '([a-z0-9][a-z0-9_-]{0,62})';
+  return [
+    {
+      method: 'GET',
+      pattern: /^\/api\/v1\/tenants$/,
+      action: 'tenant.list',
+      roles: EVERYONE,
+      handle: async (ctx) => {
+        const ids = ctx.token.role === 'tenant' ? [ctx.token.tenant!] : (await store.listTenants()).map((t) => t.id);
+        return { status: 200, body: { tenants: await Promise.all(ids.map(tenantView)) } };
+      },
+    },
+    { method: 'GET', pattern: new RegExp(`^/api/v1/tenants/${T}$`), action: 'tenant.read', roles: EVERYONE, handle: async (ctx) => ({ status: 200, body: await tenantView(ctx.tenant!) }) },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^/api/v1/tenants/${T}/suspensions$`),
+      action: 'suspension.list',
+      roles: EVERYONE,
+      handle: async (ctx) => ({ status: 200, body: { suspensions: (await admin.suspensions(ctx.tenant!, ctx.query.get('all') === 'true')).map(suspensionJson) } }),
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/v1/tenants/${T}/suspensions$`),
+      action: 'suspension.create',
+      roles: STAFF,
+      handle: async (ctx) => {
+        const req = parseWith(suspendRequest, await ctx.body());
+        ctx.note.reason = req.reason;
+        const s = await admin.suspend({
+          tenant: ctx.tenant!,
+          scope: req.scope,
+          ...(req.value !== undefined ? { value: req.value } : {}),
+          reason: req.reason,
+          ...(req.ticket ? { ticket: req.ticket } : {}),
+          ...(req.expiresAt ? { expiresAt: Date.parse(req.expiresAt) } : {}),
+          actor: actorOf(ctx.token),
+        });
+        ctx.note.detail = { suspension: s.id, scope: s.scope };
+        return { status: 201, body: suspensionJson(s) };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/v1/tenants/${T}/suspensions/(S[0-9A-F]{10})/lift$`),
+      action: 'suspension.lift',
+      roles: STAFF,
+      handle: async (ctx) => {
+        const req = parseWith(liftRequest, await ctx.body());
+        ctx.note.reason = req.reason;
+        const id = ctx.params[0]!;
+        ctx.note.detail = { suspension: id };
+        await admin.unsuspend(ctx.tenant!, id, actorOf(ctx.token), req.reason);
+        const lifted = (await admin.suspensions(ctx.tenant!, true)).find((s) => s.id === id)!;
+        return { status: 200, body: suspensionJson(lifted) };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^/api/v1/tenants/${T}/suppressions$`),
+      action: 'suppression.list',
+      roles: EVERYONE,
+      handle: async (ctx) => {
+        const limit = Number(ctx.query.get('limit') ?? 1000);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new HttpError(400, 'INVALID_INPUT', 'limit must be a whole number from 1 to 10000', [{ field: 'limit', message: 'from 1 to 10000' }]);
+        const after = ctx.query.get('after');
+        const entries = [];
+        let skipping = after !== null;
+        for await (const e of admin.suppressionEntries(ctx.tenant!)) {
+          if (skipping) {
+            if (e.pseudonym === after) skipping = false;
+            continue;
+          }
+          entries.push(suppressionJson(e));
+          if (entries.length >= limit) break;
+        }
+        return { status: 200, body: { entries, next: entries.length === limit ? entries.at(-1)!.pseudonym : null } };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/v1/tenants/${T}/suppressions$`),
+      action: 'suppression.add',
+      roles: EVERYONE,
+      handle: async (ctx) => {
+        const req = parseWith(suppressRequest, await ctx.body());
+        const added = await admin.suppress(
+          ctx.tenant!,
+          req.entries.map((e) => ({ address: e.address, reason: e.reason, ...(e.source ? { source: e.source } : {}), ...(e.expiresAt ? { expiresAt: Date.parse(e.expiresAt) } : {}) })),
+        );
+        ctx.note.detail = { entries: added };
+        return { status: 201, body: { added } };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/v1/tenants/${T}/suppressions/remove$`),
+      action: 'suppression.remove',
+      roles: EVERYONE,
+      handle: async (ctx) => {
+        const req = parseWith(unsuppressRequest, await ctx.body());
+        const removed = await admin.unsuppress(ctx.tenant!, req.address);
+        ctx.note.detail = { removed };
+        return { status: 200, body: { removed } };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^/api/v1/tenants/${T}/suppressions/export$`),
+      action: 'suppression.export',
+      roles: EVERYONE,
+      handle: async (ctx) => ({ status: 200, body: await admin.exportCsv(ctx.tenant!), contentType: 'text/csv; charset=utf-8' }),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/api\/v1\/feedback$/,
+      action: 'feedback.ingest',
+      roles: STAFF,
+      handle: async (ctx) => {
+        const result = await deps.intake.ingest(await ctx.body(), 'http');
+        if (result.plan.kind === 'rejected') throw new HttpError(422, 'NOT_A_REPORT', `not a complaint (ARF) or bounce (DSN) report: ${result.plan.reason}`);
+        ctx.note.detail = { records: result.records.map((r) => `${r.record.id}:${r.duplicate ? 'duplicate' : r.record.outcome}`).join(' ') };
+        return { status: 200, body: { records: result.records.map((r) => feedbackJson(r.record, r.duplicate)) } };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/v1\/feedback$/,
+      action: 'feedback.list',
+      roles: STAFF,
+      handle: async (ctx) => {
+        const scope = ctx.query.get('tenant') ?? (ctx.query.get('review') === 'true' ? REVIEW : null);
+        if (scope === null) throw new HttpError(400, 'INVALID_INPUT', 'give tenant=T or review=true', [{ field: 'tenant', message: 'required unless review=true' }]);
+        const limit = Number(ctx.query.get('limit') ?? 100);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError(400, 'INVALID_INPUT', 'limit must be a whole number from 1 to 1000', [{ field: 'limit', message: 'from 1 to 1000' }]);
+        return { status: 200, body: { reports: (await store.listFeedbackReports(scope, { limit })).map((r) => feedbackJson(r)) } };
+      },
+    },
+  ];
+}
+
+function actorOf(token: ApiToken): string {
+  return `token:${token.id}${token.name ? ` (${token.name})` : ''}`;
+}
+
+export interface AdminApiServer {
+  readonly address: AddressInfo;
+  close(): Promise<void>;
+}
+
+export async function listenAdminApi(host: string, port: number, deps: AdminApiDeps): Promise<AdminApiServer> {
+  const routes = adminRoutes(deps);
+  const openapi = JSON.stringify(openApiDocument(), null, 2);
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      deps.log.error({ err: (err as Error).message }, 'admin API request failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"code":"INTERNAL","message":"internal error"}}');
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = randomUUID();
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const send = (r: Reply) => {
+      const text = typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
+      res.writeHead(r.status, { 'content-type': r.contentType ?? 'application/json', 'x-request-id': requestId, 'cache-control': 'no-store' }).end(text);
+    };
+    const fail = (e: HttpError) => send({ status: e.status, body: { error: { code: e.code, message: e.message, ...(e.problems ? { problems: e.problems } : {}) }, requestId } });
+
+    if (req.method === 'GET' && url.pathname === '/api/v1/openapi.json') return send({ status: 200, body: openapi });
+    const candidates = routes.filter((r) => r.pattern.test(url.pathname));
+    if (candidates.length === 0) return fail(new HttpError(404, 'NOT_FOUND', `no such resource: ${url.pathname}`));
+    const route = candidates.find((r) => r.method === req.method);
+    if (!route) {
+      res.setHeader('allow', candidates.map((r) => r.method).join(', '));
+      return fail(new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here`));
+    }
+    const match = route.pattern.exec(url.pathname)!;
+    const tenant = /^\/api\/v1\/tenants\/([^/]+)/.exec(url.pathname)?.[1] ?? null;
+
+    const audit = (entry: Omit<AuditEntry, 'requestId' | 'via' | 'action'>) => deps.audit.record({ ...entry, action: route.action, requestId, via: 'http' }, deps.now());
+    const check = await checkToken(req.headers.authorization, deps.store, deps.now());
+    if (!check.ok) {
+      await audit({ actor: 'anonymous', role: 'none', ...(tenant ? { tenant } : {}), outcome: 'denied', detail: { why: `token ${check.why}` } });
+      res.setHeader('www-authenticate', 'Bearer realm="mailwarden"');
+      return fail(new HttpError(401, 'UNAUTHENTICATED', check.why === 'missing' ? 'a bearer token is required' : `the token is ${check.why === 'unknown' || check.why === 'malformed' ? 'not valid' : check.why}`));
+    }
+    const token = check.token;
+    const who = { actor: actorOf(token), role: token.role };
+    // a tenant token sees nothing of other tenants, not even whether they exist
+    if (tenant !== null && ((token.role === 'tenant' && token.tenant !== tenant) || !(await deps.store.getTenant(tenant)))) {
+      await audit({ ...who, tenant, outcome: token.role === 'tenant' && token.tenant !== tenant ? 'denied' : 'not-found', detail: { why: 'no such tenant for this token' } });
+      return fail(new HttpError(404, 'NOT_FOUND', `no tenant ${tenant}`));
+    }
+    if (!route.roles.includes(token.role)) {
+      await audit({ ...who, ...(tenant ? { tenant } : {}), outcome: 'denied', detail: { why: `role ${token.role} may not ${route.action}` } });
+      return fail(new HttpError(403, 'FORBIDDEN', `a ${token.role} token may not do ${route.action}`));
+    }
+
+    const limit = route.action === 'feedback.ingest' ? deps.maxReportBytes : JSON_LIMIT;
+    const ctx: Ctx = { token, tenant, params: match.slice(tenant === null ? 1 : 2), query: url.searchParams, requestId, note: {}, body: () => readBody(req, limit) };
+    try {
+      const reply = await route.handle(ctx);
+      await audit({ ...who, ...(tenant ? { tenant } : {}), outcome: 'ok', ...(ctx.note.reason ? { reason: ctx.note.reason } : {}), ...(ctx.note.detail ? { detail: ctx.note.detail } : {}) });
+      send(reply);
+    } catch (err) {
+      const e = toHttpError(err);
+      await audit({ ...who, ...(tenant ? { tenant } : {}), outcome: e.status === 404 ? 'not-found' : e.status >= 500 ? 'error' : 'invalid', ...(ctx.note.reason ? { reason: ctx.note.reason } : {}), detail: { status: e.status, code: e.code } });
+      if (e.status >= 500) deps.log.warn({ requestId, action: route.action, err: (err as Error).message }, 'admin API request failed');
+      fail(e);
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    address: server.address() as AddressInfo,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof AdminError) {
+    if (err.code === 'NOT_FOUND') return new HttpError(404, 'NOT_FOUND', err.message);
+    return new HttpError(400, 'INVALID_INPUT', err.message, err.problems.length ? err.problems.map((p) => ({ field: fieldOf(p), message: p })) : undefined);
+  }
+  if (err instanceof StoreUnavailableError) return new HttpError(503, 'UNAVAILABLE', 'the store did not answer; nothing was changed, try again');
+  return new HttpError(500, 'INTERNAL', 'internal error');
+}
+
+/** "entry 3: not an email address" → entries.2.address */
+function fieldOf(problem: string): string {
+  const m = /^entry (\d+):/.exec(problem);
+  return m ? `entries.${Number(m[1]) - 1}` : '(body)';
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      // keep reading to the end so the refusal can still be sent; keep nothing
+      if (size <= limit) chunks.push(c);
+    });
+    req.on('end', () => (size > limit ? reject(new HttpError(413, 'TOO_LARGE', `the body is larger than ${limit} bytes`)) : resolve(Buffer.concat(chunks))));
+    req.on('error', reject);
+  });
+}

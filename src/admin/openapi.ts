@@ -1,0 +1,88 @@
+// The OpenAPI 3.1 description of the admin API, served at /api/v1/openapi.json. Schemas
+// come from the same zod definitions the handlers and the CLI validate with.
+import { z } from 'zod';
+import { apiSchemas } from './schemas.js';
+
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
+const errors = {
+  '400': { description: 'Invalid input; nothing was changed. problems names each field.', ...json(ref('Error')) },
+  '401': { description: 'Missing, invalid, revoked or expired token.', ...json(ref('Error')) },
+  '403': { description: 'The token\'s role may not do this.', ...json(ref('Error')) },
+  '404': { description: 'No such tenant or resource (also: another tenant\'s, for a tenant token).', ...json(ref('Error')) },
+  '503': { description: 'The store did not answer; nothing was changed.', ...json(ref('Error')) },
+};
+const tenantParam = { name: 'tenant', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } };
+
+export function openApiDocument(): Record<string, unknown> {
+  const { schemas } = z.toJSONSchema(apiSchemas, { io: 'input', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }) as { schemas: Record<string, Record<string, unknown>> };
+  for (const schema of Object.values(schemas)) {
+    delete schema.$schema;
+    delete schema.$id;
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'mailwarden admin API',
+      version: '1',
+      description:
+        'Tenants, suspensions with their evidence, suppression lists and feedback reports. Bearer tokens (`mailwarden token create`) carry a role: operator and abuse-desk may do everything here; a tenant token sees and changes only its own tenant\'s suppression list and reads its own tenant and suspensions. Every request is written to the audit log.',
+    },
+    servers: [{ url: '/api/v1' }],
+    security: [{ bearer: [] }],
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas },
+    paths: {
+      '/tenants': { get: { summary: 'Tenants with their volumes and rates (a tenant token: its own)', responses: { '200': { description: 'ok', ...json({ type: 'object', properties: { tenants: { type: 'array', items: ref('Tenant') } } }) }, ...errors } } },
+      '/tenants/{tenant}': { parameters: [tenantParam], get: { summary: 'One tenant with its volumes and rates', responses: { '200': { description: 'ok', ...json(ref('Tenant')) }, ...errors } } },
+      '/tenants/{tenant}/suspensions': {
+        parameters: [tenantParam],
+        get: {
+          summary: 'Active suspensions with their evidence; all=true adds lifted and expired ones',
+          parameters: [{ name: 'all', in: 'query', schema: { type: 'boolean' } }],
+          responses: { '200': { description: 'ok', ...json({ type: 'object', properties: { suspensions: { type: 'array', items: ref('Suspension') } } }) }, ...errors },
+        },
+        post: { summary: 'Suspend the tenant, a sender domain or a sender address (operator, abuse-desk)', requestBody: { required: true, ...json(ref('SuspendRequest')) }, responses: { '201': { description: 'created', ...json(ref('Suspension')) }, ...errors } },
+      },
+      '/tenants/{tenant}/suspensions/{id}/lift': {
+        parameters: [tenantParam, { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^S[0-9A-F]{10}$' } }],
+        post: { summary: 'Lift a suspension; a reason is required (operator, abuse-desk)', requestBody: { required: true, ...json(ref('LiftRequest')) }, responses: { '200': { description: 'lifted', ...json(ref('Suspension')) }, ...errors } },
+      },
+      '/tenants/{tenant}/suppressions': {
+        parameters: [tenantParam],
+        get: {
+          summary: 'Suppression entries by pseudonym, never with addresses',
+          parameters: [
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 } },
+            { name: 'after', in: 'query', schema: { type: 'string' }, description: 'the `next` of the previous page' },
+          ],
+          responses: { '200': { description: 'ok', ...json({ type: 'object', properties: { entries: { type: 'array', items: ref('SuppressionEntry') }, next: { type: ['string', 'null'] } } }) }, ...errors },
+        },
+        post: { summary: 'Add entries: all of them or, on any bad entry, none', requestBody: { required: true, ...json(ref('SuppressRequest')) }, responses: { '201': { description: 'added', ...json({ type: 'object', properties: { added: { type: 'integer' } } }) }, ...errors } },
+      },
+      '/tenants/{tenant}/suppressions/remove': {
+        parameters: [tenantParam],
+        post: { summary: 'Remove one address (in the body, never in a URL)', requestBody: { required: true, ...json(ref('UnsuppressRequest')) }, responses: { '200': { description: 'ok', ...json({ type: 'object', properties: { removed: { type: 'boolean' } } }) }, ...errors } },
+      },
+      '/tenants/{tenant}/suppressions/export': {
+        parameters: [tenantParam],
+        get: { summary: 'The list with addresses, as CSV: address,reason,source,created_at,expires_at,pseudonym', responses: { '200': { description: 'ok', content: { 'text/csv': { schema: { type: 'string' } } } }, ...errors } },
+      },
+      '/feedback': {
+        post: {
+          summary: 'Take in one raw complaint (ARF) or bounce (DSN) report (operator, abuse-desk)',
+          requestBody: { required: true, content: { 'message/rfc822': { schema: { type: 'string' } } } },
+          responses: { '200': { description: 'recorded, one record per tenant (or review queue) it concerns', ...json({ type: 'object', properties: { records: { type: 'array', items: ref('FeedbackRecord') } } }) }, '422': { description: 'not a report; nothing kept', ...json(ref('Error')) }, ...errors },
+        },
+        get: {
+          summary: 'Recorded reports of one tenant, or of the review queue (operator, abuse-desk)',
+          parameters: [
+            { name: 'tenant', in: 'query', schema: { type: 'string' } },
+            { name: 'review', in: 'query', schema: { type: 'boolean' } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+          ],
+          responses: { '200': { description: 'ok, newest first', ...json({ type: 'object', properties: { reports: { type: 'array', items: ref('FeedbackRecord') } } }) }, ...errors },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,129 @@
+// Request and response schemas of the admin API, shared by the HTTP handlers, the CLI and
+// the OpenAPI description (generated from these, so the three cannot drift apart).
+import { z } from 'zod';
+import { SUPPRESSION_REASONS } from '../domain/policy.js';
+
+/** every schema that the OpenAPI description names */
+export const apiSchemas = z.registry<{ id: string }>();
+
+export const ROLES = ['operator', 'abuse-desk', 'tenant'] as const;
+export type Role = (typeof ROLES)[number];
+
+const reason = z.string().trim().min(1, 'a reason is required').max(500);
+const isoDate = z.iso.datetime({ offset: true });
+
+export const suspendRequest = z
+  .strictObject({
+    scope: z.enum(['tenant', 'domain', 'sender']).describe('what is suspended: the whole tenant, one sender domain, or one sender address'),
+    value: z.string().min(1).max(320).optional().describe('the sender domain or sender address; absent for the whole tenant'),
+    reason,
+    ticket: z.string().min(1).max(100).optional(),
+    expiresAt: isoDate.optional().describe('when the suspension ends by itself; absent: until lifted'),
+  })
+  .refine((r) => (r.scope === 'tenant') === (r.value === undefined), {
+    message: 'value is required for a domain or sender suspension, and not allowed for a tenant suspension',
+    path: ['value'],
+    // also when other fields are wrong: every problem is reported at once
+    when: (payload) => typeof payload.value === 'object' && payload.value !== null && ['tenant', 'domain', 'sender'].includes((payload.value as { scope?: string }).scope ?? ''),
+  })
+  .register(apiSchemas, { id: 'SuspendRequest' });
+
+export const liftRequest = z.strictObject({ reason }).register(apiSchemas, { id: 'LiftRequest' });
+
+export const suppressRequest = z
+  .strictObject({
+    entries: z
+      .array(
+        z.strictObject({
+          address: z.string().min(3).max(320),
+          reason: z.enum(SUPPRESSION_REASONS).default('manual'),
+          source: z.string().min(1).max(200).optional(),
+          expiresAt: isoDate.optional(),
+        }),
+      )
+      .min(1)
+      .max(10_000),
+  })
+  .register(apiSchemas, { id: 'SuppressRequest' });
+
+export const unsuppressRequest = z.strictObject({ address: z.string().min(3).max(320) }).register(apiSchemas, { id: 'UnsuppressRequest' });
+
+export const suspensionView = z
+  .object({
+    id: z.string(),
+    tenant: z.string(),
+    scope: z.enum(['tenant', 'domain', 'sender']),
+    value: z.string().optional(),
+    reason: z.string(),
+    actor: z.string(),
+    ticket: z.string().optional(),
+    source: z.enum(['manual', 'automatic']),
+    createdAt: isoDate,
+    expiresAt: isoDate.optional(),
+    evidence: z.record(z.string(), z.unknown()).optional().describe('for an automatic suspension: window, counts, rate, threshold, sample report ids'),
+    lifted: z.object({ at: isoDate, by: z.string(), reason: z.string() }).optional(),
+  })
+  .register(apiSchemas, { id: 'Suspension' });
+
+export const suppressionView = z
+  .object({
+    pseudonym: z.string().describe('keyed pseudonym of the address; listings never show the address'),
+    reason: z.enum(SUPPRESSION_REASONS),
+    source: z.string().optional(),
+    createdAt: isoDate,
+    expiresAt: isoDate.optional(),
+  })
+  .register(apiSchemas, { id: 'SuppressionEntry' });
+
+const volume = z.object({ delivered: z.number(), complaints: z.number(), hardBounces: z.number(), complaintRate: z.number().nullable(), hardBounceRate: z.number().nullable() });
+
+export const tenantView = z
+  .object({
+    id: z.string(),
+    domains: z.array(z.string()),
+    networks: z.array(z.string()),
+    username: z.string().optional(),
+    createdAt: isoDate,
+    activeSuspensions: z.number(),
+    suppressions: z.number(),
+    volume: z.record(z.string(), volume).describe('per window ("24h", "7d"): deliveries, complaints, hard bounces and their rates (null below the minimum volume)'),
+  })
+  .register(apiSchemas, { id: 'Tenant' });
+
+export const feedbackRecordView = z
+  .object({
+    id: z.string(),
+    receivedAt: isoDate,
+    via: z.enum(['smtp', 'http', 'cli']),
+    kind: z.enum(['complaint', 'bounce']),
+    outcome: z.enum(['applied', 'counted', 'unattributed', 'forged']),
+    attribution: z.string(),
+    tenant: z.string().optional(),
+    messageRef: z.string().optional(),
+    senderDomain: z.string().optional(),
+    feedbackTypes: z.array(z.string()),
+    bounces: z.array(z.object({ status: z.string().nullable(), action: z.string().nullable(), verdict: z.string(), rule: z.string() })),
+    counts: z.record(z.string(), z.number()),
+    notes: z.array(z.string()),
+    duplicate: z.boolean().optional(),
+  })
+  .register(apiSchemas, { id: 'FeedbackRecord' });
+
+export const errorView = z
+  .object({
+    error: z.object({
+      code: z.string().describe('UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, INVALID_INPUT, NOT_A_REPORT, UNAVAILABLE, INTERNAL'),
+      message: z.string(),
+      problems: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    }),
+    requestId: z.string(),
+  })
+  .register(apiSchemas, { id: 'Error' });
+
+export type SuspendRequest = z.output<typeof suspendRequest>;
+export type SuppressRequest = z.output<typeof suppressRequest>;
+
+/** zod issues as the API and the CLI report them: the field's path and what is wrong with it */
+export function problemsOf(error: z.ZodError): Array<{ field: string; message: string }> {
+  return error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
+}

@@ -1,0 +1,49 @@
+// API tokens for the admin API. A token is "mwt_<id>_<secret>"; the store keeps its id,
+// role, tenant (for tenant tokens), expiry and the SHA-256 of the secret, never the secret.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { TenantId } from '../domain/tenant.js';
+import type { Role } from './schemas.js';
+
+export interface ApiToken {
+  readonly id: string;
+  readonly role: Role;
+  /** the one tenant a tenant token may see and change */
+  readonly tenant?: TenantId;
+  readonly name?: string;
+  readonly secretHash: string;
+  readonly createdAt: number;
+  readonly createdBy: string;
+  readonly expiresAt?: number;
+  readonly revokedAt?: number;
+}
+
+export interface TokenStore {
+  putApiToken(token: ApiToken): Promise<void>;
+  getApiToken(id: string): Promise<ApiToken | null>;
+  listApiTokens(): Promise<ApiToken[]>;
+}
+
+const hash = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
+/** A new token: the record to store and the string to hand out once. */
+export function newToken(input: Omit<ApiToken, 'id' | 'secretHash'>): { record: ApiToken; token: string } {
+  const id = randomBytes(5).toString('hex');
+  const secret = randomBytes(32).toString('base64url');
+  return { record: { ...input, id, secretHash: hash(secret) }, token: `mwt_${id}_${secret}` };
+}
+
+export type TokenCheck = { readonly ok: true; readonly token: ApiToken } | { readonly ok: false; readonly why: 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired' };
+
+export async function checkToken(header: string | undefined, store: TokenStore, now: number): Promise<TokenCheck> {
+  if (!header) return { ok: false, why: 'missing' };
+  const m = /^Bearer (mwt_([0-9a-f]{10})_([A-Za-z0-9_-]{43}))$/.exec(header.trim());
+  if (!m) return { ok: false, why: 'malformed' };
+  const token = await store.getApiToken(m[2]!);
+  if (!token) return { ok: false, why: 'unknown' };
+  const given = Buffer.from(hash(m[3]!), 'hex');
+  const kept = Buffer.from(token.secretHash, 'hex');
+  if (given.length !== kept.length || !timingSafeEqual(given, kept)) return { ok: false, why: 'unknown' };
+  if (token.revokedAt !== undefined) return { ok: false, why: 'revoked' };
+  if (token.expiresAt !== undefined && token.expiresAt <= now) return { ok: false, why: 'expired' };
+  return { ok: true, token };
+}

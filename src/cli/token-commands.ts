@@ -1,0 +1,65 @@
+// API tokens for the admin API: create (the token is printed once, only its hash is kept),
+// list, revoke.
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { Config } from '../config/schema.js';
+import { ROLES, type Role } from '../admin/schemas.js';
+import { newToken } from '../admin/tokens.js';
+import { UsageError, withService, type Io } from './policy-commands.js';
+
+const DAY = 86_400_000;
+
+export async function token(config: Config, args: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'create': {
+      const { values } = parseArgs({ args: rest, options: { role: { type: 'string' }, tenant: { type: 'string' }, name: { type: 'string' }, expires: { type: 'string' } } });
+      const role = values.role as Role | undefined;
+      if (!role || !ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+      if ((role === 'tenant') !== (values.tenant !== undefined)) throw new UsageError('--tenant T goes with --role tenant, and only with it');
+      let expiresAt: number | undefined;
+      if (values.expires !== undefined) {
+        const m = /^(\d+)d$/.exec(values.expires);
+        if (!m || Number(m[1]) < 1) throw new UsageError(`--expires: "${values.expires}" is not a number of days such as 90d`);
+        expiresAt = Date.now() + Number(m[1]) * DAY;
+      }
+      return withService(config, async (_svc, store) => {
+        if (values.tenant !== undefined && !(await store.getTenant(values.tenant))) throw new UsageError(`no tenant "${values.tenant}"`);
+        const { record, token: secret } = newToken({
+          role,
+          ...(values.tenant ? { tenant: values.tenant } : {}),
+          ...(values.name ? { name: values.name } : {}),
+          createdAt: Date.now(),
+          createdBy: process.env.MAILWARDEN_ACTOR ?? userInfo().username,
+          ...(expiresAt !== undefined ? { expiresAt } : {}),
+        });
+        await store.putApiToken(record);
+        io.err(`token ${record.id} (${role}${record.tenant ? ` of ${record.tenant}` : ''}${expiresAt ? `, expires ${new Date(expiresAt).toISOString()}` : ''}); it is shown only now:`);
+        io.out(secret);
+        return 0;
+      });
+    }
+    case 'list': {
+      const tokens = await withService(config, (_svc, store) => store.listApiTokens());
+      for (const t of tokens.sort((a, b) => a.createdAt - b.createdAt)) {
+        const state = t.revokedAt ? `revoked ${new Date(t.revokedAt).toISOString()}` : t.expiresAt && t.expiresAt <= Date.now() ? 'expired' : t.expiresAt ? `expires ${new Date(t.expiresAt).toISOString()}` : 'no expiry';
+        io.out(`${t.id}  ${t.role}${t.tenant ? ` ${t.tenant}` : ''}  ${t.name ?? ''}  created ${new Date(t.createdAt).toISOString()} by ${t.createdBy}  ${state}`);
+      }
+      if (tokens.length === 0) io.out('no tokens');
+      return 0;
+    }
+    case 'revoke': {
+      const id = rest[0];
+      if (!id) throw new UsageError('token revoke ID');
+      return withService(config, async (_svc, store) => {
+        const t = await store.getApiToken(id);
+        if (!t) throw new UsageError(`no token ${id}`);
+        if (!t.revokedAt) await store.putApiToken({ ...t, revokedAt: Date.now() });
+        io.out(`token ${id} revoked`);
+        return 0;
+      });
+    }
+    default:
+      throw new UsageError('token create|list|revoke ...');
+  }
+}

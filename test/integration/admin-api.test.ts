@@ -1,0 +1,185 @@
+// The admin HTTP API with real tokens over a real socket: who may do what, precise errors
+// for bad input, and an audit line for every request, allowed or not.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
+import { startTestRelay, testConfig, ACME_PASSWORD, type TestRelay } from '../helpers/relay.js';
+import { authedSession, sendMail } from '../helpers/client.js';
+import { arf } from '../helpers/reports.js';
+import { newToken } from '../../src/admin/tokens.js';
+import type { Role } from '../../src/admin/schemas.js';
+
+describe('admin API', () => {
+  let upstream: CaptureUpstream;
+  let relay: TestRelay;
+  let base: string;
+  const tokens: Record<string, string> = {};
+
+  async function mint(name: string, role: Role, extra: { tenant?: string; expiresAt?: number; revokedAt?: number } = {}): Promise<string> {
+    const { record, token } = newToken({ role, ...extra, name, createdAt: Date.now(), createdBy: 'test' });
+    await relay.store.putApiToken(record);
+    return token;
+  }
+
+  beforeAll(async () => {
+    upstream = await startCaptureUpstream();
+    relay = await startTestRelay(testConfig(upstream.port));
+    base = `http://127.0.0.1:${relay.adminApi!.port}/api/v1`;
+    tokens.operator = await mint('ops', 'operator');
+    tokens.desk = await mint('desk', 'abuse-desk');
+    tokens.acme = await mint('acme-portal', 'tenant', { tenant: 'acme' });
+    tokens.expired = await mint('old', 'operator', { expiresAt: Date.now() - 1000 });
+    tokens.revoked = await mint('gone', 'operator', { revokedAt: Date.now() - 1000 });
+  });
+  afterAll(async () => {
+    if (process.env.DUMP) console.log(relay.logs.filter((l) => l.includes('admin')).join('\n'));
+    await relay?.close();
+    await upstream?.close();
+  });
+
+  async function call(method: string, path: string, token: string | null, body?: unknown, contentType = 'application/json') {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': contentType } : {}) },
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    let json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = null;
+    }
+    return { status: res.status, json, text, requestId: res.headers.get('x-request-id') };
+  }
+
+  function audit(): Array<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return readFileSync(relay.config.admin.auditLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  }
+
+  it('401 for a missing, malformed, unknown, expired or revoked token; each audited', async () => {
+    const fake = 'mwt_0123456789_' + 'A'.repeat(43);
+    for (const t of [null, 'not-a-token', fake, tokens.expired!, tokens.revoked!]) {
+      const r = await call('GET', '/tenants', t);
+      expect(r.status).toBe(401);
+      expect(r.json.error.code).toBe('UNAUTHENTICATED');
+      expect(audit().find((a) => a.requestId === r.requestId)).toMatchObject({ outcome: 'denied', action: 'tenant.list', role: 'none' });
+    }
+    expect((await call('GET', '/tenants', tokens.expired!)).json.error.message).toBe('the token is expired');
+  });
+
+  it('a tenant token sees only its own tenant: others answer 404, suspending answers 403', async () => {
+    const own = await call('GET', '/tenants', tokens.acme!);
+    expect(own.status).toBe(200);
+    expect(own.json.tenants.map((t: { id: string }) => t.id)).toEqual(['acme']);
+    for (const [method, path, body] of [
+      ['GET', '/tenants/globex', undefined],
+      ['GET', '/tenants/globex/suppressions', undefined],
+      ['POST', '/tenants/globex/suppressions', { entries: [{ address: 'x@example.org' }] }],
+      ['GET', '/tenants/globex/suspensions', undefined],
+      ['GET', '/tenants/nosuch', undefined],
+    ] as const) {
+      const r = await call(method, path, tokens.acme!, body);
+      expect(r.status).toBe(404);
+      expect(r.json.error.code).toBe('NOT_FOUND');
+    }
+    const suspend = await call('POST', '/tenants/acme/suspensions', tokens.acme!, { scope: 'tenant', reason: 'me' });
+    expect(suspend.status).toBe(403);
+    expect(audit().find((a) => a.requestId === suspend.requestId)).toMatchObject({ outcome: 'denied', role: 'tenant', tenant: 'acme', action: 'suspension.create' });
+    expect((await call('POST', '/feedback', tokens.acme!, 'x', 'message/rfc822')).status).toBe(403);
+    expect(await relay.store.listSuspensions('acme')).toEqual([]);
+  });
+
+  it('400 naming the field for malformed bodies, and nothing changes', async () => {
+    const noReason = await call('POST', '/tenants/acme/suspensions', tokens.desk!, { scope: 'domain' });
+    expect(noReason.status).toBe(400);
+    expect(noReason.json.error.problems.map((p: { field: string }) => p.field).sort()).toEqual(['reason', 'value']);
+    const badScope = await call('POST', '/tenants/acme/suspensions', tokens.desk!, { scope: 'planet', reason: 'x' });
+    expect(badScope.json.error.problems[0].field).toBe('scope');
+    const extra = await call('POST', '/tenants/acme/suspensions', tokens.desk!, { scope: 'tenant', reason: 'x', colour: 'red' });
+    expect(extra.status).toBe(400);
+    expect(extra.json.error.message).toContain('colour');
+    const notJson = await call('POST', '/tenants/acme/suspensions', tokens.desk!, '{scope:');
+    expect(notJson.status).toBe(400);
+    expect(notJson.json.error.problems).toEqual([{ field: '(body)', message: 'not valid JSON' }]);
+    const badAddress = await call('POST', '/tenants/acme/suppressions', tokens.acme!, { entries: [{ address: 'good@example.org' }, { address: 'not an address' }] });
+    expect(badAddress.status).toBe(400);
+    expect(badAddress.json.error.problems).toEqual([{ field: 'entries.1', message: 'entry 2: not an email address' }]);
+    expect(await relay.store.countSuppressions('acme')).toBe(0);
+    expect(await relay.store.listSuspensions('acme')).toEqual([]);
+    expect(audit().find((a) => a.requestId === noReason.requestId)).toMatchObject({ outcome: 'invalid', action: 'suspension.create' });
+  });
+
+  it('the abuse desk suspends and lifts with a reason; both are audited with it', async () => {
+    const created = await call('POST', '/tenants/acme/suspensions', tokens.desk!, { scope: 'domain', value: 'acme.test', reason: 'phishing run', ticket: 'AB-9' });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ tenant: 'acme', scope: 'domain', value: 'acme.test', reason: 'phishing run', actor: expect.stringMatching(/^token:\w+ \(desk\)$/), source: 'manual' });
+    const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
+    expect(await s.command('MAIL FROM:<alice@acme.test>')).toMatch(/^550 5\.7\.1 /);
+    s.destroy();
+    const listed = await call('GET', '/tenants/acme/suspensions', tokens.acme!);
+    expect(listed.json.suspensions).toHaveLength(1);
+
+    const id = created.json.id as string;
+    const noReason = await call('POST', `/tenants/acme/suspensions/${id}/lift`, tokens.desk!, {});
+    expect(noReason.status).toBe(400);
+    expect(noReason.json.error.problems[0].field).toBe('reason');
+    const lifted = await call('POST', `/tenants/acme/suspensions/${id}/lift`, tokens.desk!, { reason: 'domain cleaned' });
+    expect(lifted.status).toBe(200);
+    expect(lifted.json.lifted).toMatchObject({ reason: 'domain cleaned' });
+    const again = await call('POST', `/tenants/acme/suspensions/${id}/lift`, tokens.desk!, { reason: 'twice' });
+    expect(again.status).toBe(404);
+    const entries = audit();
+    expect(entries.find((a) => a.requestId === created.requestId)).toMatchObject({ action: 'suspension.create', outcome: 'ok', reason: 'phishing run', tenant: 'acme', role: 'abuse-desk', via: 'http' });
+    expect(entries.find((a) => a.requestId === lifted.requestId)).toMatchObject({ action: 'suspension.lift', outcome: 'ok', reason: 'domain cleaned', detail: { suspension: id } });
+  });
+
+  it('a tenant manages its own suppression list; listings never show addresses, the export does', async () => {
+    const added = await call('POST', '/tenants/acme/suppressions', tokens.acme!, { entries: [{ address: 'Former@Customer.example', reason: 'unsubscribe', source: 'portal' }, { address: 'b@customer.example' }] });
+    expect(added.status).toBe(201);
+    expect(added.json).toEqual({ added: 2 });
+    const list = await call('GET', '/tenants/acme/suppressions?limit=1', tokens.acme!);
+    expect(list.json.entries).toHaveLength(1);
+    expect(list.text).not.toContain('@');
+    const page2 = await call('GET', `/tenants/acme/suppressions?limit=1&after=${list.json.next}`, tokens.acme!);
+    expect(page2.json.entries[0].pseudonym).not.toBe(list.json.entries[0].pseudonym);
+    const csv = await call('GET', '/tenants/acme/suppressions/export', tokens.acme!);
+    expect(csv.text).toMatch(/Former@customer\.example,unsubscribe,portal,/);
+    const removed = await call('POST', '/tenants/acme/suppressions/remove', tokens.acme!, { address: 'b@customer.example' });
+    expect(removed.json).toEqual({ removed: true });
+    expect(await relay.store.countSuppressions('acme')).toBe(1);
+    expect((await call('GET', '/tenants/acme/suppressions?limit=0', tokens.acme!)).json.error.problems[0].field).toBe('limit');
+  });
+
+  it('tenants come with volumes and rates; reports can be posted; garbage answers 422', async () => {
+    const sent = await sendMail({ port: relay.port, user: 'acme', pass: ACME_PASSWORD, from: 'alice@acme.test', to: ['reader@example.org'], message: 'From: alice@acme.test\r\nTo: reader@example.org\r\nSubject: hi\r\n\r\nHello.\r\n' });
+    expect(sent.ok).toBe(true);
+    await new Promise((r) => setTimeout(r, 100));
+    const posted = await call('POST', '/feedback', tokens.desk!, arf(upstream.messages.at(-1)!.raw), 'message/rfc822');
+    expect(posted.status).toBe(200);
+    expect(posted.json.records[0]).toMatchObject({ tenant: 'acme', outcome: 'applied', kind: 'complaint', duplicate: false });
+    expect(posted.text).not.toContain('reader@');
+    const tenant = await call('GET', '/tenants/acme', tokens.operator!);
+    expect(tenant.json.volume['24h']).toMatchObject({ delivered: 1, complaints: 1, complaintRate: null });
+    expect(tenant.json.suppressions).toBe(2);
+    const all = await call('GET', '/tenants', tokens.operator!);
+    expect(all.json.tenants.map((t: { id: string }) => t.id).sort()).toEqual(['acme', 'globex']);
+    const reports = await call('GET', '/feedback?tenant=acme', tokens.desk!);
+    expect(reports.json.reports[0].id).toBe(posted.json.records[0].id);
+    const garbage = await call('POST', '/feedback', tokens.desk!, 'Subject: hi\r\n\r\nhello\r\n', 'message/rfc822');
+    expect(garbage.status).toBe(422);
+    expect(garbage.json.error.code).toBe('NOT_A_REPORT');
+  });
+
+  it('describes itself in OpenAPI, and the audit log holds no address', async () => {
+    const doc = await call('GET', '/openapi.json', null);
+    expect(doc.status).toBe(200);
+    expect(doc.json.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.json.components.schemas).sort()).toEqual(['Error', 'FeedbackRecord', 'LiftRequest', 'SuppressRequest', 'SuppressionEntry', 'SuspendRequest', 'Suspension', 'Tenant', 'UnsuppressRequest']);
+    expect(doc.json.components.schemas.SuspendRequest.required).toEqual(['scope', 'reason']);
+    expect(Object.keys(doc.json.paths)).toContain('/tenants/{tenant}/suspensions/{id}/lift');
+    const text = readFileSync(relay.config.admin.auditLog, 'utf8');
+    expect(text).not.toMatch(/[\w.-]+@[\w-]+\.(example|test)/i);
+    expect(audit().length).toBeGreaterThan(25);
+  });
+});
