@@ -10,8 +10,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { Suspension, SuppressionEntry } from '../domain/policy.js';
-import type { FeedbackRecord } from '../domain/feedback.js';
 import { REVIEW } from '../domain/feedback.js';
 import type { Store } from '../store/ports.js';
 import { StoreUnavailableError } from '../store/ports.js';
@@ -22,6 +20,7 @@ import { AdminError, type AdminService } from './service.js';
 import { checkToken, type ApiToken } from './tokens.js';
 import { liftRequest, problemsOf, suppressRequest, suspendRequest, unsuppressRequest, type Role } from './schemas.js';
 import { openApiDocument } from './openapi.js';
+import { feedbackJson, iso, suppressionJson, suspensionJson } from './views.js';
 
 export interface AdminApiDeps {
   readonly admin: AdminService;
@@ -67,21 +66,6 @@ class HttpError extends Error {
   ) {
     super(message);
   }
-}
-
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
-
-export function suspensionJson(s: Suspension) {
-  return { ...s, createdAt: iso(s.createdAt)!, expiresAt: iso(s.expiresAt), lifted: s.lifted && { ...s.lifted, at: iso(s.lifted.at)! } };
-}
-
-export function suppressionJson(e: SuppressionEntry) {
-  return { pseudonym: e.pseudonym, reason: e.reason, source: e.source, createdAt: iso(e.createdAt)!, expiresAt: iso(e.expiresAt) };
-}
-
-export function feedbackJson(r: FeedbackRecord, duplicate?: boolean) {
-  const { sealedReport: _kept, sha256: _sha, truncated: _t, ...rest } = r;
-  return { ...rest, receivedAt: iso(r.receivedAt)!, ...(duplicate === undefined ? {} : { duplicate }) };
 }
 
 function parseWith<S extends z.ZodType>(schema: S, raw: Buffer): z.output<S> {

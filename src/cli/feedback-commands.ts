@@ -12,7 +12,7 @@ import { feedbackServices } from '../feedback/services.js';
 import { openUpstream, sendOwnMessage } from '../forward/open.js';
 import { createLogger } from '../observability/logger.js';
 import { hostname as osHostname } from 'node:os';
-import { UsageError, withService, type Io } from './policy-commands.js';
+import { audited, UsageError, withService, type Io } from './policy-commands.js';
 
 function readReport(file: string): Buffer {
   try {
@@ -52,7 +52,10 @@ export async function feedback(config: Config, args: string[], io: Io): Promise<
         const { intake, notifier } = feedbackServices({ config: cliConfig, store, master, admin: svc, log, now: Date.now, sendMail: (to, raw) => sendOwnMessage(upstream, to, raw), env: process.env, hostname });
         let refused = 0;
         for (const [i, { file, raw }] of reports.entries()) {
-          const result = await intake.ingest(raw, 'cli');
+          const result = await audited(config, { action: 'feedback.ingest' }, () => intake.ingest(raw, 'cli'), (r) => ({
+            file,
+            records: r.records.map((x) => `${x.record.id}:${x.duplicate ? 'duplicate' : x.record.outcome}`).join(' ') || 'not a report',
+          }));
           const where = `[${i + 1}/${reports.length}] ${file}`;
           if (result.plan.kind === 'rejected') {
             refused++;

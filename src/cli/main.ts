@@ -18,6 +18,7 @@ commands:
                              for tenants[].password
   tenant list                the tenants in the store
   tenant add --id T --domain D [--domain D2 ...] [--network CIDR ...] [--username U --password-stdin]
+             [--abuse-email E] [--abuse-webhook URL]   who hears about rate warnings and automatic suspensions
 
   suspend --tenant T [--domain D | --sender S] --reason R [--ticket X] [--expires 7d|DATE]
   unsuspend --tenant T --id ID --reason R

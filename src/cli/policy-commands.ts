@@ -8,6 +8,11 @@ import type { Config } from '../config/schema.js';
 import { loadMasterKey } from '../crypto/master-key-file.js';
 import { SUPPRESSION_REASONS, type SuppressionReason, type Suspension } from '../domain/policy.js';
 import { openStore } from '../store/open.js';
+import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
+import { AuditLog } from '../admin/audit.js';
+import { liftRequest, problemsOf, suppressRequest, suspendRequest } from '../admin/schemas.js';
+import { suppressionJson, suspensionJson } from '../admin/views.js';
 import type { Store } from '../store/ports.js';
 
 export class UsageError extends Error {}
@@ -15,6 +20,29 @@ export class UsageError extends Error {}
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+}
+
+/** Runs a changing command and writes its audit line (the same log as the admin API's), also when it fails. */
+export async function audited<T>(config: Config, entry: { action: string; tenant?: string; reason?: string; actor?: string }, fn: () => Promise<T>, detail?: (result: T) => Record<string, string | number | boolean>): Promise<T> {
+  const log = new AuditLog(config.admin.auditLog);
+  const base = { actor: actorOf(entry.actor), role: 'cli', action: entry.action, ...(entry.tenant ? { tenant: entry.tenant } : {}), ...(entry.reason ? { reason: entry.reason } : {}), requestId: randomUUID(), via: 'cli' as const };
+  try {
+    const result = await fn();
+    await log.record({ ...base, outcome: 'ok', ...(detail ? { detail: detail(result) } : {}) });
+    return result;
+  } catch (err) {
+    const outcome = err instanceof AdminError ? (err.code === 'NOT_FOUND' ? 'not-found' : 'invalid') : err instanceof UsageError ? 'invalid' : 'error';
+    await log.record({ ...base, outcome, detail: { error: (err as Error).message.split('\n')[0]! } });
+    throw err;
+  }
+}
+
+/** A request checked by the admin API's own schema; problems named by the flags that carry them. */
+export function checked<S extends z.ZodType>(schema: S, data: unknown, flags: Record<string, string>): z.output<S> {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const problems = problemsOf(result.error).map((p) => `${flags[p.field.split('.')[0]!] ?? p.field}: ${p.message}`);
+  throw new UsageError(problems.join('\n'));
 }
 
 export async function withService<T>(config: Config, fn: (svc: AdminService, store: Store) => Promise<T>): Promise<T> {
@@ -69,18 +97,29 @@ export async function suspend(config: Config, args: string[], io: Io): Promise<n
     },
   });
   if (values.domain && values.sender) throw new UsageError('give --domain or --sender, not both');
-  const s = await withService(config, (svc) =>
-    svc.suspend({
-      tenant: need(values.tenant, '--tenant'),
+  const tenant = need(values.tenant, '--tenant');
+  const expiresAt = parseExpiry(values.expires, Date.now());
+  const req = checked(
+    suspendRequest,
+    {
       scope: values.domain ? 'domain' : values.sender ? 'sender' : 'tenant',
-      value: values.domain ?? values.sender,
+      ...((values.domain ?? values.sender) !== undefined ? { value: values.domain ?? values.sender } : {}),
       reason: need(values.reason, '--reason'),
-      ticket: values.ticket,
-      actor: actorOf(values.actor),
-      expiresAt: parseExpiry(values.expires, Date.now()),
-    }),
+      ...(values.ticket !== undefined ? { ticket: values.ticket } : {}),
+      ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}),
+    },
+    { reason: '--reason', value: '--domain/--sender', ticket: '--ticket', expiresAt: '--expires' },
   );
-  io.out(values.json ? JSON.stringify(s) : `suspended: ${suspensionLine(s)}`);
+  const s = await audited(
+    config,
+    { action: 'suspension.create', tenant, reason: req.reason, actor: values.actor },
+    () =>
+      withService(config, (svc) =>
+        svc.suspend({ tenant, scope: req.scope, value: req.value, reason: req.reason, ticket: req.ticket, actor: actorOf(values.actor), expiresAt: req.expiresAt ? Date.parse(req.expiresAt) : undefined }),
+      ),
+    (r) => ({ suspension: r.id, scope: r.scope }),
+  );
+  io.out(values.json ? JSON.stringify(suspensionJson(s)) : `suspended: ${suspensionLine(s)}`);
   return 0;
 }
 
@@ -88,7 +127,16 @@ export async function unsuspend(config: Config, args: string[], io: Io): Promise
   const { values } = parseArgs({ args, options: { tenant: { type: 'string' }, id: { type: 'string' }, reason: { type: 'string' }, actor: { type: 'string' } } });
   const tenant = need(values.tenant, '--tenant');
   const id = need(values.id, '--id');
-  await withService(config, (svc) => svc.unsuspend(tenant, id, actorOf(values.actor), need(values.reason, '--reason')));
+  // a refused lift (no reason) is audited too
+  await audited(
+    config,
+    { action: 'suspension.lift', tenant, reason: values.reason, actor: values.actor },
+    async () => {
+      const { reason } = checked(liftRequest, { reason: need(values.reason, '--reason') }, { reason: '--reason' });
+      await withService(config, (svc) => svc.unsuspend(tenant, id, actorOf(values.actor), reason));
+    },
+    () => ({ suspension: id }),
+  );
   io.out(`lifted ${id} for ${tenant}`);
   return 0;
 }
@@ -96,7 +144,7 @@ export async function unsuspend(config: Config, args: string[], io: Io): Promise
 export async function suspensions(config: Config, args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({ args, options: { tenant: { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' } } });
   const list = await withService(config, (svc) => svc.suspensions(values.tenant, values.all ?? false));
-  if (values.json) io.out(JSON.stringify(list, null, 2));
+  if (values.json) io.out(JSON.stringify(list.map(suspensionJson), null, 2));
   else io.out(list.length ? list.map(suspensionLine).join('\n') : 'no suspensions');
   return 0;
 }
@@ -122,13 +170,23 @@ export async function suppression(config: Config, args: string[], io: Io): Promi
       const reason = (values.reason ?? 'manual') as SuppressionReason;
       if (!SUPPRESSION_REASONS.includes(reason)) throw new UsageError(`--reason must be one of ${SUPPRESSION_REASONS.join(', ')}`);
       const expiresAt = parseExpiry(values.expires, Date.now());
-      const n = await withService(config, (svc) => svc.suppress(tenant, positionals.map((address) => ({ address, reason, source: values.source, expiresAt }))));
+      const req = checked(
+        suppressRequest,
+        { entries: positionals.map((address) => ({ address, reason, ...(values.source ? { source: values.source } : {}), ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}) })) },
+        { entries: 'address' },
+      );
+      const n = await audited(
+        config,
+        { action: 'suppression.add', tenant },
+        () => withService(config, (svc) => svc.suppress(tenant, req.entries.map((e) => ({ address: e.address, reason: e.reason, source: e.source, expiresAt: e.expiresAt ? Date.parse(e.expiresAt) : undefined })))),
+        (added) => ({ entries: added }),
+      );
       io.out(`suppressed ${n} address(es) for ${tenant}`);
       return 0;
     }
     case 'remove': {
       if (positionals.length !== 1) throw new UsageError('give exactly one address');
-      const removed = await withService(config, (svc) => svc.unsuppress(tenant, positionals[0]!));
+      const removed = await audited(config, { action: 'suppression.remove', tenant }, () => withService(config, (svc) => svc.unsuppress(tenant, positionals[0]!)), (r) => ({ removed: r }));
       io.out(removed ? `removed from ${tenant}'s suppression list` : `not on ${tenant}'s suppression list`);
       return removed ? 0 : 1;
     }
@@ -137,7 +195,7 @@ export async function suppression(config: Config, args: string[], io: Io): Promi
         let n = 0;
         for await (const e of svc.suppressionEntries(tenant)) {
           n++;
-          io.out(values.json ? JSON.stringify({ ...e, sealed: undefined }) : `${e.pseudonym}  ${e.reason}  ${new Date(e.createdAt).toISOString()}${e.expiresAt ? `  until ${new Date(e.expiresAt).toISOString()}` : ''}${e.source ? `  ${e.source}` : ''}`);
+          io.out(values.json ? JSON.stringify(suppressionJson(e)) : `${e.pseudonym}  ${e.reason}  ${new Date(e.createdAt).toISOString()}${e.expiresAt ? `  until ${new Date(e.expiresAt).toISOString()}` : ''}${e.source ? `  ${e.source}` : ''}`);
         }
         if (!values.json) io.err(`${n} entr${n === 1 ? 'y' : 'ies'} (addresses are shown only by export)`);
       });
@@ -147,12 +205,17 @@ export async function suppression(config: Config, args: string[], io: Io): Promi
       if (positionals.length !== 1) throw new UsageError('give one CSV file');
       const csv = readFileSync(positionals[0]!, 'utf8');
       const started = Date.now();
-      const n = await withService(config, (svc) => svc.importCsv(tenant, csv, (done) => io.err(`  ${done} lines checked`)));
+      const n = await audited(
+        config,
+        { action: 'suppression.import', tenant },
+        () => withService(config, (svc) => svc.importCsv(tenant, csv, (done) => io.err(`  ${done} lines checked`))),
+        (count) => ({ entries: count }),
+      );
       io.out(`imported ${n} entr${n === 1 ? 'y' : 'ies'} for ${tenant} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       return 0;
     }
     case 'export': {
-      const csv = await withService(config, (svc) => svc.exportCsv(tenant));
+      const csv = await audited(config, { action: 'suppression.export', tenant }, () => withService(config, (svc) => svc.exportCsv(tenant)));
       if (values.output) {
         writeFileSync(values.output, csv, { mode: 0o600 });
         io.err(`written to ${values.output}`);
@@ -173,13 +236,18 @@ export async function tenantAdd(config: Config, args: string[], io: Io, readPass
       network: { type: 'string', multiple: true },
       username: { type: 'string' },
       'password-stdin': { type: 'boolean' },
+      'abuse-email': { type: 'string' },
+      'abuse-webhook': { type: 'string' },
     },
   });
   if (values.username && !values['password-stdin']) throw new UsageError('--username needs --password-stdin: the password is read from standard input, never from the command line');
   const { hashPassword } = await import('../tenants/password.js');
   const password = values.username ? await hashPassword(await readPassword()) : undefined;
-  const t = await withService(config, (svc) =>
-    svc.addTenant({ id: values.id, domains: values.domain ?? [], networks: values.network ?? [], username: values.username, password }, config.limits),
+  const abuseContact = values['abuse-email'] || values['abuse-webhook'] ? { email: values['abuse-email'], webhook: values['abuse-webhook'] } : undefined;
+  const t = await audited(
+    config,
+    { action: 'tenant.create', tenant: values.id },
+    () => withService(config, (svc) => svc.addTenant({ id: values.id, domains: values.domain ?? [], networks: values.network ?? [], username: values.username, password, abuseContact }, config.limits)),
   );
   io.out(`added tenant ${t.id} (domains: ${t.domains.join(', ')}); replicas pick it up within store.tenantRefreshMs`);
   return 0;

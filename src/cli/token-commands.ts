@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import { ROLES, type Role } from '../admin/schemas.js';
 import { newToken } from '../admin/tokens.js';
-import { UsageError, withService, type Io } from './policy-commands.js';
+import { audited, UsageError, withService, type Io } from './policy-commands.js';
 
 const DAY = 86_400_000;
 
@@ -33,7 +33,7 @@ export async function token(config: Config, args: string[], io: Io): Promise<num
           createdBy: process.env.MAILWARDEN_ACTOR ?? userInfo().username,
           ...(expiresAt !== undefined ? { expiresAt } : {}),
         });
-        await store.putApiToken(record);
+        await audited(config, { action: 'token.create', ...(record.tenant ? { tenant: record.tenant } : {}) }, () => store.putApiToken(record), () => ({ token: record.id, role }));
         io.err(`token ${record.id} (${role}${record.tenant ? ` of ${record.tenant}` : ''}${expiresAt ? `, expires ${new Date(expiresAt).toISOString()}` : ''}); it is shown only now:`);
         io.out(secret);
         return 0;
@@ -54,7 +54,7 @@ export async function token(config: Config, args: string[], io: Io): Promise<num
       return withService(config, async (_svc, store) => {
         const t = await store.getApiToken(id);
         if (!t) throw new UsageError(`no token ${id}`);
-        if (!t.revokedAt) await store.putApiToken({ ...t, revokedAt: Date.now() });
+        if (!t.revokedAt) await audited(config, { action: 'token.revoke', ...(t.tenant ? { tenant: t.tenant } : {}) }, () => store.putApiToken({ ...t, revokedAt: Date.now() }), () => ({ token: id }));
         io.out(`token ${id} revoked`);
         return 0;
       });

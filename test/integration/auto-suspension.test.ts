@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -154,5 +154,14 @@ describe('automatic suspension', () => {
     const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
     expect(await s.command('MAIL FROM:<news@acme.test>')).toMatch(/^250/);
     s.destroy();
+
+    // both attempts are in the audit log: who, what, why, how it ended
+    const audit = readFileSync(join(dir, 'data/audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lifts = audit.filter((a) => a.action === 'suspension.lift');
+    expect(lifts).toEqual([
+      expect.objectContaining({ actor: 'desk-alice', role: 'cli', via: 'cli', tenant: 'acme', outcome: 'invalid' }),
+      expect.objectContaining({ actor: 'desk-alice', role: 'cli', via: 'cli', tenant: 'acme', outcome: 'ok', reason: 'list cleaned, ticket 7', detail: { suspension: suspension!.id } }),
+    ]);
+    expect(lifts.every((a) => typeof a.requestId === 'string' && typeof a.time === 'string')).toBe(true);
   });
 });
