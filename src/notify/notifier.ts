@@ -91,7 +91,10 @@ export class Notifier {
     const body = JSON.stringify({ ...notice, at: new Date(notice.at).toISOString() });
     const jobs: Promise<void>[] = [];
     for (const { who, contact } of targets) {
-      if (contact.webhook) jobs.push(this.#withRetries('webhook', who, notice, () => this.#post(contact.webhook!, notice, body, randomUUID())));
+      if (contact.webhook) {
+        const delivery = randomUUID();
+        jobs.push(this.#withRetries('webhook', who, notice, () => this.#post(contact.webhook!, notice, body, delivery)));
+      }
       if (contact.email) jobs.push(this.#withRetries('email', who, notice, () => this.#mail(contact.email!, notice)));
     }
     if (targets.length === 0) this.#deps.log.warn({ event: notice.event, tenant: notice.tenant }, 'no abuse contact to notify: set notifications.abuseDesk and tenants[].abuseContact');

@@ -53,7 +53,7 @@ describe('automatic suspension', () => {
           { id: 'globex', username: 'globex', password: GLOBEX_HASH, domains: ['globex.test'] },
         ],
         feedback: { rates: { minVolume: 20, complaints: { warn: 0.04, suspend: 0.09 } } },
-        notifications: { abuseDesk: { webhook: `${hookBase}/desk` }, webhookSecret: SECRET },
+        notifications: { abuseDesk: { webhook: `${hookBase}/desk`, email: 'abuse@provider.example' }, webhookSecret: SECRET, from: 'mailwarden@relay.test' },
       }),
     );
     dir = mkdtempSync(join(tmpdir(), 'mw-auto-'));
@@ -127,13 +127,23 @@ describe('automatic suspension', () => {
       expect(verified(notice)).toMatchObject({ event: 'suspension.automatic', tenant: 'acme', details: { suspension: suspension!.id, complaints: 2, delivered: 20 } });
       expect(notice.body).not.toContain('reader');
     }
+    // and by email to the abuse desk, through the upstream, from the null sender
+    const mail = await waitFor(() => upstream.messages.find((m) => m.to.includes('abuse@provider.example') && m.raw.toString().includes('suspended automatically')));
+    expect(mail.from).toBe('');
+    const text = mail.raw.toString();
+    expect(text).toMatch(/^Subject: \[mailwarden\] acme: sending suspended automatically/m);
+    expect(text).toContain(`suspension: ${suspension!.id}`);
+    expect(text).toMatch(/^Auto-Submitted: auto-generated/m);
+    expect(text).not.toContain('reader');
+
     // a third complaint changes nothing: the tenant stays suspended once
     expect((await report(2)).response).toMatch(/ applied$/);
     expect(await relay.store.listSuspensions('acme')).toHaveLength(1);
 
-    const text = await scrape(relay.metrics!.port);
-    expect(sample(text, 'mailwarden_feedback_rate_actions_total', { action: 'suspend', metric: 'complaints', scope: 'tenant' })).toBe(1);
-    expect(sample(text, 'mailwarden_notices_total', { channel: 'webhook', outcome: 'sent' })).toBeGreaterThanOrEqual(3);
+    const metrics = await scrape(relay.metrics!.port);
+    expect(sample(metrics, 'mailwarden_feedback_rate_actions_total', { action: 'suspend', metric: 'complaints', scope: 'tenant' })).toBe(1);
+    expect(sample(metrics, 'mailwarden_notices_total', { channel: 'webhook', outcome: 'sent' })).toBeGreaterThanOrEqual(3);
+    expect(sample(metrics, 'mailwarden_notices_total', { channel: 'email', outcome: 'sent' })).toBeGreaterThanOrEqual(2);
   });
 
   it('`mailwarden suspensions` shows the evidence; lifting needs a reason and records who and why', async () => {

@@ -103,3 +103,42 @@ describe('garbage', () => {
     expect(report.notes.length).toBeGreaterThan(0);
   });
 });
+
+describe('RFC 6533 reports', () => {
+  it('reads message/global-delivery-status with a UTF-8 recipient, and message/global-headers', async () => {
+    const raw = [
+      'From: MAILER-DAEMON@mx.example.org',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=global-delivery-status; boundary="g"',
+      '',
+      '--g',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'Delivery failed.',
+      '--g',
+      'Content-Type: message/global-delivery-status',
+      '',
+      'Reporting-MTA: dns; mx.example.org',
+      '',
+      'Final-Recipient: utf-8; 用户@例子.example',
+      'Action: failed',
+      'Status: 5.1.1',
+      'Diagnostic-Code: smtp; 550 5.1.1 mailbox unavailable',
+      '',
+      '--g',
+      'Content-Type: message/global-headers',
+      '',
+      'From: sender@acme.test',
+      'Message-ID: <m1@acme.test>',
+      'X-Mailwarden-Ref: 1.acme.AAAA',
+      '',
+      '--g--',
+      '',
+    ].join('\r\n');
+    const report = await parseReport(Buffer.from(raw, 'utf8'));
+    expect(report.kind).toBe('bounce');
+    expect(report.bounces).toEqual([expect.objectContaining({ recipient: '用户@例子.example', action: 'failed', status: '5.1.1' })]);
+    expect(report.original).toMatchObject({ messageId: '<m1@acme.test>', reference: '1.acme.AAAA' });
+    expect(rules.bounce(report.bounces[0]!).verdict).toBe('hard');
+  });
+});
