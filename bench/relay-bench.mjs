@@ -5,15 +5,17 @@
 // for 1 KB, 100 KB and 5 MB messages with 1 and 20 sessions (one connection per message,
 // as smtp-source does by default), then mailwarden's peak RSS with 20 concurrent 5 MB
 // messages, with a fast and with a slow upstream. Prints figures and ratios.
-// Usage: npm run bench [-- --quick]
+// Usage: npm run bench [-- --quick]; node bench/relay-bench.mjs [--quick] [--only=1KB/20]
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort } from './common.mjs';
+import { freePort, waitPort } from './common.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
+/** --only=1KB/20 runs one case */
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const sbin = (name) => {
   for (const dir of ['/usr/sbin', '/usr/bin']) {
     try {
@@ -73,11 +75,13 @@ async function startBare(upstreamPort) {
 async function startMailwarden(upstreamPort) {
   const dir = mkdtempSync(join(tmpdir(), 'mw-bench-'));
   const file = join(dir, 'bench.yaml');
+  // the relay also listens for metrics: its SMTP port is chosen here rather than found
+  const port = await freePort();
   writeFileSync(
     file,
     `smtp:
   host: 127.0.0.1
-  port: 0
+  port: ${port}
   hostname: relay.bench
   tls: { devCertDir: ${join(dir, 'tls')} }
   limits: { maxConnectionsPerIp: 100, maxMessageBytes: 20971520 }
@@ -96,6 +100,9 @@ tenants:
   - id: bench
     domains: [bench.test]
     networks: [127.0.0.0/8]
+metrics: { port: 0 }
+feedback: { port: 0 }
+admin: { port: 0 }
 log:
   level: warn
 `,
@@ -105,25 +112,15 @@ log:
     env: { ...process.env, MAILWARDEN_CONFIG: file },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  // the listening line is at info level; log level warn hides it, so wait for the port
-  const port = await new Promise((res, rej) => {
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const started = Date.now();
-    const poll = () => {
-      try {
-        const lines = execFileSync('ss', ['-ltnpH'], { encoding: 'utf8' }).split('\n');
-        const line = lines.find((l) => l.includes(`pid=${child.pid},`));
-        if (line) return res(Number(/:(\d+)\s/.exec(line)[1]));
-      } catch {
-        /* ss missing: fall through */
-      }
-      if (Date.now() - started > 15000) return rej(new Error(`mailwarden did not start:\n${out}`));
-      setTimeout(poll, 100);
-    };
-    poll();
-  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  try {
+    await waitPort(port);
+  } catch {
+    child.kill('SIGKILL');
+    throw new Error(`mailwarden did not start:\n${out}`);
+  }
   return { port, pid: child.pid, stop: () => child.kill('SIGKILL') };
 }
 
@@ -168,7 +165,7 @@ async function main() {
   try {
     console.log(`relay benchmark — ${new Date().toISOString()} — node ${process.version}${quick ? ' (quick)' : ''}`);
     console.log('size     sess  direct msg/s   MB/s |   bare msg/s   MB/s | mailwarden msg/s   MB/s | mw/direct mw/bare');
-    for (const c of CASES) {
+    for (const c of CASES.filter((k) => !only || `${k.label.replace(' ', '')}/${k.sessions}` === only)) {
       // warm-up, so the first case does not pay for JIT and pool start-up
       await run(mw.port, { ...c, count: Math.min(c.count, c.sessions * 2) });
       await run(bare.port, { ...c, count: Math.min(c.count, c.sessions * 2) });

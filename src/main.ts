@@ -8,7 +8,7 @@ import type { Config } from './config/schema.js';
 import { createLogger } from './observability/logger.js';
 import { TenantRegistry } from './tenants/registry.js';
 import { bootstrapTenants } from './tenants/bootstrap.js';
-import { createPolicy } from './policy/pipeline.js';
+import { createPolicy, type Policy } from './policy/pipeline.js';
 import { ProcessRateLimiter } from './policy/rate-fallback.js';
 import { Metrics } from './observability/metrics.js';
 import { listenObservability } from './observability/http.js';
@@ -17,6 +17,7 @@ import { AuditLog } from './admin/audit.js';
 import { listenAdminApi } from './admin/http.js';
 import type { FeedbackIntake } from './feedback/intake.js';
 import { feedbackServices } from './feedback/services.js';
+import { DeliveryCounter } from './feedback/delivery-counter.js';
 import { openUpstream, sendOwnMessage } from './forward/open.js';
 import { FeedbackListener } from './feedback/listener.js';
 import { loadMasterKey } from './crypto/master-key-file.js';
@@ -63,11 +64,13 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const tenants = new TenantRegistry(store, master.key, log.child({ component: 'tenants' }));
   await tenants.load();
   tenants.startRefresh(config.store.tenantRefreshMs);
-  const metrics = new Metrics();
+  // with metrics off nothing is measured on the hot path either
+  const metrics = new Metrics({ defaultMetrics: config.metrics.enabled });
   const admin = new AdminService(store, master.key, now);
   const storeLog = log.child({ component: 'store' });
   const fallback = config.store.rateLimitFallback;
-  const policy = metrics.meter(
+  const meter = config.metrics.enabled ? (p: Policy) => metrics.meter(p) : (p: Policy) => p;
+  const policy = meter(
     createPolicy({
       store,
       deadlineMs: config.store.deadlineMs,
@@ -83,6 +86,10 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   );
 
   const { upstream, name: upstreamName } = openUpstream(config, hostname, log);
+  const deliveries = new DeliveryCounter(store, (err, lost) => {
+    metrics.deliveryCountErrors.inc(lost);
+    storeLog.warn({ lost, err: (err as Error).message }, 'deliveries not counted toward complaint and bounce rates');
+  });
   const { intake, notifier } = feedbackServices({
     config,
     store,
@@ -108,12 +115,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     upstreamName,
     dsn,
     log: log.child({ component: 'smtp' }),
-    onDelivered: (tenant, senderDomain, recipients) => {
-      store.countVolume(tenant, senderDomain, { delivered: recipients }, now()).catch((err: unknown) => {
-        metrics.deliveryCountErrors.inc();
-        storeLog.warn({ tenant, err: (err as Error).message }, 'deliveries not counted toward complaint and bounce rates');
-      });
-    },
+    onDelivered: (tenant, senderDomain, recipients) => deliveries.add(tenant, senderDomain, recipients, now()),
   });
   const feedback = config.feedback.enabled
     ? new FeedbackListener({
@@ -166,6 +168,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       await adminApi?.close();
       await observability?.close();
       await dsn.idle();
+      await deliveries.close();
       notifier.close();
       await notifier.idle();
       await upstream.close();

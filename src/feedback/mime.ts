@@ -2,7 +2,7 @@
 // header block and its decoded body (base64 and quoted-printable undone). mailsplit descends
 // into message/rfc822 parts, so the headers of a reported message are a node of their own
 // even when a provider marks the part inline (mailparser renders such a part into the text).
-import { Splitter, type MimeNode, type SplitterChunk } from '@zone-eu/mailsplit';
+import type { MimeNode, SplitterChunk } from '@zone-eu/mailsplit';
 import type { Transform } from 'node:stream';
 
 export interface MimePart {
@@ -23,8 +23,12 @@ interface Collecting {
 /** how deep enclosed messages are followed: a digest of reports about messages is three deep */
 const MAX_DEPTH = 4;
 
+// loaded with the first report, not with the relay
+let mailsplitModule: Promise<typeof import('@zone-eu/mailsplit')> | undefined;
+
 export async function walkMime(raw: Buffer, depth = 0): Promise<MimePart[]> {
-  const parts = await split(raw);
+  const { Splitter } = await (mailsplitModule ??= import('@zone-eu/mailsplit'));
+  const parts = await split(raw, Splitter);
   if (depth >= MAX_DEPTH) return parts;
   // an enclosed message mailsplit left whole (an attachment, or one it would not enter): walk it too
   const out: MimePart[] = [];
@@ -39,7 +43,7 @@ export async function walkMime(raw: Buffer, depth = 0): Promise<MimePart[]> {
   return out;
 }
 
-function split(raw: Buffer): Promise<MimePart[]> {
+function split(raw: Buffer, Splitter: typeof import('@zone-eu/mailsplit').Splitter): Promise<MimePart[]> {
   return new Promise((resolve, reject) => {
     // enclosed messages are entered unless they are attachments; those are walked separately
     const splitter = new Splitter({ maxHeadSize: 1024 * 1024, defaultInlineEmbedded: true, maxChildNodes: 2000 });

@@ -8,7 +8,7 @@
 // complaint forwards some providers send instead of ARF, and one-click unsubscribe mail.
 // Nothing here throws on bad input: a message that is no report comes back as kind 'unknown'
 // with the reason.
-import { simpleParser, type MailParserOptions } from 'mailparser';
+import type { MailParserOptions } from 'mailparser';
 import { walkMime, type MimePart } from './mime.js';
 import { MAX_REPORT_BYTES } from '../domain/feedback.js';
 import { all, first, parseFieldGroups, splitLines, statusIn, typedAddress, typedText, type FieldGroup } from './fields.js';
@@ -68,6 +68,10 @@ export interface ParsedReport {
   readonly notes: readonly string[];
 }
 
+// mailparser and its dependencies weigh some 20 MB: loaded with the first report, not with the relay
+let mailparserModule: Promise<typeof import('mailparser')> | undefined;
+const loadMailparser = () => (mailparserModule ??= import('mailparser'));
+
 // keepDeliveryStatus (missing from @types/mailparser): delivery-status parts stay parts
 // instead of being merged into the text
 const PARSER_OPTIONS: MailParserOptions & { keepDeliveryStatus: boolean } = {
@@ -87,6 +91,7 @@ export async function parseReport(raw: Buffer): Promise<ParsedReport> {
   let mail;
   let parts: MimePart[];
   try {
+    const { simpleParser } = await loadMailparser();
     [mail, parts] = await Promise.all([simpleParser(normalised, PARSER_OPTIONS), walkMime(normalised)]);
   } catch (err) {
     return unknown([`not a readable message: ${(err as Error).message}`]);

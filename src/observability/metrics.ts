@@ -72,7 +72,7 @@ export class Metrics {
 
   readonly deliveryCountErrors = new Counter({
     name: 'mailwarden_delivery_count_errors_total',
-    help: 'Relayed messages whose deliveries could not be counted toward complaint and bounce rates (store failure)',
+    help: 'Deliveries (recipients) that could not be counted toward complaint and bounce rates (store failure)',
     registers: [this.registry],
   });
 
@@ -87,11 +87,21 @@ export class Metrics {
 
   /** Wraps a policy so that each decision is counted by verdict and reason and timed by stage. */
   meter(policy: Policy): Policy {
+    // label children looked up once: prom-client hashes the labels on every unbound call
+    const timers = { mail: this.policyDuration.labels({ stage: 'mail' }), recipient: this.policyDuration.labels({ stage: 'recipient' }) };
+    const counters = new Map<string, Counter.Internal>();
+    const counter = (stage: PolicyStage, verdict: Verdict) => {
+      const reason = verdict.kind === 'reject' ? verdict.reason : 'none';
+      const key = `${stage}:${reason}`;
+      let c = counters.get(key);
+      if (!c) counters.set(key, (c = this.policyVerdicts.labels({ stage, verdict: verdict.kind, reason })));
+      return c;
+    };
     const observe = async (stage: PolicyStage, decide: () => Promise<Verdict>): Promise<Verdict> => {
-      const end = this.policyDuration.startTimer({ stage });
+      const started = process.hrtime.bigint();
       const verdict = await decide();
-      end();
-      this.policyVerdicts.inc({ stage, verdict: verdict.kind, reason: verdict.kind === 'reject' ? verdict.reason : 'none' });
+      timers[stage].observe(Number(process.hrtime.bigint() - started) / 1e9);
+      counter(stage, verdict).inc();
       return verdict;
     };
     return {

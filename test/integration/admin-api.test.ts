@@ -154,7 +154,8 @@ describe('admin API', () => {
   it('tenants come with volumes and rates; reports can be posted; garbage answers 422', async () => {
     const sent = await sendMail({ port: relay.port, user: 'acme', pass: ACME_PASSWORD, from: 'alice@acme.test', to: ['reader@example.org'], message: 'From: alice@acme.test\r\nTo: reader@example.org\r\nSubject: hi\r\n\r\nHello.\r\n' });
     expect(sent.ok).toBe(true);
-    await new Promise((r) => setTimeout(r, 100));
+    // deliveries reach the store within a second
+    await new Promise((r) => setTimeout(r, 1200));
     const posted = await call('POST', '/feedback', tokens.desk!, arf(upstream.messages.at(-1)!.raw), 'message/rfc822');
     expect(posted.status).toBe(200);
     expect(posted.json.records[0]).toMatchObject({ tenant: 'acme', outcome: 'applied', kind: 'complaint', duplicate: false });
