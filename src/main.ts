@@ -18,6 +18,8 @@ import { listenAdminApi } from './admin/http.js';
 import type { FeedbackIntake } from './feedback/intake.js';
 import { feedbackServices } from './feedback/services.js';
 import { DeliveryCounter } from './feedback/delivery-counter.js';
+import { AccountingLog } from './accounting/writer.js';
+import { Accountant } from './accounting/accountant.js';
 import { openUpstream, sendOwnMessage } from './forward/open.js';
 import { FeedbackListener } from './feedback/listener.js';
 import { loadMasterKey } from './crypto/master-key-file.js';
@@ -86,6 +88,8 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   );
 
   const { upstream, name: upstreamName } = openUpstream(config, hostname, log);
+  const accounting = await AccountingLog.open({ ...config.accounting, now, log: log.child({ component: 'accounting' }) });
+  const accountant = new Accountant(accounting, (tenant) => tenants.keyOf(tenant), now);
   const deliveries = new DeliveryCounter(store, (err, lost) => {
     metrics.deliveryCountErrors.inc(lost);
     storeLog.warn({ lost, err: (err as Error).message }, 'deliveries not counted toward complaint and bounce rates');
@@ -115,6 +119,8 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     upstreamName,
     dsn,
     log: log.child({ component: 'smtp' }),
+    accountant,
+    accepting: () => accounting.accepting(),
     onDelivered: (tenant, senderDomain, recipients) => deliveries.add(tenant, senderDomain, recipients, now()),
   });
   const feedback = config.feedback.enabled
@@ -169,6 +175,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       await observability?.close();
       await dsn.idle();
       await deliveries.close();
+      await accounting.close();
       notifier.close();
       await notifier.idle();
       await upstream.close();

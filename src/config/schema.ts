@@ -194,6 +194,14 @@ export const configSchema = z
           .prefault({}),
       })
       .prefault({}),
+    accounting: z
+      .strictObject({
+        dir: z.string().min(1).default('./data/accounting'),
+        flushMs: z.number().int().min(10).max(1000).default(1000),
+        maxBufferedRecords: z.number().int().min(100).default(100_000),
+        minFreeBytes: z.number().int().min(0).default(512 * 1024 * 1024),
+      })
+      .prefault({}),
     admin: z
       .strictObject({
         enabled: z.boolean().default(true),

@@ -42,6 +42,7 @@ export const catalog = {
   UPSTREAM_TIMEOUT: { smtp: 451, enhanced: '4.4.2', http: 504, text: 'Upstream did not answer in time, try again later' },
   UPSTREAM_TEMPFAIL: { smtp: 451, enhanced: '4.4.0', http: 503, text: 'Upstream deferred the message, try again later' },
   UPSTREAM_REJECTED: { smtp: 550, enhanced: '5.0.0', http: 502, text: 'Upstream rejected the message' },
+  ACCOUNTING_UNAVAILABLE: { smtp: 452, enhanced: '4.3.1', http: 507, text: 'Insufficient system storage, try again later' },
   NOT_A_REPORT: { smtp: 554, enhanced: '5.6.0', http: 422, text: 'Not a complaint (ARF) or bounce (DSN) report' },
   FEEDBACK_UNAVAILABLE: { smtp: 451, enhanced: '4.3.0', http: 503, text: 'Report could not be recorded, try again later' },
   LOCAL_ERROR: { smtp: 451, enhanced: '4.3.0', http: 500, text: 'Local error in processing, try again later' },

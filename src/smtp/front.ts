@@ -13,6 +13,8 @@ import type { TenantRegistry } from '../tenants/registry.js';
 import { relayMessage } from '../forward/relay.js';
 import { receivedHeader } from '../forward/trace.js';
 import { referenceHeader } from '../feedback/reference.js';
+import type { Accountant } from '../accounting/accountant.js';
+import type { Acceptance } from '../accounting/writer.js';
 import type { Upstream } from '../forward/upstream.js';
 import type { DsnSender } from '../forward/dsn.js';
 import { isAscii, parseMailAddress } from './address.js';
@@ -29,6 +31,10 @@ export interface FrontDeps {
   readonly dsn: DsnSender;
   readonly log: Logger;
   readonly now?: () => Date;
+  /** turns outcomes into accounting records */
+  readonly accountant?: Accountant;
+  /** whether there is room to account for more mail; when not, MAIL gets 452 4.3.1 */
+  readonly accepting?: () => Acceptance;
   /** after the upstream accepted a message: how many of its recipients, for complaint and bounce rates; must not throw */
   readonly onDelivered?: (tenant: TenantId, senderDomain: string | null, recipients: number) => void;
 }
@@ -244,6 +250,11 @@ export class SmtpFront {
     if (this.#draining) return this.#refuse(state, 'SHUTTING_DOWN', 'transaction refused');
     const tenant = state.tenant;
     if (!tenant) return this.#refuse(state, 'AUTH_REQUIRED', 'mail refused');
+    const room = this.#deps.accepting?.() ?? 'ok';
+    if (room !== 'ok') {
+      state.log.warn({ why: room }, 'mail refused: accounting cannot keep up');
+      return smtpError(replyFor('ACCOUNTING_UNAVAILABLE'));
+    }
     state.recipients = [];
     let sender: MailAddress | null = null;
     if (address.address !== '') {
@@ -255,6 +266,7 @@ export class SmtpFront {
     const err = verdictError(verdict);
     if (err) {
       state.log.info({ reason: verdict.kind === 'reject' ? verdict.reason : undefined, senderDomain: sender?.domain }, 'mail refused');
+      if (verdict.kind === 'reject') this.#deps.accountant?.mailRefused({ tenant: tenant.id, session: session.id, sender }, verdict.reason, replyFor(verdict.reason).code);
       return err;
     }
     state.sender = sender;
@@ -264,19 +276,21 @@ export class SmtpFront {
   async #onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<Error | null> {
     const state = this.#sessions.get(session.id);
     if (!state || !state.tenant) return smtpError(replyFor('LOCAL_ERROR'));
-    if (state.recipients.length >= this.#deps.config.smtp.limits.maxRecipients) {
-      return this.#refuse(state, 'TOO_MANY_RECIPIENTS', 'recipient refused');
-    }
     const rcpt = parseMailAddress(address.address);
-    if (!rcpt) return this.#refuse(state, 'RECIPIENT_SYNTAX', 'recipient refused');
-    if (!isAscii(rcpt.address) && !wantsSmtpUtf8(session.envelope.mailFrom || undefined)) {
-      return this.#refuse(state, 'SMTPUTF8_REQUIRED', 'recipient refused');
-    }
+    const facts = { tenant: state.tenant.id, session: session.id, sender: state.sender };
+    const refuse = (reason: ReasonId) => {
+      this.#deps.accountant?.recipientRefused(facts, rcpt, reason, replyFor(reason).code);
+      return this.#refuse(state, reason, 'recipient refused');
+    };
+    if (state.recipients.length >= this.#deps.config.smtp.limits.maxRecipients) return refuse('TOO_MANY_RECIPIENTS');
+    if (!rcpt) return refuse('RECIPIENT_SYNTAX');
+    if (!isAscii(rcpt.address) && !wantsSmtpUtf8(session.envelope.mailFrom || undefined)) return refuse('SMTPUTF8_REQUIRED');
     const verdict = await this.#deps.policy.recipient({ sessionId: session.id, tenant: state.tenant, sender: state.sender }, rcpt);
     const err = verdictError(verdict);
     if (err) {
       // the recipient is never logged, only why it was refused
       state.log.info({ reason: verdict.kind === 'reject' ? verdict.reason : undefined }, 'recipient refused');
+      if (verdict.kind === 'reject') this.#deps.accountant?.recipientRefused(facts, rcpt, verdict.reason, replyFor(verdict.reason).code);
       return err;
     }
     state.recipients.push(rcpt.address);
@@ -322,26 +336,32 @@ export class SmtpFront {
     })
       .then((result) => {
         const fields = { tx: txId, bytes: result.bytes, rcptCount: state.recipients.length, ms: Date.now() - started };
+        const facts = { tenant: state.tenant!.id, session: session.id, sender: state.sender, tx: txId, size: result.bytes };
+        const accountant = this.#deps.accountant;
         switch (result.kind) {
           case 'accepted': {
             const refused = result.outcome.rejected;
             state.log.info({ ...fields, accepted: result.outcome.accepted.length, refused: refused.length, upstream: replyCode(result.outcome.response) }, 'message relayed');
             if (refused.length > 0) this.#reportRefused(state, session, refused, result.headers, now);
+            accountant?.delivered({ ...facts, headers: result.headers }, result.outcome);
             this.#deps.onDelivered?.(state.tenant!.id, state.sender?.domain ?? null, result.outcome.accepted.length);
             return cb(null, acceptedText(result.outcome, txId));
           }
           case 'refused': {
             const reply = replyFor(result.reason);
             state.log.warn({ ...fields, reason: result.reason, code: reply.code }, 'message refused');
+            accountant?.notRelayed(facts, state.recipients, { kind: 'rejected', reason: result.reason, code: reply.code });
             return cb(smtpError(reply));
           }
           case 'upstream-failed': {
             const reply = upstreamFailureReply(result.error);
             state.log.warn({ ...fields, reason: reply.reason, kind: result.error.kind, code: reply.code, enhanced: reply.enhanced }, 'message not relayed');
+            accountant?.notRelayed(facts, state.recipients, { kind: reply.code >= 500 ? 'bounced' : 'deferred', reason: reply.reason, code: reply.code, enhanced: reply.enhanced });
             return cb(smtpError(reply));
           }
           case 'client-gone':
             state.log.warn({ ...fields }, 'client disconnected during DATA; upstream transaction aborted');
+            accountant?.notRelayed(facts, state.recipients, { kind: 'deferred', reason: 'CLIENT_GONE', code: 451 });
             return cb(smtpError(replyFor('LOCAL_ERROR')));
         }
       })

@@ -44,6 +44,7 @@ export function testConfig(upstreamPort: number | 'outbox', overrides: Record<st
     metrics: { port: 0 },
     feedback: { port: 0 },
     admin: { port: 0, auditLog: join(dir, 'audit.log') },
+    accounting: { dir: join(dir, 'accounting'), minFreeBytes: 1024 * 1024 },
     log: { level: 'debug' },
   };
   return configSchema.parse(merge(base, overrides));

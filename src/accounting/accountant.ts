@@ -1,0 +1,115 @@
+// Turns what happens in an SMTP transaction into accounting records: addresses become the
+// tenant's keyed pseudonyms with their domains before anything is kept.
+import type { TenantKey } from '../crypto/keys.js';
+import type { MailAddress } from '../domain/envelope.js';
+import type { TenantId } from '../domain/tenant.js';
+import type { DeliveryOutcome, RecipientRejection } from '../forward/upstream.js';
+import { parseMailAddress } from '../smtp/address.js';
+import { ACCOUNTING_SCHEMA_VERSION, messageIdOf, type AccountingRecord, type PseudonymousAddress, type RejectedRecord } from './records.js';
+
+export interface AccountingSink {
+  add(record: AccountingRecord): void;
+}
+
+/** the fields every transactional record starts with */
+type Base = Pick<RejectedRecord, 'v' | 'time' | 'tenant' | 'session' | 'tx' | 'sender' | 'messageId' | 'size'>;
+
+export interface TransactionFacts {
+  readonly tenant: TenantId;
+  readonly session: string;
+  readonly sender: MailAddress | null;
+  readonly tx?: string;
+  readonly headers?: string;
+  readonly size?: number;
+}
+
+export class Accountant {
+  readonly #sink: AccountingSink;
+  readonly #keyOf: (tenant: TenantId) => TenantKey | null;
+  readonly #now: () => number;
+
+  constructor(sink: AccountingSink, keyOf: (tenant: TenantId) => TenantKey | null, now: () => number) {
+    this.#sink = sink;
+    this.#keyOf = keyOf;
+    this.#now = now;
+  }
+
+  /** MAIL FROM refused after the tenant was known. */
+  mailRefused(t: TransactionFacts, reason: string, code: number): void {
+    const base = this.#base(t);
+    if (base) this.#sink.add({ ...base, type: 'rejected', stage: 'mail', reason, code });
+  }
+
+  /** RCPT TO refused; `recipient` as the client gave it (parsed here, never kept in clear). */
+  recipientRefused(t: TransactionFacts, recipient: MailAddress | null, reason: string, code: number): void {
+    const base = this.#base(t);
+    if (!base) return;
+    const r = recipient ? this.#pseudonymous(t.tenant, recipient) : null;
+    this.#sink.add({ ...base, type: 'rejected', stage: 'rcpt', ...(r ? { recipient: r } : {}), reason, code });
+  }
+
+  /** The upstream's verdict on a message it took: relayed, bounced (5xx) or deferred (4xx) per recipient. */
+  delivered(t: TransactionFacts, outcome: DeliveryOutcome): void {
+    const base = this.#base(t);
+    if (!base) return;
+    const reply = parseReply(outcome.response);
+    for (const address of outcome.accepted) {
+      const recipient = this.#fromText(t.tenant, address);
+      if (recipient) this.#sink.add({ ...base, type: 'relayed', recipient, upstream: reply });
+    }
+    for (const r of outcome.rejected) this.#refusedByUpstream(t, base, r);
+  }
+
+  /** The message went nowhere: refused while it streamed (guard), or the upstream failed or refused it all. */
+  notRelayed(t: TransactionFacts, recipients: readonly string[], outcome: { kind: 'rejected' | 'deferred' | 'bounced'; reason: string; code: number; enhanced?: string }): void {
+    const base = this.#base(t);
+    if (!base) return;
+    for (const address of recipients) {
+      const recipient = this.#fromText(t.tenant, address);
+      if (!recipient) continue;
+      if (outcome.kind === 'rejected') this.#sink.add({ ...base, type: 'rejected', stage: 'data', recipient, reason: outcome.reason, code: outcome.code });
+      else if (outcome.kind === 'deferred') this.#sink.add({ ...base, type: 'deferred', recipient, reason: outcome.reason, code: outcome.code, ...(outcome.enhanced ? { enhanced: outcome.enhanced } : {}) });
+      else this.#sink.add({ ...base, type: 'bounced', via: 'upstream', recipient, code: outcome.code, ...(outcome.enhanced ? { enhanced: outcome.enhanced } : {}) });
+    }
+  }
+
+  #refusedByUpstream(t: TransactionFacts, base: Base, r: RecipientRejection): void {
+    const recipient = this.#fromText(t.tenant, r.recipient);
+    if (!recipient) return;
+    if (r.code >= 500) this.#sink.add({ ...base, type: 'bounced', via: 'upstream', recipient, code: r.code, enhanced: r.enhanced });
+    else this.#sink.add({ ...base, type: 'deferred', recipient, reason: 'UPSTREAM_TEMPFAIL', code: r.code, enhanced: r.enhanced });
+  }
+
+  #base(t: TransactionFacts): Base | null {
+    const key = this.#keyOf(t.tenant);
+    if (!key) return null;
+    const messageId = t.headers ? messageIdOf(t.headers) : undefined;
+    return {
+      v: ACCOUNTING_SCHEMA_VERSION,
+      time: new Date(this.#now()).toISOString(),
+      tenant: t.tenant,
+      session: t.session,
+      ...(t.tx ? { tx: t.tx } : {}),
+      sender: t.sender ? { p: key.pseudonym(t.sender.matchForm), d: t.sender.domain } : null,
+      ...(messageId ? { messageId } : {}),
+      ...(t.size !== undefined ? { size: t.size } : {}),
+    };
+  }
+
+  #pseudonymous(tenant: TenantId, a: MailAddress): PseudonymousAddress | null {
+    const key = this.#keyOf(tenant);
+    return key ? { p: key.pseudonym(a.matchForm), d: a.domain } : null;
+  }
+
+  #fromText(tenant: TenantId, address: string): PseudonymousAddress | null {
+    const parsed = parseMailAddress(address);
+    return parsed ? this.#pseudonymous(tenant, parsed) : null;
+  }
+}
+
+/** "250 2.0.0 Ok: queued as X" → { code, enhanced, text } */
+function parseReply(response: string): { code: number; enhanced?: string; text: string } {
+  const m = /^(\d{3})(?:[ -]([245]\.\d{1,3}\.\d{1,3}))?\s*(.*)$/s.exec(response.trim());
+  if (!m) return { code: 0, text: response.slice(0, 500) };
+  return { code: Number(m[1]), ...(m[2] ? { enhanced: m[2] } : {}), text: m[3]!.slice(0, 500) };
+}

@@ -1,0 +1,223 @@
+// The accounting log writer. Records are taken on the hot path into a bounded in-memory
+// buffer and written at least once a second, off the reply path, into one JSON Lines
+// segment per tenant and UTC day: <dir>/active/<tenant>/<YYYY-MM-DD>.jsonl. A day's segment
+// is synced and sealed (gzip, .jsonl.gz) when the day is over. A process killed outright
+// loses at most the records of the last flush interval; at the next start a torn last line
+// is cut off and segments of past days are sealed. When the buffer is full or the disk is
+// nearly full, accepting() says so and the relay answers MAIL with 452 4.3.1 instead of
+// taking mail it could not account for.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { access, mkdir, open, readdir, readFile, rename, stat, statfs, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import type { Logger } from 'pino';
+import type { AccountingRecord } from './records.js';
+
+export interface AccountingOptions {
+  readonly dir: string;
+  readonly flushMs: number;
+  /** records waiting to be written before MAIL is refused */
+  readonly maxBufferedRecords: number;
+  /** free space on the accounting disk below which MAIL is refused */
+  readonly minFreeBytes: number;
+  readonly now: () => number;
+  readonly log: Logger;
+}
+
+export type Acceptance = 'ok' | 'buffer-full' | 'disk-low';
+
+const TENANT_DIR = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const SEGMENT = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
+
+export function activeDir(dir: string): string {
+  return join(dir, 'active');
+}
+
+export class AccountingLog {
+  readonly #o: AccountingOptions;
+  #buffer: Array<{ tenant: string; day: string; line: string }> = [];
+  readonly #handles = new Map<string, { handle: FileHandle; day: string; tenant: string }>();
+  #chain: Promise<void> = Promise.resolve();
+  #diskLow = false;
+  #timer: NodeJS.Timeout | null = null;
+  #written = 0;
+
+  private constructor(options: AccountingOptions) {
+    this.#o = options;
+  }
+
+  /** Opens the log: repairs torn tails, seals the segments of past days, starts the flush timer. */
+  static async open(options: AccountingOptions): Promise<AccountingLog> {
+    const log = new AccountingLog(options);
+    await mkdir(activeDir(options.dir), { recursive: true });
+    await log.#repair();
+    await log.#checkDisk();
+    log.#timer = setInterval(() => void log.flush().catch((err: unknown) => options.log.error({ err: (err as Error).message }, 'accounting records not written')), options.flushMs);
+    log.#timer.unref();
+    return log;
+  }
+
+  /** Takes a record; never blocks, never throws. */
+  add(record: AccountingRecord): void {
+    this.#buffer.push({ tenant: record.tenant, day: record.time.slice(0, 10), line: `${JSON.stringify(record)}\n` });
+  }
+
+  /** Whether mail may be taken: there is room to account for it. */
+  accepting(): Acceptance {
+    if (this.#buffer.length >= this.#o.maxBufferedRecords) return 'buffer-full';
+    if (this.#diskLow) return 'disk-low';
+    return 'ok';
+  }
+
+  /** records written since the start */
+  get written(): number {
+    return this.#written;
+  }
+
+  /** Writes what is buffered; resolves when it is in the files. */
+  flush(): Promise<void> {
+    const next = this.#chain.then(() => this.#flush());
+    this.#chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Writes everything, syncs and closes the open segments (they stay open segments for the next start). */
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.flush();
+    for (const { handle } of this.#handles.values()) {
+      await handle.sync();
+      await handle.close();
+    }
+    this.#handles.clear();
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#buffer;
+    this.#buffer = [];
+    const byFile = new Map<string, { tenant: string; day: string; lines: string[] }>();
+    for (const r of batch) {
+      const key = `${r.tenant}/${r.day}`;
+      const entry = byFile.get(key) ?? { tenant: r.tenant, day: r.day, lines: [] };
+      entry.lines.push(r.line);
+      byFile.set(key, entry);
+    }
+    for (const [key, { tenant, day, lines }] of byFile) {
+      try {
+        const handle = await this.#handle(key, tenant, day);
+        await handle.write(lines.join(''));
+        this.#written += lines.length;
+      } catch (err) {
+        // kept for the next attempt rather than lost
+        this.#buffer.unshift(...lines.map((line) => ({ tenant, day, line })));
+        throw err;
+      }
+    }
+    // then the days that are over (their last records were just written): synced and sealed
+    const today = utcDay(this.#o.now());
+    for (const [key, open] of this.#handles) {
+      if (open.day >= today) continue;
+      this.#handles.delete(key);
+      await open.handle.sync();
+      await open.handle.close();
+      await this.#seal(join(activeDir(this.#o.dir), open.tenant, `${open.day}.jsonl`));
+    }
+    await this.#checkDisk();
+  }
+
+  async #handle(key: string, tenant: string, day: string): Promise<FileHandle> {
+    const existing = this.#handles.get(key);
+    if (existing) return existing.handle;
+    const dir = join(activeDir(this.#o.dir), tenant);
+    await mkdir(dir, { recursive: true });
+    const handle = await open(join(dir, `${day}.jsonl`), 'a', 0o600);
+    this.#handles.set(key, { handle, day, tenant });
+    return handle;
+  }
+
+  async #checkDisk(): Promise<void> {
+    try {
+      const s = await statfs(this.#o.dir);
+      const free = Number(s.bavail) * Number(s.bsize);
+      const low = free < this.#o.minFreeBytes;
+      if (low !== this.#diskLow) this.#o.log[low ? 'error' : 'info']({ freeBytes: free, minFreeBytes: this.#o.minFreeBytes }, low ? 'accounting disk nearly full: refusing new mail' : 'accounting disk has room again');
+      this.#diskLow = low;
+    } catch (err) {
+      this.#o.log.warn({ err: (err as Error).message }, 'free space on the accounting disk unknown');
+    }
+  }
+
+  /** Cuts torn last lines; seals the open segments of days that are over. */
+  async #repair(): Promise<void> {
+    const root = activeDir(this.#o.dir);
+    const today = utcDay(this.#o.now());
+    for (const tenant of await readdir(root)) {
+      if (!TENANT_DIR.test(tenant)) continue;
+      for (const name of await readdir(join(root, tenant))) {
+        const m = SEGMENT.exec(name);
+        if (!m) continue;
+        const file = join(root, tenant, name);
+        const cut = await cutTornTail(file);
+        if (cut > 0) this.#o.log.warn({ tenant, segment: name, bytes: cut }, 'accounting segment ended in a torn line (the process was killed while writing): cut off');
+        if (m[1]! < today) await this.#seal(file);
+      }
+    }
+  }
+
+  /**
+   * foo.jsonl → foo.jsonl.gz, synced, then the plain file removed. Records that arrived for
+   * a day already sealed are added as a further gzip member (gzip readers read them all).
+   */
+  async #seal(file: string): Promise<void> {
+    const tmp = `${file}.gz.tmp`;
+    await pipeline(createReadStream(file), createGzip(), createWriteStream(tmp, { mode: 0o600 }));
+    const sealed = `${file}.gz`;
+    if (await exists(sealed)) {
+      const out = await open(sealed, 'a');
+      await out.write(await readFile(tmp));
+      await out.sync();
+      await out.close();
+      await unlink(tmp);
+    } else {
+      const h = await open(tmp, 'r');
+      await h.sync();
+      await h.close();
+      await rename(tmp, sealed);
+    }
+    await unlink(file);
+    this.#o.log.info({ segment: `${file}.gz` }, 'accounting segment sealed');
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** Truncates a file after its last newline; returns how many bytes were cut. */
+async function cutTornTail(file: string): Promise<number> {
+  const { size } = await stat(file);
+  if (size === 0) return 0;
+  const h = await open(file, 'r');
+  try {
+    const window = Math.min(size, 1 << 20);
+    const buf = Buffer.alloc(window);
+    await h.read(buf, 0, window, size - window);
+    if (buf[window - 1] === 0x0a) return 0;
+    const last = buf.lastIndexOf(0x0a);
+    const keep = last < 0 ? (window === size ? 0 : size - window) : size - window + last + 1;
+    await truncate(file, keep);
+    return size - keep;
+  } finally {
+    await h.close();
+  }
+}
