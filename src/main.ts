@@ -68,7 +68,6 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   tenants.startRefresh(config.store.tenantRefreshMs);
   // with metrics off nothing is measured on the hot path either
   const metrics = new Metrics({ defaultMetrics: config.metrics.enabled });
-  const admin = new AdminService(store, master.key, now);
   const storeLog = log.child({ component: 'store' });
   const fallback = config.store.rateLimitFallback;
   const meter = config.metrics.enabled ? (p: Policy) => metrics.meter(p) : (p: Policy) => p;
@@ -90,6 +89,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const { upstream, name: upstreamName } = openUpstream(config, hostname, log);
   const accounting = await AccountingLog.open({ ...config.accounting, now, log: log.child({ component: 'accounting' }) });
   const accountant = new Accountant(accounting, (tenant) => tenants.keyOf(tenant), now);
+  const admin = new AdminService(store, master.key, now, (...change) => accountant.admin(...change));
   const deliveries = new DeliveryCounter(store, (err, lost) => {
     metrics.deliveryCountErrors.inc(lost);
     storeLog.warn({ lost, err: (err as Error).message }, 'deliveries not counted toward complaint and bounce rates');
@@ -105,6 +105,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     env: options.env ?? process.env,
     hostname,
     onDecision: (d) => metrics.rateDecision(d),
+    accountant,
     onNotice: (channel, ok) => metrics.notices.inc({ channel, outcome: ok ? 'sent' : 'failed' }),
   });
   const dsn = new DsnSender({ upstream, log: log.child({ component: 'dsn' }) });

@@ -73,6 +73,27 @@ export class Accountant {
     }
   }
 
+  /** What an attributed report said about each recipient it could tie to a relayed message. */
+  reportFindings(tenant: TenantId, report: string, findings: ReadonlyArray<{ type: string; recipient: string | null; feedbackType?: string; bounce?: { status: string | null; verdict: string; rule: string }; messageRef: string | null }>): void {
+    const time = new Date(this.#now()).toISOString();
+    for (const f of findings) {
+      if (!f.recipient) continue;
+      const recipient = this.#fromText(tenant, f.recipient);
+      if (!recipient) continue;
+      const common = { v: ACCOUNTING_SCHEMA_VERSION, time, tenant, recipient, ...(f.messageRef ? { tx: f.messageRef } : {}), report };
+      if (f.bounce) {
+        this.#sink.add({ ...common, type: 'bounced', via: 'report', ...(f.bounce.status ? { enhanced: f.bounce.status } : {}), verdict: f.bounce.verdict, rule: f.bounce.rule });
+      } else if (f.feedbackType) {
+        this.#sink.add({ ...common, type: 'complained', feedbackType: f.feedbackType, action: f.type });
+      }
+    }
+  }
+
+  /** An administrative action on a tenant. */
+  admin(tenant: TenantId, action: string, actor: string, reason?: string, detail?: Record<string, string | number | boolean>): void {
+    this.#sink.add({ v: ACCOUNTING_SCHEMA_VERSION, type: 'admin', time: new Date(this.#now()).toISOString(), tenant, action, actor, ...(reason ? { reason } : {}), ...(detail ? { detail } : {}) });
+  }
+
   #refusedByUpstream(t: TransactionFacts, base: Base, r: RecipientRejection): void {
     const recipient = this.#fromText(t.tenant, r.recipient);
     if (!recipient) return;

@@ -58,7 +58,8 @@ export interface DeferredRecord extends Transactional {
   readonly enhanced?: string;
 }
 
-export interface BouncedRecord extends Transactional {
+/** a bounce from a report has no session of its own: the transaction fields are those the report allowed to know */
+export interface BouncedRecord extends Common, Partial<Omit<Transactional, keyof Common>> {
   readonly type: 'bounced';
   readonly recipient: PseudonymousAddress;
   /** upstream: refused at relay time (a DSN went to the sender); report: a bounce report about a relayed message */
@@ -78,6 +79,8 @@ export interface ComplainedRecord extends Common {
   readonly feedbackType: string;
   /** the feedback record id */
   readonly report: string;
+  /** what the complaint did: complaint, unsubscribe, other (counted only) */
+  readonly action: string;
 }
 
 export interface AdminRecord extends Common {

@@ -23,6 +23,11 @@ export interface AccountingOptions {
   readonly minFreeBytes: number;
   readonly now: () => number;
   readonly log: Logger;
+  /**
+   * A second writer beside a running relay (a CLI command): it only appends whole lines and
+   * leaves repairing and sealing to the relay, which may be writing the same segments.
+   */
+  readonly secondary?: boolean;
 }
 
 export type Acceptance = 'ok' | 'buffer-full' | 'disk-low';
@@ -51,7 +56,7 @@ export class AccountingLog {
   static async open(options: AccountingOptions): Promise<AccountingLog> {
     const log = new AccountingLog(options);
     await mkdir(activeDir(options.dir), { recursive: true });
-    await log.#repair();
+    if (!options.secondary) await log.#repair();
     await log.#checkDisk();
     log.#timer = setInterval(() => void log.flush().catch((err: unknown) => options.log.error({ err: (err as Error).message }, 'accounting records not written')), options.flushMs);
     log.#timer.unref();
@@ -117,7 +122,7 @@ export class AccountingLog {
     // then the days that are over (their last records were just written): synced and sealed
     const today = utcDay(this.#o.now());
     for (const [key, open] of this.#handles) {
-      if (open.day >= today) continue;
+      if (open.day >= today || this.#o.secondary) continue;
       this.#handles.delete(key);
       await open.handle.sync();
       await open.handle.close();

@@ -12,6 +12,11 @@ import type { Store, TenantRecord } from '../store/ports.js';
 import { tenantSchema, type Config } from '../config/schema.js';
 import { tenantRecord } from '../tenants/bootstrap.js';
 
+/** who added suppressions: the feedback report for automatic ones, else the admin interface */
+function actorOf(source: string | undefined): string {
+  return source?.startsWith('feedback:') ? 'mailwarden' : 'admin';
+}
+
 export class AdminError extends Error {
   constructor(
     readonly code: 'NOT_FOUND' | 'INVALID_INPUT',
@@ -38,6 +43,8 @@ export class AdminService {
     private readonly store: Store,
     private readonly master: MasterKey,
     private readonly now: () => number = Date.now,
+    /** told about every change made, for the accounting log */
+    private readonly onChange?: (tenant: TenantId, action: string, actor: string, reason?: string, detail?: Record<string, string | number | boolean>) => void,
   ) {}
 
   /** A new tenant, validated by the same schema as the configuration's tenants. */
@@ -84,6 +91,7 @@ export class AdminService {
       ...(input.evidence && { evidence: input.evidence }),
     };
     await this.store.addSuspension(suspension);
+    this.onChange?.(suspension.tenant, 'suspension.create', suspension.actor, suspension.reason, { suspension: suspension.id, scope: suspension.scope, source: suspension.source });
     return suspension;
   }
 
@@ -91,6 +99,7 @@ export class AdminService {
     if (!reason.trim()) throw new AdminError('INVALID_INPUT', 'lifting a suspension needs a reason');
     const lifted = await this.store.liftSuspension(tenant, id, { at: this.now(), by: actor, reason: reason.trim() });
     if (!lifted) throw new AdminError('NOT_FOUND', `no active suspension ${id} for tenant ${tenant}`);
+    this.onChange?.(tenant, 'suspension.lift', actor, reason.trim(), { suspension: id });
   }
 
   async suspensions(tenant?: TenantId, includeLifted = false): Promise<Suspension[]> {
@@ -108,6 +117,7 @@ export class AdminService {
     });
     if (problems.length) throw new AdminError('INVALID_INPUT', 'nothing was added', problems);
     await this.store.addSuppressions(tenant, entries as SuppressionEntry[]);
+    this.onChange?.(tenant, 'suppression.add', actorOf(inputs[0]?.source), undefined, { entries: entries.length });
     return entries.length;
   }
 
@@ -115,7 +125,9 @@ export class AdminService {
     const key = await this.#tenantKey(tenant);
     const parsed = parseMailAddress(address.trim());
     if (!parsed) throw new AdminError('INVALID_INPUT', 'not an email address');
-    return this.store.removeSuppression(tenant, key.pseudonym(parsed.matchForm));
+    const removed = await this.store.removeSuppression(tenant, key.pseudonym(parsed.matchForm));
+    if (removed) this.onChange?.(tenant, 'suppression.remove', 'admin', undefined, { entries: 1 });
+    return removed;
   }
 
   /** Entries without addresses: what any listing may show. */
@@ -153,6 +165,7 @@ export class AdminService {
     }
     if (problems.length) throw new AdminError('INVALID_INPUT', `${problems.length} bad line(s); nothing was imported`, problems.slice(0, 100));
     await this.store.addSuppressions(tenant, entries);
+    this.onChange?.(tenant, 'suppression.import', 'admin', undefined, { entries: entries.length });
     return entries.length;
   }
 

@@ -11,6 +11,9 @@ import { openStore } from '../store/open.js';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { AuditLog } from '../admin/audit.js';
+import { AccountingLog } from '../accounting/writer.js';
+import { Accountant } from '../accounting/accountant.js';
+import { createLogger } from '../observability/logger.js';
 import { liftRequest, problemsOf, suppressRequest, suspendRequest } from '../admin/schemas.js';
 import { suppressionJson, suspensionJson } from '../admin/views.js';
 import type { Store } from '../store/ports.js';
@@ -48,9 +51,13 @@ export function checked<S extends z.ZodType>(schema: S, data: unknown, flags: Re
 export async function withService<T>(config: Config, fn: (svc: AdminService, store: Store) => Promise<T>): Promise<T> {
   const master = loadMasterKey(config.keys, process.env);
   const store = await openStore(config.store);
+  // changes are accounted for in the relay's accounting log, beside the relay if it runs
+  const accounting = await AccountingLog.open({ ...config.accounting, secondary: true, now: Date.now, log: createLogger('warn', process.stderr) });
+  const accountant = new Accountant(accounting, () => null, Date.now);
   try {
-    return await fn(new AdminService(store, master.key), store);
+    return await fn(new AdminService(store, master.key, Date.now, (...change) => accountant.admin(...change)), store);
   } finally {
+    await accounting.close();
     await store.close();
   }
 }

@@ -26,8 +26,8 @@ export interface IntakeDeps {
   readonly suppress: (tenant: TenantId, inputs: Array<{ address: string; reason: SuppressionReason; source: string }>) => Promise<number>;
   readonly master: MasterKey;
   readonly now: () => number;
-  /** after a new record of a tenant is kept: count it toward the tenant's rates and judge them; must not throw */
-  readonly afterRecorded?: (record: FeedbackRecord) => Promise<void>;
+  /** after a new record of a tenant is kept: count it toward the tenant's rates, judge them, account for it; must not throw */
+  readonly afterRecorded?: (record: FeedbackRecord, scope: ScopePlan) => Promise<void>;
 }
 
 type FindingType = 'complaint' | 'unsubscribe' | 'hard' | 'soft' | 'policy' | 'other' | 'ignore';
@@ -43,6 +43,8 @@ interface Finding {
   readonly bounce?: FeedbackRecord['bounces'][number];
   /** the address to suppress: holds a recipient, never logged or stored in clear */
   readonly suppress: { readonly address: string; readonly reason: SuppressionReason } | null;
+  /** the recipient the finding is about, when the verified reference shows it; never logged or stored in clear */
+  readonly recipient: string | null;
   readonly note?: string;
 }
 
@@ -68,6 +70,8 @@ export interface ScopePlan {
   readonly bounces: FeedbackRecord['bounces'];
   readonly suppress: ReadonlyArray<{ readonly address: string; readonly reason: SuppressionReason }>;
   readonly notes: readonly string[];
+  /** what each complaint or bounced recipient was about, for the accounting records (holds addresses) */
+  readonly findings: ReadonlyArray<Pick<Finding, 'type' | 'recipient' | 'feedbackType' | 'bounce' | 'messageRef'>>;
 }
 
 export type FeedbackPlan =
@@ -153,7 +157,7 @@ export class FeedbackIntake {
       };
       const added = await this.#deps.store.addFeedbackReport(record);
       records.push({ record, duplicate: !added });
-      if (added && tenant) await this.#deps.afterRecorded?.(record);
+      if (added && tenant) await this.#deps.afterRecorded?.(record, scope);
     }
     return { plan, records };
   }
@@ -178,11 +182,11 @@ export class FeedbackIntake {
     singleTarget = false,
   ): Finding[] {
     const base = { attribution: who.attribution, tenant: who.tenant, messageRef: who.messageRef, senderDomain: who.senderDomain, type, ...extra };
-    if (who.attribution !== 'verified' || reason === null) return [{ ...base, suppress: null }];
+    if (who.attribution !== 'verified') return [{ ...base, suppress: null, recipient: null }];
     const { addresses, note } = targets(named, who.recipients);
     const chosen = singleTarget ? addresses.slice(0, 1) : addresses;
-    if (chosen.length === 0) return [{ ...base, suppress: null, ...(note ? { note } : {}) }];
-    return chosen.map((address, i) => ({ ...base, type: i === 0 ? type : 'ignore', suppress: { address, reason } }));
+    if (chosen.length === 0) return [{ ...base, suppress: null, recipient: null, ...(note && reason !== null ? { note } : {}) }];
+    return chosen.map((address, i) => ({ ...base, type: i === 0 ? type : 'ignore', recipient: address, suppress: reason === null ? null : { address, reason } }));
   }
 }
 
@@ -234,6 +238,7 @@ function group(findings: readonly Finding[], reportNotes: readonly string[]): Sc
       bounces: fs.flatMap((f) => (f.bounce ? [f.bounce] : [])),
       suppress,
       notes: [...new Set([...reportNotes, ...fs.flatMap((f) => (f.note ? [f.note] : []))])],
+      findings: fs.map((f) => ({ type: f.type, recipient: f.recipient, feedbackType: f.feedbackType, bounce: f.bounce, messageRef: f.messageRef })),
     };
   });
 }

@@ -8,7 +8,8 @@ import type { FeedbackRecord } from '../domain/feedback.js';
 import type { Store } from '../store/ports.js';
 import { Notifier } from '../notify/notifier.js';
 import { BUNDLED_RULES, FeedbackRules } from './classify.js';
-import { FeedbackIntake } from './intake.js';
+import { FeedbackIntake, type ScopePlan } from './intake.js';
+import type { Accountant } from '../accounting/accountant.js';
 import { RateWatch, type RateDecision } from './rates.js';
 
 export interface FeedbackServicesOptions {
@@ -23,6 +24,8 @@ export interface FeedbackServicesOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly hostname: string;
   readonly onDecision?: (d: RateDecision) => void;
+  /** writes accounting records of what attributed reports said */
+  readonly accountant?: Accountant;
   readonly onNotice?: (channel: 'webhook' | 'email', ok: boolean) => void;
 }
 
@@ -57,7 +60,8 @@ export function feedbackServices(o: FeedbackServicesOptions): FeedbackServices {
     log: log.child({ component: 'rates' }),
     onDecision: o.onDecision,
   });
-  const afterRecorded = async (record: FeedbackRecord): Promise<void> => {
+  const afterRecorded = async (record: FeedbackRecord, scope: ScopePlan): Promise<void> => {
+    if (record.tenant) o.accountant?.reportFindings(record.tenant, record.id, scope.findings);
     const { complaints, hardBounces } = record.counts;
     if (!record.tenant || complaints + hardBounces === 0) return;
     try {

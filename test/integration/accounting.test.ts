@@ -12,6 +12,8 @@ import { authedSession, sendMail } from '../helpers/client.js';
 import { spawnRelay } from '../helpers/process.js';
 import type { AccountingRecord } from '../../src/accounting/records.js';
 import { parseMailAddress } from '../../src/smtp/address.js';
+import { arf, dsn } from '../helpers/reports.js';
+import { newToken } from '../../src/admin/tokens.js';
 
 function readSegments(dir: string, tenant: string): AccountingRecord[] {
   const tenantDir = join(dir, 'active', tenant);
@@ -107,6 +109,43 @@ describe('accounting records', () => {
     const everything = files.map((f) => readFileSync(join(dir, 'active', f), 'utf8')).join('');
     for (const secret of ['alice@', 'ok@example.org', 'suppressed@', 'refused@', 'later@', 'banned@', 'first@example.net', 'quarterly', 'confidential', 'bare\nline']) {
       expect(everything).not.toContain(secret);
+    }
+  });
+});
+
+describe('accounting of reports and administrative actions', () => {
+  it('records a complaint about a relayed message, a hard bounce from a report, and suspensions made through the API', async () => {
+    const upstream = await startCaptureUpstream();
+    const relay = await startTestRelay(testConfig(upstream.port));
+    try {
+      const sent = await sendMail({ port: relay.port, user: 'acme', pass: ACME_PASSWORD, from: 'alice@acme.test', to: ['reader@example.org'], message: 'Message-ID: <c1@acme.test>\r\nSubject: a\r\n\r\nb\r\n' });
+      expect(sent.ok).toBe(true);
+      const copy = upstream.messages.at(-1)!.raw;
+      const fb = (raw: string) => sendMail({ port: relay.feedback!.port, from: 'fbl@provider.example', to: ['fbl@relay.test'], message: raw, tls: false });
+      expect((await fb(arf(copy))).ok).toBe(true);
+      expect((await fb(dsn(copy, 'reader@example.org', '5.1.1', '550 5.1.1 user unknown'))).ok).toBe(true);
+      const { record, token } = newToken({ role: 'abuse-desk', name: 'desk', createdAt: Date.now(), createdBy: 'test' });
+      await relay.store.putApiToken(record);
+      const res = await fetch(`http://127.0.0.1:${relay.adminApi!.port}/api/v1/tenants/acme/suspensions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ scope: 'tenant', reason: 'checking' }),
+      });
+      expect(res.status).toBe(201);
+      const key = (await relay.admin.keyOf('acme'))!;
+      await relay.close();
+      const records = readSegments(relay.config.accounting.dir, 'acme');
+      const reader = { p: key.pseudonym('reader@example.org'), d: 'example.org' };
+      const tx = (records.find((r) => r.type === 'relayed') as { tx: string }).tx;
+      expect(records.find((r) => r.type === 'complained')).toMatchObject({ recipient: reader, tx, feedbackType: 'abuse', action: 'complaint', report: expect.stringMatching(/^F/) });
+      expect(records.find((r) => r.type === 'bounced')).toMatchObject({ via: 'report', recipient: reader, tx, enhanced: '5.1.1', verdict: 'hard', rule: 'unknown-user' });
+      expect(records.filter((r) => r.type === 'admin').map((r) => (r as { action: string }).action)).toEqual(['suppression.add', 'suppression.add', 'suspension.create']);
+      expect(records.find((r) => r.type === 'admin' && r.action === 'suspension.create')).toMatchObject({ actor: 'token:' + record.id + ' (desk)', reason: 'checking' });
+      const text = readdirSync(join(relay.config.accounting.dir, 'active', 'acme')).map((f) => readFileSync(join(relay.config.accounting.dir, 'active', 'acme', f), 'utf8')).join('');
+      expect(text).not.toContain('reader@');
+    } finally {
+      await relay.close();
+      await upstream.close();
     }
   });
 });
