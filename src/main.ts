@@ -20,6 +20,7 @@ import { feedbackServices } from './feedback/services.js';
 import { DeliveryCounter } from './feedback/delivery-counter.js';
 import { AccountingLog } from './accounting/writer.js';
 import { Accountant } from './accounting/accountant.js';
+import { runRetention } from './accounting/retention.js';
 import { openUpstream, sendOwnMessage } from './forward/open.js';
 import { FeedbackListener } from './feedback/listener.js';
 import { loadMasterKey } from './crypto/master-key-file.js';
@@ -89,6 +90,19 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const { upstream, name: upstreamName } = openUpstream(config, hostname, log);
   const accounting = await AccountingLog.open({ ...config.accounting, now, log: log.child({ component: 'accounting' }) });
   const accountant = new Accountant(accounting, (tenant) => tenants.keyOf(tenant), now);
+  const retentionLog = log.child({ component: 'retention' });
+  const retention = async () => {
+    try {
+      const r = await runRetention({ dir: config.accounting.dir, ...config.accounting.retention, now: now() });
+      retentionLog.info({ ...r }, 'retention run');
+    } catch (err) {
+      retentionLog.error({ err: (err as Error).message }, 'retention run failed');
+    }
+  };
+  // at start, then daily
+  void retention();
+  const retentionTimer = setInterval(() => void retention(), 86_400_000);
+  retentionTimer.unref();
   const admin = new AdminService(store, master.key, now, (...change) => accountant.admin(...change));
   const deliveries = new DeliveryCounter(store, (err, lost) => {
     metrics.deliveryCountErrors.inc(lost);
@@ -175,6 +189,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       await adminApi?.close();
       await observability?.close();
       await dsn.idle();
+      clearInterval(retentionTimer);
       await deliveries.close();
       await accounting.close();
       notifier.close();

@@ -7,6 +7,7 @@ import { hashPassword } from '../tenants/password.js';
 import { start } from '../main.js';
 import { feedback } from './feedback-commands.js';
 import { token } from './token-commands.js';
+import { retentionRun } from './accounting-commands.js';
 import { describeError, suppression, suspend, suspensions, tenantAdd, tenantList, unsuspend, type Io } from './policy-commands.js';
 
 const USAGE = `usage: mailwarden <command>
@@ -39,6 +40,10 @@ commands:
                                                 a bearer token for the admin API, printed once
   token list
   token revoke ID
+
+  retention run [--dry-run]                     move accounting segments older than accounting.retention.activeDays
+                                                to the archive, delete those older than archiveDays (the relay
+                                                also does this at start and daily)
 
 The actor recorded for suspend/unsuspend is --actor, else $MAILWARDEN_ACTOR, else the login name.
 `;
@@ -77,6 +82,9 @@ async function main(argv: string[]): Promise<number> {
       return feedback(config(), argv.slice(1), io);
     case 'token':
       return token(config(), argv.slice(1), io);
+    case 'retention':
+      if (sub === 'run') return retentionRun(config(), rest, io);
+      break;
     case 'tenant':
       if (sub === 'list') return tenantList(config(), rest, io);
       if (sub === 'add') return tenantAdd(config(), rest, io, readPassword);

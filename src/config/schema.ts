@@ -200,6 +200,13 @@ export const configSchema = z
         flushMs: z.number().int().min(10).max(1000).default(1000),
         maxBufferedRecords: z.number().int().min(100).default(100_000),
         minFreeBytes: z.number().int().min(0).default(512 * 1024 * 1024),
+        retention: z
+          .strictObject({
+            activeDays: z.number().int().min(1).default(90),
+            archiveDays: z.number().int().min(1).default(730),
+          })
+          .refine((r) => r.archiveDays >= r.activeDays, { message: 'archiveDays counts from the record\'s day too: it must not be less than activeDays' })
+          .prefault({}),
       })
       .prefault({}),
     admin: z

@@ -198,14 +198,15 @@ log: { level: info }
     // a torn last line, as a kill in the middle of a write leaves it, and a segment of a past day
     appendFileSync(file, '{"v":1,"type":"rela');
     mkdirSync(segDir, { recursive: true });
-    writeFileSync(join(segDir, '2026-01-01.jsonl'), '{"v":1,"type":"admin","time":"2026-01-01T00:00:00.000Z","tenant":"acme","action":"x","actor":"y"}\n');
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    writeFileSync(join(segDir, `${yesterday}.jsonl`), `{"v":1,"type":"admin","time":"${yesterday}T00:00:00.000Z","tenant":"acme","action":"x","actor":"y"}\n`);
 
     relay = await spawnRelay(yaml, dir);
     const repaired = readFileSync(file, 'utf8');
     expect(repaired.endsWith('\n')).toBe(true);
     expect(repaired.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AccountingRecord)).toHaveLength(lines.length);
-    expect(existsSync(join(segDir, '2026-01-01.jsonl'))).toBe(false);
-    expect(gunzipSync(readFileSync(join(segDir, '2026-01-01.jsonl.gz'))).toString()).toContain('"action":"x"');
+    expect(existsSync(join(segDir, `${yesterday}.jsonl`))).toBe(false);
+    expect(gunzipSync(readFileSync(join(segDir, `${yesterday}.jsonl.gz`))).toString()).toContain('"action":"x"');
     expect(relay.output()).toContain('torn line');
     relay.child.kill('SIGKILL');
     await relay.exited;

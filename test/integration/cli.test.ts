@@ -145,4 +145,21 @@ tenants:
     expect(shown.stdout).toContain('Feedback-Type: abuse');
     expect((await cli(['feedback', 'list'])).stderr).toContain('--tenant T or --review is required');
   });
+
+  it('retention run reports progress per tenant and what it did', async () => {
+    const { mkdirSync, writeFileSync: write, existsSync } = await import('node:fs');
+    const { gzipSync } = await import('node:zlib');
+    const old = join(dir, 'data/accounting/active/acme');
+    mkdirSync(old, { recursive: true });
+    write(join(old, '2025-01-01.jsonl.gz'), gzipSync('{"v":1}\n'));
+    const dry = await cli(['retention', 'run', '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).toContain('archiving segments older than 90 days, deleting those older than 730 (dry run: nothing is changed)');
+    expect(dry.stderr).toMatch(/\[\d+\/\d+\] acme: 1 archived, 0 deleted so far/);
+    expect(dry.stdout).toMatch(/^would archive 1 segment\(s\), would delete 0/m);
+    expect(existsSync(join(old, '2025-01-01.jsonl.gz'))).toBe(true);
+    const real = await cli(['retention', 'run']);
+    expect(real.stdout).toMatch(/^archived 1 segment\(s\), deleted 0/m);
+    expect(existsSync(join(dir, 'data/accounting/archive/acme/2025-01-01.jsonl.gz'))).toBe(true);
+  });
 });
