@@ -5,6 +5,7 @@
 // the current day is never touched.
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { indexFile } from './segments.js';
 
 const DAY = 86_400_000;
 const SEALED = /^(\d{4}-\d{2}-\d{2})\.jsonl\.gz$/;
@@ -44,11 +45,13 @@ export async function runRetention(o: RetentionOptions): Promise<RetentionResult
       const age = ageInDays(m[1]!, o.now);
       if (age > o.archiveDays) {
         totals.bytesDeleted += (await stat(join(active, tenant, name))).size;
-        if (!o.dryRun) await rm(join(active, tenant, name));
+        if (!o.dryRun) await removeSegment(join(active, tenant, name));
         totals.deleted++;
       } else if (age > o.activeDays) {
         if (!o.dryRun) {
           await mkdir(join(archive, tenant), { recursive: true, mode: 0o700 });
+          // the index first: a segment is never without it where queries look
+          await rename(indexFile(join(active, tenant, name)), indexFile(join(archive, tenant, name))).catch(() => undefined);
           await rename(join(active, tenant, name), join(archive, tenant, name));
         }
         totals.archived++;
@@ -58,12 +61,17 @@ export async function runRetention(o: RetentionOptions): Promise<RetentionResult
       const m = SEALED.exec(name);
       if (!m || ageInDays(m[1]!, o.now) <= o.archiveDays) continue;
       totals.bytesDeleted += (await stat(join(archive, tenant, name))).size;
-      if (!o.dryRun) await rm(join(archive, tenant, name));
+      if (!o.dryRun) await removeSegment(join(archive, tenant, name));
       totals.deleted++;
     }
     o.onProgress?.(tenant, i + 1, tenants.length, totals);
   }
   return totals;
+}
+
+async function removeSegment(file: string): Promise<void> {
+  await rm(file);
+  await rm(indexFile(file), { force: true });
 }
 
 async function list(dir: string): Promise<string[]> {

@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { AccountingRecord } from './records.js';
+import { writeIndex } from './segments.js';
 
 export interface AccountingOptions {
   readonly dir: string;
@@ -191,7 +192,9 @@ export class AccountingLog {
       await rename(tmp, sealed);
     }
     await unlink(file);
-    this.#o.log.info({ segment: `${file}.gz` }, 'accounting segment sealed');
+    // what the segment holds, for queries to skip it; rebuilt over every member
+    await writeIndex(sealed);
+    this.#o.log.info({ segment: sealed }, 'accounting segment sealed');
   }
 }
 

@@ -1,8 +1,11 @@
-// Accounting commands: retention runs by hand.
+// Accounting commands: queries over one tenant's records, and retention runs by hand.
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import { runRetention } from '../accounting/retention.js';
-import { audited, type Io } from './policy-commands.js';
+import { audited, UsageError, withService, type Io } from './policy-commands.js';
+import { queryAccounting } from '../accounting/query.js';
+import type { AccountingRecord } from '../accounting/records.js';
+import { parseMailAddress } from '../smtp/address.js';
 
 export async function retentionRun(config: Config, args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean' } } });
@@ -25,4 +28,93 @@ export async function retentionRun(config: Config, args: string[], io: Io): Prom
   );
   io.out(`${dryRun ? 'would archive' : 'archived'} ${result.archived} segment(s), ${dryRun ? 'would delete' : 'deleted'} ${result.deleted} (${(result.bytesDeleted / 1024).toFixed(0)} KiB)`);
   return 0;
+}
+
+/** PowerMTA accounting record types, for tools that read its CSV */
+const PMTA_TYPE: Record<string, string> = { relayed: 'd', deferred: 't', bounced: 'b', rejected: 'b', complained: 'f' };
+
+export async function accountingQuery(config: Config, args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      tenant: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      address: { type: 'string' },
+      'message-id': { type: 'string' },
+      format: { type: 'string' },
+      'no-archive': { type: 'boolean' },
+    },
+  });
+  if (!values.tenant) throw new UsageError('--tenant is required: every query is about one tenant');
+  const format = values.format ?? 'jsonl';
+  if (format !== 'jsonl' && format !== 'csv') throw new UsageError('--format must be jsonl or csv');
+  const time = (flag: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v);
+    if (Number.isNaN(t)) throw new UsageError(`${flag}: "${v}" is not a date (2026-11-21) or time (2026-11-21T12:00:00Z)`);
+    return t;
+  };
+  const from = time('--from', values.from);
+  // a bare date for --to includes that whole day
+  const to = values.to !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(values.to) ? time('--to', values.to)! + 86_400_000 : time('--to', values.to);
+  const tenant = values.tenant;
+  const pseudonym = values.address === undefined ? undefined : await withService(config, async (svc) => {
+    const key = await svc.keyOf(tenant);
+    if (!key) throw new UsageError(`no tenant "${tenant}"`);
+    const parsed = parseMailAddress(values.address!.trim());
+    if (!parsed) throw new UsageError('--address: not an email address');
+    return key.pseudonym(parsed.matchForm);
+  });
+  const started = Date.now();
+  let read = 0;
+  let skipped = 0;
+  let n = 0;
+  if (format === 'csv') io.out('type,timeLogged,orig,origDomain,rcpt,rcptDomain,dsnAction,dsnStatus,dsnDiag,bodySize,msgId,jobId,reason');
+  const rows = queryAccounting({
+    dir: config.accounting.dir,
+    tenant,
+    from,
+    to,
+    pseudonym,
+    messageId: values['message-id'],
+    archived: !values['no-archive'],
+    onSegment: (day, wasRead) => {
+      if (wasRead) read++;
+      else skipped++;
+      if ((read + skipped) % 30 === 0) io.err(`  ${read + skipped} day(s) looked at (${skipped} skipped by their index), up to ${day}`);
+    },
+  });
+  for await (const r of rows) {
+    n++;
+    if (format === 'jsonl') io.out(JSON.stringify(r));
+    else if (PMTA_TYPE[r.type]) io.out(csvRow(r));
+  }
+  io.err(`${n} record(s) for ${tenant}; ${read} day segment(s) read, ${skipped} skipped by their index, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return 0;
+}
+
+function csvRow(r: AccountingRecord): string {
+  const o = r as AccountingRecord & Record<string, unknown>;
+  const sender = o.sender as { p: string; d: string } | null | undefined;
+  const rcpt = o.recipient as { p: string; d: string } | undefined;
+  const upstream = o.upstream as { code: number; enhanced?: string; text: string } | undefined;
+  const status = upstream?.enhanced ?? (o.enhanced as string | undefined) ?? (o.code !== undefined ? String(o.code) : '');
+  const action = r.type === 'relayed' ? 'relayed' : r.type === 'deferred' ? 'delayed' : r.type === 'complained' ? 'complaint' : 'failed';
+  const cells = [
+    r.type === 'bounced' && o.via === 'report' ? 'rb' : PMTA_TYPE[r.type]!,
+    r.time,
+    sender?.p ?? '',
+    sender?.d ?? '',
+    rcpt?.p ?? '',
+    rcpt?.d ?? '',
+    action,
+    status,
+    upstream?.text ?? (o.reason as string | undefined) ?? (o.rule as string | undefined) ?? (o.feedbackType as string | undefined) ?? '',
+    o.size !== undefined ? String(o.size) : '',
+    (o.messageId as string | undefined) ?? '',
+    (o.tx as string | undefined) ?? '',
+    (o.reason as string | undefined) ?? '',
+  ];
+  return cells.map((c) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',');
 }

@@ -7,7 +7,7 @@ import { hashPassword } from '../tenants/password.js';
 import { start } from '../main.js';
 import { feedback } from './feedback-commands.js';
 import { token } from './token-commands.js';
-import { retentionRun } from './accounting-commands.js';
+import { accountingQuery, retentionRun } from './accounting-commands.js';
 import { describeError, suppression, suspend, suspensions, tenantAdd, tenantList, unsuspend, type Io } from './policy-commands.js';
 
 const USAGE = `usage: mailwarden <command>
@@ -41,6 +41,8 @@ commands:
   token list
   token revoke ID
 
+  accounting query --tenant T [--from DATE] [--to DATE] [--address A | --message-id M] [--format jsonl|csv] [--no-archive]
+                                                one tenant's records (csv: PowerMTA-style columns, pseudonyms for addresses)
   retention run [--dry-run]                     move accounting segments older than accounting.retention.activeDays
                                                 to the archive, delete those older than archiveDays (the relay
                                                 also does this at start and daily)
@@ -82,6 +84,9 @@ async function main(argv: string[]): Promise<number> {
       return feedback(config(), argv.slice(1), io);
     case 'token':
       return token(config(), argv.slice(1), io);
+    case 'accounting':
+      if (sub === 'query') return accountingQuery(config(), rest, io);
+      break;
     case 'retention':
       if (sub === 'run') return retentionRun(config(), rest, io);
       break;

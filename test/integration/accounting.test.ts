@@ -19,6 +19,7 @@ function readSegments(dir: string, tenant: string): AccountingRecord[] {
   const tenantDir = join(dir, 'active', tenant);
   if (!existsSync(tenantDir)) return [];
   return readdirSync(tenantDir)
+    .filter((f) => /\.jsonl(\.gz)?$/.test(f))
     .sort()
     .flatMap((f) => {
       const raw = readFileSync(join(tenantDir, f));

@@ -162,4 +162,21 @@ tenants:
     expect(real.stdout).toMatch(/^archived 1 segment\(s\), deleted 0/m);
     expect(existsSync(join(dir, 'data/accounting/archive/acme/2025-01-01.jsonl.gz'))).toBe(true);
   });
+
+  it('accounting query finds a tenant\'s records by address, as JSON Lines or PowerMTA-style CSV', async () => {
+    // records reach the file within a second of the transaction
+    await new Promise((r) => setTimeout(r, 1200));
+    const q = await cli(['accounting', 'query', '--tenant', 'initech', '--address', 'Reader@example.org']);
+    expect(q.code).toBe(0);
+    const records = q.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; tenant: string });
+    expect(records.map((r) => r.type)).toContain('relayed');
+    expect(records.every((r) => r.tenant === 'initech')).toBe(true);
+    expect(q.stdout).not.toContain('reader@');
+    expect(q.stderr).toMatch(/\d+ record\(s\) for initech; \d+ day segment\(s\) read, \d+ skipped by their index/);
+    const csv = await cli(['accounting', 'query', '--tenant', 'initech', '--format', 'csv', '--from', '2020-01-01']);
+    expect(csv.stdout.split('\n')[0]).toBe('type,timeLogged,orig,origDomain,rcpt,rcptDomain,dsnAction,dsnStatus,dsnDiag,bodySize,msgId,jobId,reason');
+    expect(csv.stdout).toMatch(/^d,\d{4}-/m);
+    expect((await cli(['accounting', 'query'])).stderr).toContain('--tenant is required');
+    expect((await cli(['accounting', 'query', '--tenant', 'initech', '--from', 'yesterday'])).stderr).toContain('--from: "yesterday" is not a date');
+  });
 });

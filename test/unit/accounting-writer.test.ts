@@ -25,7 +25,7 @@ describe('accounting writer', () => {
     clock += 2 * 60_000;
     log.add(record('acme', clock, 'a2'));
     await log.flush();
-    expect(readdirSync(join(dir, 'active', 'acme')).sort()).toEqual(['2026-11-21.jsonl.gz', '2026-11-22.jsonl']);
+    expect(readdirSync(join(dir, 'active', 'acme')).sort()).toEqual(['2026-11-21.idx.json', '2026-11-21.jsonl.gz', '2026-11-22.jsonl']);
     expect(gunzipSync(readFileSync(join(dir, 'active', 'acme', '2026-11-21.jsonl.gz'))).toString()).toContain('"action":"a1"');
     expect(readFileSync(join(dir, 'active', 'acme', '2026-11-22.jsonl'), 'utf8')).toContain('"action":"a2"');
     // a record stamped yesterday that was still buffered: a further gzip member of the sealed day
@@ -36,7 +36,7 @@ describe('accounting writer', () => {
     expect(existsSync(join(dir, 'active', 'acme', '2026-11-21.jsonl'))).toBe(false);
     await log.close();
     // every tenant's segment of the day that ended was sealed, not only the one written to
-    expect(readdirSync(join(dir, 'active', 'globex'))).toEqual(['2026-11-21.jsonl.gz']);
+    expect(readdirSync(join(dir, 'active', 'globex')).sort()).toEqual(['2026-11-21.idx.json', '2026-11-21.jsonl.gz']);
   });
 
   it('says when its buffer is full or the disk nearly is', async () => {
