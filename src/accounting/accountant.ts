@@ -74,11 +74,15 @@ export class Accountant {
   }
 
   /** What an attributed report said about each recipient it could tie to a relayed message. */
-  reportFindings(tenant: TenantId, report: string, findings: ReadonlyArray<{ type: string; recipient: string | null; feedbackType?: string; bounce?: { status: string | null; verdict: string; rule: string }; messageRef: string | null }>): void {
+  reportFindings(
+    tenant: TenantId,
+    report: string,
+    findings: ReadonlyArray<{ type: string; recipient: { address: string } | { p: string; d: string } | null; feedbackType?: string; bounce?: { status: string | null; verdict: string; rule: string }; messageRef: string | null }>,
+  ): void {
     const time = new Date(this.#now()).toISOString();
     for (const f of findings) {
       if (!f.recipient) continue;
-      const recipient = this.#fromText(tenant, f.recipient);
+      const recipient = 'address' in f.recipient ? this.#fromText(tenant, f.recipient.address) : { p: f.recipient.p, d: f.recipient.d };
       if (!recipient) continue;
       const common = { v: ACCOUNTING_SCHEMA_VERSION, time, tenant, recipient, ...(f.messageRef ? { tx: f.messageRef } : {}), report };
       if (f.bounce) {

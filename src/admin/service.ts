@@ -32,7 +32,9 @@ export class AdminError extends Error {
 export type SuspendInput = Omit<Suspension, 'id' | 'createdAt' | 'lifted' | 'source'> & { readonly source?: Suspension['source'] };
 
 export interface SuppressInput {
-  readonly address: string;
+  /** the address; or, when only its pseudonym is known (a report that hid it), `pseudonym` instead */
+  readonly address?: string;
+  readonly pseudonym?: string;
   readonly reason: SuppressionReason;
   readonly source?: string;
   readonly expiresAt?: number;
@@ -180,9 +182,14 @@ export class AdminService {
   }
 
   #entry(key: TenantKey, input: SuppressInput): SuppressionEntry | string {
-    const parsed = parseMailAddress(input.address.trim());
-    if (!parsed) return 'not an email address';
     if (!SUPPRESSION_REASONS.includes(input.reason)) return `reason must be one of ${SUPPRESSION_REASONS.join(', ')}`;
+    if (input.address === undefined && input.pseudonym !== undefined) {
+      if (!/^[A-Za-z0-9_-]{22}$/.test(input.pseudonym)) return 'not a pseudonym';
+      // suppressed without an address: it matches, and exports show the pseudonym only
+      return { pseudonym: input.pseudonym, reason: input.reason, ...(input.source && { source: input.source }), createdAt: this.now(), ...(input.expiresAt !== undefined && { expiresAt: input.expiresAt }) };
+    }
+    const parsed = parseMailAddress((input.address ?? '').trim());
+    if (!parsed) return 'not an email address';
     return {
       pseudonym: key.pseudonym(parsed.matchForm),
       sealed: key.sealAddress(parsed.address),

@@ -181,6 +181,7 @@ export const configSchema = z
         port: port.default(2526),
         maxMessageBytes: z.number().int().min(1024).max(MAX_REPORT_BYTES).default(MAX_REPORT_BYTES),
         rulesFile: z.string().min(1).optional(),
+        messageIdLookbackDays: z.number().int().min(1).max(90).default(30),
         rates: z
           .strictObject({
             minVolume: z.number().int().min(1).default(1000),

@@ -9,7 +9,11 @@ export const MAX_REPORT_BYTES = 10 * 1024 * 1024;
 export type FeedbackOutcome = 'applied' | 'counted' | 'unattributed' | 'forged';
 
 /** how the report was tied to a tenant: by a reference header that verified, or why not */
-export type Attribution = 'verified' | 'missing' | 'malformed' | 'unknown-tenant' | 'forged';
+/**
+ * verified: by a reference header that verified; message-id: no reference, but the reported
+ * Message-ID is in exactly one tenant's accounting records; the others: not attributed.
+ */
+export type Attribution = 'verified' | 'message-id' | 'missing' | 'malformed' | 'unknown-tenant' | 'forged' | 'ambiguous';
 
 export interface FeedbackCounts {
   readonly complaints: number;

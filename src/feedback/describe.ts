@@ -40,7 +40,7 @@ export function describePlan(plan: FeedbackPlan, rules: FeedbackRules): Record<s
       messageRefs: s.messageRefs,
       outcome: s.outcome,
       counts: s.counts,
-      suppress: s.suppress.map((x) => ({ address: maskAddress(x.address), reason: x.reason })),
+      suppress: s.suppress.map((x) => ('address' in x ? { address: maskAddress(x.address), reason: x.reason } : { pseudonym: x.p, domain: x.d, reason: x.reason })),
       notes: s.notes,
     })),
   };

@@ -23,9 +23,11 @@ export interface IntakeDeps {
   readonly keyOf: (tenant: TenantId) => Promise<TenantKey | null>;
   readonly store: Pick<AdminStore, 'addFeedbackReport' | 'findFeedbackReport'>;
   /** all or nothing, as the admin service does it */
-  readonly suppress: (tenant: TenantId, inputs: Array<{ address: string; reason: SuppressionReason; source: string }>) => Promise<number>;
+  readonly suppress: (tenant: TenantId, inputs: Array<({ address: string } | { pseudonym: string }) & { reason: SuppressionReason; source: string }>) => Promise<number>;
   readonly master: MasterKey;
   readonly now: () => number;
+  /** accounting records of relayed messages with this Message-ID, in every tenant (recent ones) */
+  readonly findMessage?: (messageId: string) => Promise<MessageMatch[]>;
   /** after a new record of a tenant is kept: count it toward the tenant's rates, judge them, account for it; must not throw */
   readonly afterRecorded?: (record: FeedbackRecord, scope: ScopePlan) => Promise<void>;
 }
@@ -41,21 +43,36 @@ interface Finding {
   readonly type: FindingType;
   readonly feedbackType?: string;
   readonly bounce?: FeedbackRecord['bounces'][number];
-  /** the address to suppress: holds a recipient, never logged or stored in clear */
-  readonly suppress: { readonly address: string; readonly reason: SuppressionReason } | null;
-  /** the recipient the finding is about, when the verified reference shows it; never logged or stored in clear */
-  readonly recipient: string | null;
+  /** whom to suppress: holds a recipient, never logged or stored in clear */
+  readonly suppress: (Target & { readonly reason: SuppressionReason }) | null;
+  /** the recipient the finding is about, when the attribution shows it; never logged or stored in clear */
+  readonly recipient: Target | null;
   readonly note?: string;
 }
 
-/** The tenant and message a report is about, by its reference header, and the message's recipients. */
+/** A relayed message found in a tenant's accounting records by its Message-ID. */
+export interface MessageMatch {
+  readonly tenant: TenantId;
+  readonly tx: string;
+  readonly senderDomain: string | null;
+  /** its recipients as the records have them: pseudonyms and domains */
+  readonly recipients: ReadonlyArray<{ readonly p: string; readonly d: string }>;
+}
+
+/** The tenant and message a report is about, and the message's recipients. */
 interface Who {
   readonly attribution: Attribution;
   readonly tenant: TenantId | null;
   readonly messageRef: string | null;
   readonly senderDomain: string | null;
+  /** by the reference: the addresses */
   readonly recipients: readonly string[] | null;
+  /** by Message-ID: the pseudonyms, and the key to compare named addresses with */
+  readonly sent?: { readonly recipients: MessageMatch['recipients']; readonly key: TenantKey };
 }
+
+/** who a finding is about: an address, or only a pseudonym when the report hid the address */
+type Target = { readonly address: string } | { readonly p: string; readonly d: string };
 
 /** What one report would do in one scope (a tenant, or the review queue). */
 export interface ScopePlan {
@@ -68,7 +85,7 @@ export interface ScopePlan {
   readonly counts: FeedbackCounts;
   readonly feedbackTypes: readonly string[];
   readonly bounces: FeedbackRecord['bounces'];
-  readonly suppress: ReadonlyArray<{ readonly address: string; readonly reason: SuppressionReason }>;
+  readonly suppress: ReadonlyArray<Target & { readonly reason: SuppressionReason }>;
   readonly notes: readonly string[];
   /** what each complaint or bounced recipient was about, for the accounting records (holds addresses) */
   readonly findings: ReadonlyArray<Pick<Finding, 'type' | 'recipient' | 'feedbackType' | 'bounce' | 'messageRef'>>;
@@ -135,7 +152,10 @@ export class FeedbackIntake {
       const key = tenant ? await this.#deps.keyOf(tenant) : null;
       if (tenant && !key) throw new Error(`tenant ${tenant} has no key`);
       if (tenant && scope.suppress.length > 0) {
-        await this.#deps.suppress(tenant, scope.suppress.map((s) => ({ ...s, source: `feedback:${id}` })));
+        await this.#deps.suppress(
+          tenant,
+          scope.suppress.map((s) => ({ ...('address' in s ? { address: s.address } : { pseudonym: s.p }), reason: s.reason, source: `feedback:${id}` })),
+        );
       }
       const record: FeedbackRecord = {
         id,
@@ -164,13 +184,28 @@ export class FeedbackIntake {
 
   async #attribute(original: OriginalMessage | null): Promise<Who> {
     const none = { tenant: null, messageRef: null, senderDomain: null, recipients: null };
-    if (!original?.reference) return { attribution: 'missing', ...none };
+    if (!original?.reference) return this.#byMessageId(original);
     const m = /^1\.([a-z0-9][a-z0-9_-]{0,62})\./.exec(original.reference);
     const key = m ? await this.#deps.keyOf(m[1]!) : null;
     const check = verifyReference(original.reference, () => key);
     if (check.status !== 'verified') return { attribution: check.status, ...none };
     const r = check.reference;
     return { attribution: 'verified', tenant: r.tenant, messageRef: r.messageRef, senderDomain: r.senderDomain, recipients: r.recipients };
+  }
+
+  /** No reference: the reported Message-ID in exactly one tenant's accounting records. */
+  async #byMessageId(original: OriginalMessage | null): Promise<Who> {
+    const none = { tenant: null, messageRef: null, senderDomain: null, recipients: null };
+    if (!original?.messageId || !this.#deps.findMessage) return { attribution: 'missing', ...none };
+    const matches = await this.#deps.findMessage(original.messageId);
+    const tenants = new Set(matches.map((m) => m.tenant));
+    if (tenants.size === 0) return { attribution: 'missing', ...none };
+    if (tenants.size > 1) return { attribution: 'ambiguous', ...none };
+    const m = matches[0]!;
+    const key = await this.#deps.keyOf(m.tenant);
+    if (!key) return { attribution: 'missing', ...none };
+    const recipients = [...new Map(matches.flatMap((x) => x.recipients).map((r) => [r.p, r])).values()];
+    return { attribution: 'message-id', tenant: m.tenant, messageRef: m.tx, senderDomain: m.senderDomain, recipients: null, sent: { recipients, key } };
   }
 
   #findings(
@@ -182,30 +217,45 @@ export class FeedbackIntake {
     singleTarget = false,
   ): Finding[] {
     const base = { attribution: who.attribution, tenant: who.tenant, messageRef: who.messageRef, senderDomain: who.senderDomain, type, ...extra };
-    if (who.attribution !== 'verified') return [{ ...base, suppress: null, recipient: null }];
-    const { addresses, note } = targets(named, who.recipients);
-    const chosen = singleTarget ? addresses.slice(0, 1) : addresses;
+    if (who.attribution !== 'verified' && who.attribution !== 'message-id') return [{ ...base, suppress: null, recipient: null }];
+    const { found, note } = who.sent ? targetsByPseudonym(named, who.sent.recipients, who.sent.key) : targets(named, who.recipients);
+    const chosen = singleTarget ? found.slice(0, 1) : found;
     if (chosen.length === 0) return [{ ...base, suppress: null, recipient: null, ...(note && reason !== null ? { note } : {}) }];
-    return chosen.map((address, i) => ({ ...base, type: i === 0 ? type : 'ignore', recipient: address, suppress: reason === null ? null : { address, reason } }));
+    return chosen.map((target, i) => ({ ...base, type: i === 0 ? type : 'ignore', recipient: target, suppress: reason === null ? null : { ...target, reason } }));
   }
 }
 
 /** Which of the message's recipients a report is about; only ever one the reference carries. */
-function targets(named: readonly string[], carried: readonly string[] | null): { addresses: string[]; note?: string } {
+function targets(named: readonly string[], carried: readonly string[] | null): { found: Target[]; note?: string } {
   if (carried === null) {
-    return { addresses: [], note: 'the message had too many recipients to carry them in its reference: the recipient cannot be verified, nothing suppressed' };
+    return { found: [], note: 'the message had too many recipients to carry them in its reference: the recipient cannot be verified, nothing suppressed' };
   }
   if (named.length === 0) {
-    if (carried.length === 1) return { addresses: [carried[0]!] };
-    return { addresses: [], note: `the report hides the recipient and the message had ${carried.length}: nothing suppressed` };
+    if (carried.length === 1) return { found: [{ address: carried[0]! }] };
+    return { found: [], note: `the report hides the recipient and the message had ${carried.length}: nothing suppressed` };
   }
   const wanted = new Set(named.map((a) => parseMailAddress(a)?.matchForm).filter((f): f is string => f !== undefined));
   const addresses = carried.filter((a) => {
     const form = parseMailAddress(a)?.matchForm;
     return form !== undefined && wanted.has(form);
   });
-  if (addresses.length === 0) return { addresses: [], note: 'the report names a recipient the message was not sent to: nothing suppressed' };
-  return { addresses };
+  if (addresses.length === 0) return { found: [], note: 'the report names a recipient the message was not sent to: nothing suppressed' };
+  return { found: addresses.map((address) => ({ address })) };
+}
+
+/** The same, for a message known only by its accounting records: recipients as pseudonyms. */
+function targetsByPseudonym(named: readonly string[], sent: MessageMatch['recipients'], key: TenantKey): { found: Target[]; note?: string } {
+  if (named.length === 0) {
+    if (sent.length === 1) return { found: [{ p: sent[0]!.p, d: sent[0]!.d }] };
+    return { found: [], note: `the report hides the recipient and the message had ${sent.length}: nothing suppressed` };
+  }
+  const pseudonyms = new Set(sent.map((r) => r.p));
+  const found = named.flatMap((a) => {
+    const parsed = parseMailAddress(a);
+    return parsed && pseudonyms.has(key.pseudonym(parsed.matchForm)) ? [{ address: parsed.address }] : [];
+  });
+  if (found.length === 0) return { found: [], note: 'the report names a recipient the message was not sent to: nothing suppressed' };
+  return { found };
 }
 
 function group(findings: readonly Finding[], reportNotes: readonly string[]): ScopePlan[] {
@@ -217,7 +267,7 @@ function group(findings: readonly Finding[], reportNotes: readonly string[]): Sc
   return [...byScope.entries()].map(([k, fs]) => {
     const count = (t: FindingType) => fs.filter((f) => f.type === t).length;
     const suppress = fs.flatMap((f) => (f.suppress ? [f.suppress] : []));
-    const attribution = k ? 'verified' : (fs.find((f) => f.attribution === 'forged')?.attribution ?? fs[0]!.attribution);
+    const attribution = k ? fs[0]!.attribution : (fs.find((f) => f.attribution === 'forged')?.attribution ?? fs[0]!.attribution);
     const outcome: FeedbackOutcome = k ? (suppress.length > 0 ? 'applied' : 'counted') : attribution === 'forged' ? 'forged' : 'unattributed';
     return {
       scope: k || REVIEW,

@@ -8,7 +8,8 @@ import type { FeedbackRecord } from '../domain/feedback.js';
 import type { Store } from '../store/ports.js';
 import { Notifier } from '../notify/notifier.js';
 import { BUNDLED_RULES, FeedbackRules } from './classify.js';
-import { FeedbackIntake, type ScopePlan } from './intake.js';
+import { FeedbackIntake, type MessageMatch, type ScopePlan } from './intake.js';
+import { queryAccounting } from '../accounting/query.js';
 import type { Accountant } from '../accounting/accountant.js';
 import { RateWatch, type RateDecision } from './rates.js';
 
@@ -71,7 +72,24 @@ export function feedbackServices(o: FeedbackServicesOptions): FeedbackServices {
       log.error({ report: record.id, tenant: record.tenant, err: (err as Error).message }, 'report recorded but not counted toward rates');
     }
   };
+  // a report without a reference: its Message-ID in the recent accounting records of each tenant
+  const findMessage = async (messageId: string): Promise<MessageMatch[]> => {
+    const from = o.now() - config.feedback.messageIdLookbackDays * 86_400_000;
+    const found: MessageMatch[] = [];
+    for (const t of await store.listTenants()) {
+      const byTx = new Map<string, { tenant: string; tx: string; senderDomain: string | null; recipients: Array<{ p: string; d: string }> }>();
+      for await (const r of queryAccounting({ dir: config.accounting.dir, tenant: t.id, messageId, from })) {
+        if (r.type !== 'relayed' || !r.tx) continue;
+        const m = byTx.get(r.tx) ?? { tenant: t.id, tx: r.tx, senderDomain: r.sender?.d ?? null, recipients: [] };
+        m.recipients.push(r.recipient);
+        byTx.set(r.tx, m);
+      }
+      found.push(...byTx.values());
+    }
+    return found;
+  };
   const intake = new FeedbackIntake({
+    findMessage,
     rules,
     keyOf: (tenant) => o.admin.keyOf(tenant),
     store,

@@ -117,6 +117,35 @@ describe('feedback end to end', () => {
     expect(counted!.notes).toContain('the report names a recipient the message was not sent to: nothing suppressed');
   });
 
+  it('a report about a copy without the reference is attributed by Message-ID through the accounting records', async () => {
+    const strip = (raw: Buffer) => raw.toString('latin1').replace(/^X-Mailwarden-Ref:.*\r\n(?:[ \t].*\r\n)*/m, '');
+    const sent = await sendMail({ port: relay.port, user: 'acme', pass: ACME_PASSWORD, from: 'alice@acme.test', to: ['byid@example.org'], message: 'From: alice@acme.test\r\nTo: byid@example.org\r\nMessage-ID: <by-id-1@acme.test>\r\nSubject: s\r\n\r\nb\r\n' });
+    expect(sent.ok).toBe(true);
+    const copy = strip(upstream.messages.at(-1)!.raw);
+    expect(copy).not.toContain('X-Mailwarden-Ref');
+    // the same Message-ID relayed by two tenants cannot say whose it is
+    for (const user of ['acme', 'globex'] as const) {
+      const from = user === 'acme' ? 'alice@acme.test' : 'info@globex.test';
+      const r = await sendMail({ port: relay.port, user, pass: user === 'acme' ? ACME_PASSWORD : GLOBEX_PASSWORD, from, to: ['shared@example.org'], message: `From: ${from}\r\nMessage-ID: <shared-id@example.com>\r\nSubject: s\r\n\r\nb\r\n` });
+      expect(r.ok).toBe(true);
+    }
+    const shared = strip(upstream.messages.at(-1)!.raw);
+    // accounting records reach their files within a second
+    await new Promise((r) => setTimeout(r, 1200));
+
+    expect((await report(arf(copy))).response).toMatch(/ applied$/);
+    expect(await rcptReply('acme', 'alice@acme.test', 'byid@example.org')).toMatch(/^550 5\.7\.1 /);
+    expect(await rcptReply('globex', 'info@globex.test', 'byid@example.org')).toMatch(/^250/);
+    const [record] = await relay.store.listFeedbackReports('acme', { limit: 1 });
+    expect(record).toMatchObject({ attribution: 'message-id', outcome: 'applied', counts: { complaints: 1, suppressed: 1 } });
+    // suppressed by pseudonym: the redacted report never gave the address, so the export cannot show it
+    expect(await relay.admin.exportCsv('acme')).toMatch(/^,complaint,feedback:F\w+,/m);
+
+    expect((await report(arf(shared))).response).toMatch(/ unattributed$/);
+    const [review] = await relay.store.listFeedbackReports(REVIEW, { limit: 1 });
+    expect(review!.attribution).toBe('ambiguous');
+  });
+
   it('a digest of two reports acts on both', async () => {
     const one = await relayed('acme', 'alice@acme.test', ['first@example.org']);
     const two = await relayed('acme', 'alice@acme.test', ['second@example.org']);
