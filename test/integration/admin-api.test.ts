@@ -82,6 +82,7 @@ describe('admin API', () => {
       const r = await call(method, path, tokens.acme!, body);
       expect(r.status).toBe(404);
       expect(r.json.error.code).toBe('NOT_FOUND');
+      expect(audit().find((x) => x.requestId === r.requestId)).toMatchObject({ role: 'tenant', outcome: 'denied' });
     }
     const suspend = await call('POST', '/tenants/acme/suspensions', tokens.acme!, { scope: 'tenant', reason: 'me' });
     expect(suspend.status).toBe(403);
