@@ -200,10 +200,20 @@ export class AdminService {
     };
   }
 
+  readonly #keys = new Map<TenantId, TenantKey>();
+
   /** The tenant's key; null for an unknown tenant. */
   async keyOf(tenant: TenantId): Promise<TenantKey | null> {
     const record = await this.store.getTenant(tenant);
-    return record ? this.master.unwrap(record.wrappedKey, tenant) : null;
+    if (!record) return null;
+    const key = this.master.unwrap(record.wrappedKey, tenant);
+    this.#keys.set(tenant, key);
+    return key;
+  }
+
+  /** The key keyOf last gave for the tenant, without a store read; null if it has not been asked. */
+  knownKey(tenant: TenantId): TenantKey | null {
+    return this.#keys.get(tenant) ?? null;
   }
 
   async #tenantKey(tenant: TenantId): Promise<TenantKey> {

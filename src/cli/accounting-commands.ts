@@ -6,6 +6,8 @@ import { audited, UsageError, withService, type Io } from './policy-commands.js'
 import { queryAccounting } from '../accounting/query.js';
 import type { AccountingRecord } from '../accounting/records.js';
 import { parseMailAddress } from '../smtp/address.js';
+import { exportSubject } from '../accounting/subject.js';
+import { writeFileSync } from 'node:fs';
 
 export async function retentionRun(config: Config, args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean' } } });
@@ -117,4 +119,40 @@ function csvRow(r: AccountingRecord): string {
     (o.reason as string | undefined) ?? '',
   ];
   return cells.map((c) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',');
+}
+
+export async function subject(config: Config, args: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({ args: rest, options: { tenant: { type: 'string' }, address: { type: 'string' }, output: { type: 'string', short: 'o' } } });
+  if (sub !== 'export') throw new UsageError('subject export --tenant T --address A [-o FILE]');
+  if (!values.tenant) throw new UsageError('--tenant is required');
+  if (!values.address) throw new UsageError('--address is required');
+  const tenant = values.tenant;
+  const address = values.address;
+  const doc = await audited(config, { action: 'subject.export', tenant }, () =>
+    withService(config, async (svc, store) => {
+      const key = await svc.keyOf(tenant);
+      if (!key) throw new UsageError(`no tenant "${tenant}"`);
+      if (!parseMailAddress(address.trim())) throw new UsageError('--address: not an email address');
+      let looked = 0;
+      return exportSubject({
+        dir: config.accounting.dir,
+        tenant,
+        address,
+        key,
+        store,
+        now: Date.now(),
+        onSegment: () => {
+          if (++looked % 30 === 0) io.err(`  ${looked} day(s) looked at`);
+        },
+      });
+    }),
+  (d) => ({ records: d.records.length, suppressed: d.suppression !== null }));
+  const text = JSON.stringify(doc, null, 2);
+  if (values.output) {
+    writeFileSync(values.output, `${text}\n`, { mode: 0o600 });
+    io.err(`written to ${values.output}`);
+  } else io.out(text);
+  io.err(`${doc.records.length} record(s)${doc.suppression ? `; on the suppression list (${doc.suppression.reason})` : '; not on the suppression list'}`);
+  return 0;
 }

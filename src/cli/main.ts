@@ -7,7 +7,7 @@ import { hashPassword } from '../tenants/password.js';
 import { start } from '../main.js';
 import { feedback } from './feedback-commands.js';
 import { token } from './token-commands.js';
-import { accountingQuery, retentionRun } from './accounting-commands.js';
+import { accountingQuery, retentionRun, subject } from './accounting-commands.js';
 import { describeError, suppression, suspend, suspensions, tenantAdd, tenantList, unsuspend, type Io } from './policy-commands.js';
 
 const USAGE = `usage: mailwarden <command>
@@ -43,6 +43,7 @@ commands:
 
   accounting query --tenant T [--from DATE] [--to DATE] [--address A | --message-id M] [--format jsonl|csv] [--no-archive]
                                                 one tenant's records (csv: PowerMTA-style columns, pseudonyms for addresses)
+  subject export --tenant T --address A [-o FILE]  everything about one address of one tenant (records, suppression), as JSON
   retention run [--dry-run]                     move accounting segments older than accounting.retention.activeDays
                                                 to the archive, delete those older than archiveDays (the relay
                                                 also does this at start and daily)
@@ -87,6 +88,8 @@ async function main(argv: string[]): Promise<number> {
     case 'accounting':
       if (sub === 'query') return accountingQuery(config(), rest, io);
       break;
+    case 'subject':
+      return subject(config(), argv.slice(1), io);
     case 'retention':
       if (sub === 'run') return retentionRun(config(), rest, io);
       break;

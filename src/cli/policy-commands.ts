@@ -48,14 +48,17 @@ export function checked<S extends z.ZodType>(schema: S, data: unknown, flags: Re
   throw new UsageError(problems.join('\n'));
 }
 
-export async function withService<T>(config: Config, fn: (svc: AdminService, store: Store) => Promise<T>): Promise<T> {
+export async function withService<T>(config: Config, fn: (svc: AdminService, store: Store, accountant: Accountant) => Promise<T>): Promise<T> {
   const master = loadMasterKey(config.keys, process.env);
   const store = await openStore(config.store);
   // changes are accounted for in the relay's accounting log, beside the relay if it runs
   const accounting = await AccountingLog.open({ ...config.accounting, secondary: true, now: Date.now, log: createLogger('warn', process.stderr) });
-  const accountant = new Accountant(accounting, () => null, Date.now);
+  // records about recipients need the tenant's key: the one the command already looked up
+  let svc: AdminService | null = null;
+  const accountant = new Accountant(accounting, (tenant) => svc?.knownKey(tenant) ?? null, Date.now);
+  svc = new AdminService(store, master.key, Date.now, (...change) => accountant.admin(...change));
   try {
-    return await fn(new AdminService(store, master.key, Date.now, (...change) => accountant.admin(...change)), store);
+    return await fn(svc, store, accountant);
   } finally {
     await accounting.close();
     await store.close();

@@ -73,6 +73,7 @@ export interface AdminStore extends TokenStore {
   /** all or nothing; an entry for a pseudonym already present replaces it */
   addSuppressions(tenant: TenantId, entries: readonly SuppressionEntry[]): Promise<void>;
   removeSuppression(tenant: TenantId, pseudonym: string): Promise<boolean>;
+  getSuppression(tenant: TenantId, pseudonym: string): Promise<SuppressionEntry | null>;
   listSuppressions(tenant: TenantId): AsyncIterable<SuppressionEntry>;
   countSuppressions(tenant: TenantId): Promise<number>;
 

@@ -90,6 +90,8 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
       expect(await store.checkRecipient(rcpt(a, 'P2', T0 + MIN - 1))).toEqual({ kind: 'suppressed' });
       expect(await store.checkRecipient(rcpt(a, 'P2', T0 + MIN))).toEqual({ kind: 'ok' });
       expect(await store.countSuppressions(a)).toBe(2);
+      expect(await store.getSuppression(a, 'P1')).toMatchObject({ pseudonym: 'P1', reason: 'complaint' });
+      expect(await store.getSuppression(b, 'P1')).toBeNull();
       expect(await store.removeSuppression(a, 'P1')).toBe(true);
       expect(await store.removeSuppression(a, 'P1')).toBe(false);
       expect(await store.checkRecipient(rcpt(a, 'P1'))).toEqual({ kind: 'ok' });

@@ -179,4 +179,22 @@ tenants:
     expect((await cli(['accounting', 'query'])).stderr).toContain('--tenant is required');
     expect((await cli(['accounting', 'query', '--tenant', 'initech', '--from', 'yesterday'])).stderr).toContain('--from: "yesterday" is not a date');
   });
+
+  it('subject export gives a tenant everything about one address: its records and its suppression entry', async () => {
+    await new Promise((r) => setTimeout(r, 1200));
+    const out = join(dir, 'subject.json');
+    const r = await cli(['subject', 'export', '--tenant', 'initech', '--address', 'READER@example.org', '-o', out]);
+    expect(r.code).toBe(0);
+    const { readFileSync } = await import('node:fs');
+    const doc = JSON.parse(readFileSync(out, 'utf8')) as { format: string; tenant: string; subject: { address: string; pseudonym: string }; records: Array<{ type: string; tenant: string }>; suppression: { reason: string; addressKept: boolean } | null };
+    expect(doc.format).toBe('mailwarden-subject-export');
+    expect(doc.subject.address).toBe('READER@example.org');
+    expect(doc.records.map((x) => x.type)).toEqual(expect.arrayContaining(['relayed', 'complained']));
+    expect(doc.records.every((x) => x.tenant === 'initech')).toBe(true);
+    expect(doc.suppression).toMatchObject({ reason: 'complaint', addressKept: true });
+    expect(r.stderr).toMatch(/\d+ record\(s\); on the suppression list \(complaint\)/);
+    // another tenant knows nothing of it
+    const other = await cli(['subject', 'export', '--tenant', 'acme', '--address', 'reader@example.org']);
+    expect((JSON.parse(other.stdout) as { records: unknown[]; suppression: unknown }).records).toEqual([]);
+  });
 });

@@ -114,6 +114,10 @@ export class EmbeddedStore implements Store {
     });
   }
 
+  async getSuppression(tenant: TenantId, pseudonym: string): Promise<SuppressionEntry | null> {
+    return this.#suppressions.get(tenant + SEP + pseudonym) ?? null;
+  }
+
   async removeSuppression(tenant: TenantId, pseudonym: string): Promise<boolean> {
     const key = tenant + SEP + pseudonym;
     return this.#root.transaction(() => {

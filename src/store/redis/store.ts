@@ -195,6 +195,11 @@ export class RedisStore implements Store {
     await this.#call(() => tx.exec().then(checkExec));
   }
 
+  async getSuppression(tenant: TenantId, pseudonym: string): Promise<SuppressionEntry | null> {
+    const raw = await this.#call(() => this.client.hget(keys(tenant).suppressions, pseudonym));
+    return raw === null ? null : (JSON.parse(raw.slice(raw.indexOf('\t') + 1)) as SuppressionEntry);
+  }
+
   async removeSuppression(tenant: TenantId, pseudonym: string): Promise<boolean> {
     return (await this.#call(() => this.client.hdel(keys(tenant).suppressions, pseudonym))) === 1;
   }
