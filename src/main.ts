@@ -12,13 +12,15 @@ import { createPolicy, type Policy } from './policy/pipeline.js';
 import { ProcessRateLimiter } from './policy/rate-fallback.js';
 import { Metrics } from './observability/metrics.js';
 import { listenObservability } from './observability/http.js';
-import { AdminService } from './admin/service.js';
+import { AdminError, AdminService } from './admin/service.js';
+import { bareSuppression, exportSubject } from './accounting/subject.js';
+import { parseMailAddress } from './smtp/address.js';
 import { AuditLog } from './admin/audit.js';
 import { listenAdminApi } from './admin/http.js';
 import type { FeedbackIntake } from './feedback/intake.js';
 import { feedbackServices } from './feedback/services.js';
 import { DeliveryCounter } from './feedback/delivery-counter.js';
-import { AccountingLog } from './accounting/writer.js';
+import { AccountingLog, announceRelay, withdrawRelay } from './accounting/writer.js';
 import { Accountant } from './accounting/accountant.js';
 import { runRetention } from './accounting/retention.js';
 import { openUpstream, sendOwnMessage } from './forward/open.js';
@@ -165,6 +167,22 @@ export async function start(config: Config, options: StartOptions = {}): Promise
         now,
         rates: config.feedback.rates,
         maxReportBytes: config.feedback.maxMessageBytes,
+        subjects: {
+          export: async (tenant, address) => {
+            const key = await admin.keyOf(tenant);
+            if (!key || !parseMailAddress(address.trim())) throw new AdminError('INVALID_INPUT', 'not an email address', ['address: not an email address']);
+            return exportSubject({ dir: config.accounting.dir, tenant, address, key, store, now: now() });
+          },
+          erase: async (tenant, address) => {
+            const key = await admin.keyOf(tenant);
+            const parsed = parseMailAddress(address.trim());
+            if (!key || !parsed) throw new AdminError('INVALID_INPUT', 'not an email address', ['address: not an email address']);
+            const pseudonym = key.pseudonym(parsed.matchForm);
+            const { segments, removed } = await accounting.eraseSubject(tenant, pseudonym);
+            const stillSuppressed = await bareSuppression(store, tenant, pseudonym);
+            return { segmentsRewritten: segments, recordsRemoved: removed, stillSuppressed };
+          },
+        },
       })
     : null;
   if (adminApi) log.info({ host: adminApi.address.address, port: adminApi.address.port }, 'admin API listening');
@@ -172,6 +190,8 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const observability = config.metrics.enabled ? await listenObservability(config.metrics.host, config.metrics.port, metrics.registry) : null;
   if (observability) log.info({ host: observability.address.address, port: observability.address.port }, 'metrics listening');
   const smtp = await front.listen();
+  // a CLI command that rewrites accounting segments asks this relay to do it
+  await announceRelay(config.accounting.dir, { pid: process.pid, adminApi: adminApi ? { host: adminApi.address.address, port: adminApi.address.port } : null });
   log.info({ host: smtp.address, port: smtp.port, tenants: tenants.size, devCertificate: tls.development }, 'smtp listening');
 
   return {
@@ -191,6 +211,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       await dsn.idle();
       clearInterval(retentionTimer);
       await deliveries.close();
+      await withdrawRelay(config.accounting.dir);
       await accounting.close();
       notifier.close();
       await notifier.idle();

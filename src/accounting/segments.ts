@@ -2,10 +2,10 @@
 // active or archived, and the per-segment index written when a day is sealed (the sorted
 // pseudonyms and Message-IDs it holds), which lets a query skip segments that cannot match.
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gzipSync } from 'node:zlib';
 import type { AccountingRecord } from './records.js';
 
 const FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl(\.gz)?$/;
@@ -99,4 +99,28 @@ export function sortedHas(sorted: readonly string[], value: string): boolean {
     else hi = mid - 1;
   }
   return false;
+}
+
+/**
+ * Rewrites a segment without the records `drop` selects; returns how many were dropped.
+ * A sealed segment is rewritten gzipped and its index rebuilt; nothing changes when no
+ * record is dropped. The new file replaces the old one by rename, after it is synced.
+ */
+export async function rewriteSegment(file: string, drop: (r: AccountingRecord) => boolean): Promise<number> {
+  const kept: string[] = [];
+  let dropped = 0;
+  for await (const r of readSegment(file)) {
+    if (drop(r)) dropped++;
+    else kept.push(JSON.stringify(r));
+  }
+  if (dropped === 0) return 0;
+  const body = Buffer.from(kept.length ? `${kept.join('\n')}\n` : '');
+  const tmp = `${file}.rewrite.tmp`;
+  const h = await open(tmp, 'w', 0o600);
+  await h.write(file.endsWith('.gz') ? gzipSync(body) : body);
+  await h.sync();
+  await h.close();
+  await rename(tmp, file);
+  if (file.endsWith('.gz')) await writeIndex(file);
+  return dropped;
 }

@@ -6,6 +6,7 @@ import type { TenantId } from '../domain/tenant.js';
 import { parseMailAddress } from '../smtp/address.js';
 import type { AdminStore } from '../store/ports.js';
 import { queryAccounting } from './query.js';
+import { readIndex, rewriteSegment, segmentsOf, sortedHas } from './segments.js';
 import type { AccountingRecord } from './records.js';
 
 export interface SubjectExport {
@@ -49,4 +50,40 @@ export async function exportSubject(o: {
       addressKept: Boolean(entry.sealed),
     },
   };
+}
+
+export interface EraseResult {
+  readonly segmentsRewritten: number;
+  readonly recordsRemoved: number;
+  /** true when the subject stays suppressed, now by pseudonym only */
+  readonly stillSuppressed: boolean;
+}
+
+/** Removes every record naming `pseudonym` from a tenant's segments (active and archived). */
+export async function eraseFromSegments(dir: string, tenant: TenantId, pseudonym: string): Promise<{ segments: number; removed: number }> {
+  let segments = 0;
+  let removed = 0;
+  for (const s of await segmentsOf(dir, tenant)) {
+    if (s.sealed) {
+      const index = await readIndex(s.file);
+      if (index && !sortedHas(index.pseudonyms, pseudonym)) continue;
+    }
+    const n = await rewriteSegment(s.file, (r) => ('sender' in r && r.sender?.p === pseudonym) || ('recipient' in r && r.recipient?.p === pseudonym));
+    if (n > 0) {
+      segments++;
+      removed += n;
+    }
+  }
+  return { segments, removed };
+}
+
+/** Keeps the subject suppressed, but by pseudonym only: an opt-out must outlive erasure. */
+export async function bareSuppression(store: Pick<AdminStore, 'getSuppression' | 'addSuppressions'>, tenant: TenantId, pseudonym: string): Promise<boolean> {
+  const entry = await store.getSuppression(tenant, pseudonym);
+  if (!entry) return false;
+  if (entry.sealed) {
+    const { sealed: _address, ...bare } = entry;
+    await store.addSuppressions(tenant, [bare]);
+  }
+  return true;
 }

@@ -7,13 +7,14 @@
 // nearly full, accepting() says so and the relay answers MAIL with 452 4.3.1 instead of
 // taking mail it could not account for.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access, mkdir, open, readdir, readFile, rename, stat, statfs, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, stat, statfs, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { AccountingRecord } from './records.js';
 import { writeIndex } from './segments.js';
+import { eraseFromSegments } from './subject.js';
 
 export interface AccountingOptions {
   readonly dir: string;
@@ -35,6 +36,40 @@ export type Acceptance = 'ok' | 'buffer-full' | 'disk-low';
 
 const TENANT_DIR = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const SEGMENT = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
+
+/** Written by a running relay beside its accounting records: who writes them, and where its admin API answers. */
+export interface RelayPresence {
+  readonly pid: number;
+  readonly adminApi: { readonly host: string; readonly port: number } | null;
+}
+
+export function presenceFile(dir: string): string {
+  return join(dir, 'relay.json');
+}
+
+export async function announceRelay(dir: string, presence: RelayPresence): Promise<void> {
+  await writeFile(presenceFile(dir), `${JSON.stringify(presence)}\n`, { mode: 0o600 });
+}
+
+export async function withdrawRelay(dir: string): Promise<void> {
+  await unlink(presenceFile(dir)).catch(() => undefined);
+}
+
+/** The relay writing to this accounting directory, if one runs. */
+export async function runningRelay(dir: string): Promise<RelayPresence | null> {
+  let presence: RelayPresence;
+  try {
+    presence = JSON.parse(await readFile(presenceFile(dir), 'utf8')) as RelayPresence;
+  } catch {
+    return null;
+  }
+  try {
+    process.kill(presence.pid, 0);
+    return presence;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? presence : null;
+  }
+}
 
 export function activeDir(dir: string): string {
   return join(dir, 'active');
@@ -85,6 +120,29 @@ export class AccountingLog {
   flush(): Promise<void> {
     const next = this.#chain.then(() => this.#flush());
     this.#chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Erases a subject's records of one tenant, in turn with the writes: what is buffered is
+   * written first, the tenant's open segment is closed while it is rewritten, and the next
+   * write opens it again.
+   */
+  eraseSubject(tenant: string, pseudonym: string): Promise<{ segments: number; removed: number }> {
+    const next = this.#chain.then(async () => {
+      await this.#flush();
+      for (const [key, open] of this.#handles) {
+        if (open.tenant !== tenant) continue;
+        this.#handles.delete(key);
+        await open.handle.sync();
+        await open.handle.close();
+      }
+      return eraseFromSegments(this.#o.dir, tenant, pseudonym);
+    });
+    this.#chain = next.then(
+      () => undefined,
+      () => undefined,
+    );
     return next;
   }
 

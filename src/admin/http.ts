@@ -18,7 +18,7 @@ import { windowName } from '../feedback/rates.js';
 import type { AuditLog, AuditEntry } from './audit.js';
 import { AdminError, type AdminService } from './service.js';
 import { checkToken, type ApiToken } from './tokens.js';
-import { liftRequest, problemsOf, suppressRequest, suspendRequest, unsuppressRequest, type Role } from './schemas.js';
+import { liftRequest, problemsOf, subjectRequest, suppressRequest, suspendRequest, unsuppressRequest, type Role } from './schemas.js';
 import { openApiDocument } from './openapi.js';
 import { feedbackJson, iso, suppressionJson, suspensionJson } from './views.js';
 
@@ -31,6 +31,11 @@ export interface AdminApiDeps {
   readonly now: () => number;
   readonly rates: { readonly minVolume: number; readonly windowsHours: readonly number[] };
   readonly maxReportBytes: number;
+  /** data-subject requests, run by the relay beside its accounting writer */
+  readonly subjects: {
+    export(tenant: string, address: string): Promise<unknown>;
+    erase(tenant: string, address: string): Promise<{ segmentsRewritten: number; recordsRemoved: number; stillSuppressed: boolean }>;
+  };
 }
 
 const JSON_LIMIT = 1024 * 1024;
@@ -219,6 +224,28 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       action: 'suppression.export',
       roles: EVERYONE,
       handle: async (ctx) => ({ status: 200, body: await admin.exportCsv(ctx.tenant!), contentType: 'text/csv; charset=utf-8' }),
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/v1/tenants/${T}/subjects/export$`),
+      action: 'subject.export',
+      roles: EVERYONE,
+      handle: async (ctx) => {
+        const req = parseWith(subjectRequest, await ctx.body());
+        return { status: 200, body: await deps.subjects.export(ctx.tenant!, req.address) };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/v1/tenants/${T}/subjects/erase$`),
+      action: 'subject.erase',
+      roles: EVERYONE,
+      handle: async (ctx) => {
+        const req = parseWith(subjectRequest, await ctx.body());
+        const result = await deps.subjects.erase(ctx.tenant!, req.address);
+        ctx.note.detail = { records: result.recordsRemoved, segments: result.segmentsRewritten, stillSuppressed: result.stillSuppressed };
+        return { status: 200, body: result };
+      },
     },
     {
       method: 'POST',

@@ -67,6 +67,18 @@ export function openApiDocument(): Record<string, unknown> {
         parameters: [tenantParam],
         get: { summary: 'The list with addresses, as CSV: address,reason,source,created_at,expires_at,pseudonym', responses: { '200': { description: 'ok', content: { 'text/csv': { schema: { type: 'string' } } } }, ...errors } },
       },
+      '/tenants/{tenant}/subjects/export': {
+        parameters: [tenantParam],
+        post: { summary: 'Everything about one address of the tenant: its accounting records and suppression entry (a data-subject access request)', requestBody: { required: true, ...json(ref('SubjectRequest')) }, responses: { '200': { description: 'the export document', ...json({ type: 'object' }) }, ...errors } },
+      },
+      '/tenants/{tenant}/subjects/erase': {
+        parameters: [tenantParam],
+        post: {
+          summary: 'Erase one address: its records go from every segment, active and archived; a suppression entry stays as a bare pseudonym so the address stays suppressed',
+          requestBody: { required: true, ...json(ref('SubjectRequest')) },
+          responses: { '200': { description: 'erased', ...json({ type: 'object', properties: { segmentsRewritten: { type: 'integer' }, recordsRemoved: { type: 'integer' }, stillSuppressed: { type: 'boolean' } } }) }, ...errors },
+        },
+      },
       '/feedback': {
         post: {
           summary: 'Take in one raw complaint (ARF) or bounce (DSN) report (operator, abuse-desk)',

@@ -46,6 +46,8 @@ export const suppressRequest = z
   })
   .register(apiSchemas, { id: 'SuppressRequest' });
 
+export const subjectRequest = z.strictObject({ address: z.string().min(3).max(320) }).register(apiSchemas, { id: 'SubjectRequest' });
+
 export const unsuppressRequest = z.strictObject({ address: z.string().min(3).max(320) }).register(apiSchemas, { id: 'UnsuppressRequest' });
 
 export const suspensionView = z

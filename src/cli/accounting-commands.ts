@@ -6,7 +6,10 @@ import { audited, UsageError, withService, type Io } from './policy-commands.js'
 import { queryAccounting } from '../accounting/query.js';
 import type { AccountingRecord } from '../accounting/records.js';
 import { parseMailAddress } from '../smtp/address.js';
-import { exportSubject } from '../accounting/subject.js';
+import { bareSuppression, eraseFromSegments, exportSubject } from '../accounting/subject.js';
+import { runningRelay } from '../accounting/writer.js';
+import { newToken } from '../admin/tokens.js';
+import { userInfo } from 'node:os';
 import { writeFileSync } from 'node:fs';
 
 export async function retentionRun(config: Config, args: string[], io: Io): Promise<number> {
@@ -124,11 +127,13 @@ function csvRow(r: AccountingRecord): string {
 export async function subject(config: Config, args: string[], io: Io): Promise<number> {
   const [sub, ...rest] = args;
   const { values } = parseArgs({ args: rest, options: { tenant: { type: 'string' }, address: { type: 'string' }, output: { type: 'string', short: 'o' } } });
-  if (sub !== 'export') throw new UsageError('subject export --tenant T --address A [-o FILE]');
+  if (sub !== 'export' && sub !== 'erase') throw new UsageError('subject export|erase --tenant T --address A [-o FILE]');
   if (!values.tenant) throw new UsageError('--tenant is required');
   if (!values.address) throw new UsageError('--address is required');
   const tenant = values.tenant;
   const address = values.address;
+  if (!parseMailAddress(address.trim())) throw new UsageError('--address: not an email address');
+  if (sub === 'erase') return subjectErase(config, tenant, address, io);
   const doc = await audited(config, { action: 'subject.export', tenant }, () =>
     withService(config, async (svc, store) => {
       const key = await svc.keyOf(tenant);
@@ -154,5 +159,50 @@ export async function subject(config: Config, args: string[], io: Io): Promise<n
     io.err(`written to ${values.output}`);
   } else io.out(text);
   io.err(`${doc.records.length} record(s)${doc.suppression ? `; on the suppression list (${doc.suppression.reason})` : '; not on the suppression list'}`);
+  return 0;
+}
+
+/**
+ * Erases one address of one tenant. When a relay writes to the accounting directory, the
+ * erasure is done by the relay (through its admin API, with a token made for this one
+ * request) so that no record it is writing is lost; otherwise here.
+ */
+async function subjectErase(config: Config, tenant: string, address: string, io: Io): Promise<number> {
+  const relay = await runningRelay(config.accounting.dir);
+  const result = await audited(config, { action: 'subject.erase', tenant }, () =>
+    withService(config, async (svc, store) => {
+      const key = await svc.keyOf(tenant);
+      if (!key) throw new UsageError(`no tenant "${tenant}"`);
+      if (relay === null) {
+        const pseudonym = key.pseudonym(parseMailAddress(address.trim())!.matchForm);
+        const { segments, removed } = await eraseFromSegments(config.accounting.dir, tenant, pseudonym);
+        return { segmentsRewritten: segments, recordsRemoved: removed, stillSuppressed: await bareSuppression(store, tenant, pseudonym) };
+      }
+      if (!relay.adminApi) throw new UsageError(`a relay (pid ${relay.pid}) writes to ${config.accounting.dir} and its admin API is off: stop the relay, or enable admin, and try again`);
+      io.err(`a relay (pid ${relay.pid}) writes these records: asking it to erase them`);
+      const { record, token } = newToken({ role: 'operator', name: 'cli subject erase', createdAt: Date.now(), createdBy: process.env.MAILWARDEN_ACTOR ?? userInfo().username, expiresAt: Date.now() + 120_000 });
+      await store.putApiToken(record);
+      try {
+        const { host: listen, port } = relay.adminApi;
+        const host = listen === '0.0.0.0' || listen === '::' ? '127.0.0.1' : listen;
+        const res = await fetch(`http://${host.includes(':') ? `[${host}]` : host}:${port}/api/v1/tenants/${tenant}/subjects/erase`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ address }),
+        });
+        const body = (await res.json()) as { segmentsRewritten: number; recordsRemoved: number; stillSuppressed: boolean; error?: { message: string } };
+        if (!res.ok) throw new UsageError(`the relay refused: ${body.error?.message ?? res.status}`);
+        return body;
+      } finally {
+        await store.putApiToken({ ...record, revokedAt: Date.now() });
+      }
+    }),
+  (r) => ({ records: r.recordsRemoved, segments: r.segmentsRewritten, stillSuppressed: r.stillSuppressed }));
+  io.out(`erased ${result.recordsRemoved} record(s) from ${result.segmentsRewritten} segment(s) of ${tenant}`);
+  io.out(
+    result.stillSuppressed
+      ? 'the address stays suppressed: its suppression entry is kept as a bare pseudonym, without the address (an opt-out must outlive erasure)'
+      : 'the address was not on the suppression list',
+  );
   return 0;
 }

@@ -44,6 +44,7 @@ commands:
   accounting query --tenant T [--from DATE] [--to DATE] [--address A | --message-id M] [--format jsonl|csv] [--no-archive]
                                                 one tenant's records (csv: PowerMTA-style columns, pseudonyms for addresses)
   subject export --tenant T --address A [-o FILE]  everything about one address of one tenant (records, suppression), as JSON
+  subject erase --tenant T --address A           remove its records everywhere; a suppression stays, as a bare pseudonym
   retention run [--dry-run]                     move accounting segments older than accounting.retention.activeDays
                                                 to the archive, delete those older than archiveDays (the relay
                                                 also does this at start and daily)

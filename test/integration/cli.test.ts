@@ -197,4 +197,21 @@ tenants:
     const other = await cli(['subject', 'export', '--tenant', 'acme', '--address', 'reader@example.org']);
     expect((JSON.parse(other.stdout) as { records: unknown[]; suppression: unknown }).records).toEqual([]);
   });
+
+  it('subject erase removes every record of the address, through the running relay, and keeps it suppressed by pseudonym', async () => {
+    const r = await cli(['subject', 'erase', '--tenant', 'initech', '--address', 'reader@example.org']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/a relay \(pid \d+\) writes these records: asking it to erase them/);
+    expect(r.stdout).toMatch(/^erased [1-9]\d* record\(s\) from [1-9]\d* segment\(s\) of initech$/m);
+    expect(r.stdout).toContain('the address stays suppressed: its suppression entry is kept as a bare pseudonym');
+    const after = JSON.parse((await cli(['subject', 'export', '--tenant', 'initech', '--address', 'reader@example.org'])).stdout) as { records: unknown[]; suppression: { addressKept: boolean } };
+    expect(after.records).toEqual([]);
+    expect(after.suppression.addressKept).toBe(false);
+    expect((await cli(['accounting', 'query', '--tenant', 'initech', '--address', 'reader@example.org'])).stdout.trim()).toBe('');
+    const s = await authedSession(relay.port, 'initech', 'tps-report');
+    await s.command('MAIL FROM:<bill@initech.example>');
+    expect(await s.command('RCPT TO:<reader@example.org>')).toMatch(/^550 5\.7\.1 /);
+    s.destroy();
+    expect((await cli(['suppression', 'export', '--tenant', 'initech'])).stdout).not.toContain('reader@');
+  });
 });
