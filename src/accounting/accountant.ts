@@ -21,6 +21,8 @@ export interface TransactionFacts {
   readonly tx?: string;
   readonly headers?: string;
   readonly size?: number;
+  /** pseudonyms already computed for this transaction's recipients, by address */
+  readonly known?: ReadonlyMap<string, PseudonymousAddress>;
 }
 
 export class Accountant {
@@ -54,7 +56,7 @@ export class Accountant {
     if (!base) return;
     const reply = parseReply(outcome.response);
     for (const address of outcome.accepted) {
-      const recipient = this.#fromText(t.tenant, address);
+      const recipient = t.known?.get(address) ?? this.#fromText(t.tenant, address);
       if (recipient) this.#sink.add({ ...base, type: 'relayed', recipient, upstream: reply });
     }
     for (const r of outcome.rejected) this.#refusedByUpstream(t, base, r);
@@ -65,7 +67,7 @@ export class Accountant {
     const base = this.#base(t);
     if (!base) return;
     for (const address of recipients) {
-      const recipient = this.#fromText(t.tenant, address);
+      const recipient = t.known?.get(address) ?? this.#fromText(t.tenant, address);
       if (!recipient) continue;
       if (outcome.kind === 'rejected') this.#sink.add({ ...base, type: 'rejected', stage: 'data', recipient, reason: outcome.reason, code: outcome.code });
       else if (outcome.kind === 'deferred') this.#sink.add({ ...base, type: 'deferred', recipient, reason: outcome.reason, code: outcome.code, ...(outcome.enhanced ? { enhanced: outcome.enhanced } : {}) });
@@ -99,7 +101,7 @@ export class Accountant {
   }
 
   #refusedByUpstream(t: TransactionFacts, base: Base, r: RecipientRejection): void {
-    const recipient = this.#fromText(t.tenant, r.recipient);
+    const recipient = t.known?.get(r.recipient) ?? this.#fromText(t.tenant, r.recipient);
     if (!recipient) return;
     if (r.code >= 500) this.#sink.add({ ...base, type: 'bounced', via: 'upstream', recipient, code: r.code, enhanced: r.enhanced });
     else this.#sink.add({ ...base, type: 'deferred', recipient, reason: 'UPSTREAM_TEMPFAIL', code: r.code, enhanced: r.enhanced });

@@ -98,15 +98,15 @@ export class Metrics {
       return c;
     };
     const observe = async (stage: PolicyStage, decide: () => Promise<Verdict>): Promise<Verdict> => {
-      const started = process.hrtime.bigint();
+      const started = performance.now();
       const verdict = await decide();
-      timers[stage].observe(Number(process.hrtime.bigint() - started) / 1e9);
+      timers[stage].observe((performance.now() - started) / 1000);
       counter(stage, verdict).inc();
       return verdict;
     };
     return {
       mail: (tx) => observe('mail', () => policy.mail(tx)),
-      recipient: (tx, rcpt) => observe('recipient', () => policy.recipient(tx, rcpt)),
+      recipient: (tx, rcpt, pseudonym) => observe('recipient', () => policy.recipient(tx, rcpt, pseudonym)),
     };
   }
 

@@ -29,7 +29,8 @@ export interface PolicyDeps {
 
 export interface Policy {
   mail(tx: Transaction): Promise<Verdict>;
-  recipient(tx: Transaction, rcpt: MailAddress): Promise<Verdict>;
+  /** `pseudonym`: the tenant's pseudonym of the recipient, when the caller has it already */
+  recipient(tx: Transaction, rcpt: MailAddress, pseudonym?: string | null): Promise<Verdict>;
 }
 
 type Answer = MailAnswer | RecipientAnswer;
@@ -82,8 +83,8 @@ export function createPolicy(deps: PolicyDeps): Policy {
       if (answer.kind === 'rate-limited') return rateLimited(answer.bucket, answer.retryAfterMs);
       return ACCEPT;
     },
-    async recipient(tx, rcpt) {
-      const pseudonym = deps.pseudonym(tx.tenant.id, rcpt.matchForm);
+    async recipient(tx, rcpt, known) {
+      const pseudonym = known ?? deps.pseudonym(tx.tenant.id, rcpt.matchForm);
       if (pseudonym === null) return reject('POLICY_UNAVAILABLE');
       const q: RecipientQuestion = { tenant: tx.tenant.id, pseudonym, recipientDomain: rcpt.domain, limits: tx.tenant.limits, now: deps.now() };
       const answer = await ask('recipient', q, (x) => deps.store.checkRecipient(x), (x) => fallback!.admitRecipient(x));

@@ -46,6 +46,8 @@ interface SessionState {
   tenant: Tenant | null;
   sender: MailAddress | null;
   recipients: string[];
+  /** the tenant's pseudonyms of this transaction's recipients, by address as forwarded: computed once, for policy and accounting */
+  pseudonyms: Map<string, { p: string; d: string }>;
   transactions: number;
   authFailures: number;
   timer?: NodeJS.Timeout;
@@ -185,6 +187,7 @@ export class SmtpFront {
       tenant: networkTenant,
       sender: null,
       recipients: [],
+      pseudonyms: new Map(),
       transactions: 0,
       authFailures: 0,
     };
@@ -256,6 +259,7 @@ export class SmtpFront {
       return smtpError(replyFor('ACCOUNTING_UNAVAILABLE'));
     }
     state.recipients = [];
+    state.pseudonyms = new Map();
     let sender: MailAddress | null = null;
     if (address.address !== '') {
       sender = parseMailAddress(address.address);
@@ -285,7 +289,8 @@ export class SmtpFront {
     if (state.recipients.length >= this.#deps.config.smtp.limits.maxRecipients) return refuse('TOO_MANY_RECIPIENTS');
     if (!rcpt) return refuse('RECIPIENT_SYNTAX');
     if (!isAscii(rcpt.address) && !wantsSmtpUtf8(session.envelope.mailFrom || undefined)) return refuse('SMTPUTF8_REQUIRED');
-    const verdict = await this.#deps.policy.recipient({ sessionId: session.id, tenant: state.tenant, sender: state.sender }, rcpt);
+    const pseudonym = this.#deps.tenants.keyOf(state.tenant.id)?.pseudonym(rcpt.matchForm) ?? null;
+    const verdict = await this.#deps.policy.recipient({ sessionId: session.id, tenant: state.tenant, sender: state.sender }, rcpt, pseudonym);
     const err = verdictError(verdict);
     if (err) {
       // the recipient is never logged, only why it was refused
@@ -294,6 +299,7 @@ export class SmtpFront {
       return err;
     }
     state.recipients.push(rcpt.address);
+    if (pseudonym) state.pseudonyms.set(rcpt.address, { p: pseudonym, d: rcpt.domain });
     return null;
   }
 
@@ -336,7 +342,7 @@ export class SmtpFront {
     })
       .then((result) => {
         const fields = { tx: txId, bytes: result.bytes, rcptCount: state.recipients.length, ms: Date.now() - started };
-        const facts = { tenant: state.tenant!.id, session: session.id, sender: state.sender, tx: txId, size: result.bytes };
+        const facts = { tenant: state.tenant!.id, session: session.id, sender: state.sender, tx: txId, size: result.bytes, known: state.pseudonyms };
         const accountant = this.#deps.accountant;
         switch (result.kind) {
           case 'accepted': {
