@@ -23,6 +23,7 @@ import { DeliveryCounter } from './feedback/delivery-counter.js';
 import { AccountingLog, announceRelay, withdrawRelay } from './accounting/writer.js';
 import { Accountant } from './accounting/accountant.js';
 import { runRetention } from './accounting/retention.js';
+import { DailyLogFile, runLogRetention } from './observability/log-files.js';
 import { openUpstream, sendOwnMessage } from './forward/open.js';
 import { FeedbackListener } from './feedback/listener.js';
 import { loadMasterKey } from './crypto/master-key-file.js';
@@ -58,7 +59,7 @@ export interface StartOptions {
 }
 
 export async function start(config: Config, options: StartOptions = {}): Promise<Mailwarden> {
-  const log = options.log ?? createLogger(config.log.level);
+  const log = options.log ?? createLogger(config.log.level, undefined, config.log.dir ? new DailyLogFile(config.log.dir) : undefined);
   const hostname = config.smtp.hostname ?? osHostname();
   const tls = await loadTls(config.smtp.tls, hostname, log);
   const now = options.now ?? Date.now;
@@ -96,7 +97,8 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const retention = async () => {
     try {
       const r = await runRetention({ dir: config.accounting.dir, ...config.accounting.retention, now: now() });
-      retentionLog.info({ ...r }, 'retention run');
+      const logFilesDeleted = config.log.dir ? await runLogRetention(config.log.dir, config.log.retentionDays, now()) : 0;
+      retentionLog.info({ ...r, logFilesDeleted }, 'retention run');
     } catch (err) {
       retentionLog.error({ err: (err as Error).message }, 'retention run failed');
     }

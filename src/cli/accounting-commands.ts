@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import { runRetention } from '../accounting/retention.js';
+import { runLogRetention } from '../observability/log-files.js';
 import { audited, UsageError, withService, type Io } from './policy-commands.js';
 import { queryAccounting } from '../accounting/query.js';
 import type { AccountingRecord } from '../accounting/records.js';
@@ -32,6 +33,10 @@ export async function retentionRun(config: Config, args: string[], io: Io): Prom
     (r) => ({ archived: r.archived, deleted: r.deleted, dryRun }),
   );
   io.out(`${dryRun ? 'would archive' : 'archived'} ${result.archived} segment(s), ${dryRun ? 'would delete' : 'deleted'} ${result.deleted} (${(result.bytesDeleted / 1024).toFixed(0)} KiB)`);
+  if (config.log.dir && !dryRun) {
+    const n = await runLogRetention(config.log.dir, config.log.retentionDays, Date.now());
+    io.out(`deleted ${n} technical log file(s) older than ${config.log.retentionDays} days from ${config.log.dir}`);
+  }
   return 0;
 }
 

@@ -239,6 +239,8 @@ export const configSchema = z
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        dir: z.string().min(1).optional(),
+        retentionDays: z.number().int().min(1).default(90),
       })
       .prefault({}),
   })

@@ -19,13 +19,17 @@ export const REDACT_PATHS = [
   'err.response',
 ];
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+export function createLogger(level: string, destination?: DestinationStream, alsoTo?: DestinationStream): Logger {
   const options = {
     level,
     base: { service: 'mailwarden' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
+  if (alsoTo) {
+    const lvl = level as pino.Level;
+    return pino(options, pino.multistream([{ stream: destination ?? process.stdout, level: lvl }, { stream: alsoTo, level: lvl }]));
+  }
   return destination ? pino(options, destination) : pino(options);
 }
 
