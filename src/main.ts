@@ -14,6 +14,7 @@ import { Metrics } from './observability/metrics.js';
 import { listenObservability } from './observability/http.js';
 import { AdminError, AdminService } from './admin/service.js';
 import { bareSuppression, exportSubject } from './accounting/subject.js';
+import { offboardTenant } from './tenants/offboard.js';
 import { parseMailAddress } from './smtp/address.js';
 import { AuditLog } from './admin/audit.js';
 import { listenAdminApi } from './admin/http.js';
@@ -169,6 +170,21 @@ export async function start(config: Config, options: StartOptions = {}): Promise
         now,
         rates: config.feedback.rates,
         maxReportBytes: config.feedback.maxMessageBytes,
+        offboard: async (tenant, returnDir, actor) => {
+          const certificate = await offboardTenant({
+            tenant,
+            returnDir,
+            store,
+            admin,
+            accountingDir: config.accounting.dir,
+            actor,
+            now,
+            releaseSegments: (t) => accounting.releaseTenant(t),
+          });
+          // the tenant is gone from this relay at once, not at the next refresh
+          await tenants.load();
+          return certificate;
+        },
         subjects: {
           export: async (tenant, address) => {
             const key = await admin.keyOf(tenant);

@@ -146,6 +146,21 @@ export class AccountingLog {
     return next;
   }
 
+  /** Writes what is buffered, then closes the tenant's open segments so they can be deleted (offboarding). */
+  releaseTenant(tenant: string): Promise<void> {
+    const next = this.#chain.then(async () => {
+      await this.#flush();
+      this.#buffer = this.#buffer.filter((r) => r.tenant !== tenant);
+      for (const [key, open] of this.#handles) {
+        if (open.tenant !== tenant) continue;
+        this.#handles.delete(key);
+        await open.handle.close();
+      }
+    });
+    this.#chain = next.catch(() => undefined);
+    return next;
+  }
+
   /** Writes everything, syncs and closes the open segments (they stay open segments for the next start). */
   async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);

@@ -18,7 +18,7 @@ import { windowName } from '../feedback/rates.js';
 import type { AuditLog, AuditEntry } from './audit.js';
 import { AdminError, type AdminService } from './service.js';
 import { checkToken, type ApiToken } from './tokens.js';
-import { liftRequest, problemsOf, subjectRequest, suppressRequest, suspendRequest, unsuppressRequest, type Role } from './schemas.js';
+import { liftRequest, offboardRequest, problemsOf, subjectRequest, suppressRequest, suspendRequest, unsuppressRequest, type Role } from './schemas.js';
 import { openApiDocument } from './openapi.js';
 import { feedbackJson, iso, suppressionJson, suspensionJson } from './views.js';
 
@@ -36,6 +36,8 @@ export interface AdminApiDeps {
     export(tenant: string, address: string): Promise<unknown>;
     erase(tenant: string, address: string): Promise<{ segmentsRewritten: number; recordsRemoved: number; stillSuppressed: boolean }>;
   };
+  /** the end of a contract: return everything to a directory on this host, delete it all, certify */
+  readonly offboard: (tenant: string, returnDir: string, actor: string) => Promise<unknown>;
 }
 
 const JSON_LIMIT = 1024 * 1024;
@@ -245,6 +247,17 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
         const result = await deps.subjects.erase(ctx.tenant!, req.address);
         ctx.note.detail = { records: result.recordsRemoved, segments: result.segmentsRewritten, stillSuppressed: result.stillSuppressed };
         return { status: 200, body: result };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/v1/tenants/${T}/offboard$`),
+      action: 'tenant.offboard',
+      roles: ['operator'],
+      handle: async (ctx) => {
+        const req = parseWith(offboardRequest, await ctx.body());
+        ctx.note.detail = { returnDir: req.returnDir };
+        return { status: 200, body: await deps.offboard(ctx.tenant!, req.returnDir, actorOf(ctx.token)) };
       },
     },
     {

@@ -79,6 +79,14 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { '200': { description: 'erased', ...json({ type: 'object', properties: { segmentsRewritten: { type: 'integer' }, recordsRemoved: { type: 'integer' }, stillSuppressed: { type: 'boolean' } } }) }, ...errors },
         },
       },
+      '/tenants/{tenant}/offboard': {
+        parameters: [tenantParam],
+        post: {
+          summary: 'End of contract (operator): return all of the tenant\'s data to a directory on the relay\'s host, delete it everywhere with the tenant\'s key, and answer with the deletion certificate',
+          requestBody: { required: true, ...json(ref('OffboardRequest')) },
+          responses: { '200': { description: 'the deletion certificate', ...json({ type: 'object' }) }, ...errors },
+        },
+      },
       '/feedback': {
         post: {
           summary: 'Take in one raw complaint (ARF) or bounce (DSN) report (operator, abuse-desk)',

@@ -48,6 +48,10 @@ export const suppressRequest = z
 
 export const subjectRequest = z.strictObject({ address: z.string().min(3).max(320) }).register(apiSchemas, { id: 'SubjectRequest' });
 
+export const offboardRequest = z
+  .strictObject({ returnDir: z.string().regex(/^\//, 'an absolute path on the relay\'s host, new or empty').max(4096) })
+  .register(apiSchemas, { id: 'OffboardRequest' });
+
 export const unsuppressRequest = z.strictObject({ address: z.string().min(3).max(320) }).register(apiSchemas, { id: 'UnsuppressRequest' });
 
 export const suspensionView = z

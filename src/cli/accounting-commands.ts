@@ -8,9 +8,8 @@ import { queryAccounting } from '../accounting/query.js';
 import type { AccountingRecord } from '../accounting/records.js';
 import { parseMailAddress } from '../smtp/address.js';
 import { bareSuppression, eraseFromSegments, exportSubject } from '../accounting/subject.js';
-import { runningRelay } from '../accounting/writer.js';
-import { newToken } from '../admin/tokens.js';
-import { userInfo } from 'node:os';
+import { askRelay, relayOf } from './relay-call.js';
+import type { EraseResult } from '../accounting/subject.js';
 import { writeFileSync } from 'node:fs';
 
 export async function retentionRun(config: Config, args: string[], io: Io): Promise<number> {
@@ -173,7 +172,7 @@ export async function subject(config: Config, args: string[], io: Io): Promise<n
  * request) so that no record it is writing is lost; otherwise here.
  */
 async function subjectErase(config: Config, tenant: string, address: string, io: Io): Promise<number> {
-  const relay = await runningRelay(config.accounting.dir);
+  const relay = await relayOf(config);
   const result = await audited(config, { action: 'subject.erase', tenant }, () =>
     withService(config, async (svc, store) => {
       const key = await svc.keyOf(tenant);
@@ -183,24 +182,8 @@ async function subjectErase(config: Config, tenant: string, address: string, io:
         const { segments, removed } = await eraseFromSegments(config.accounting.dir, tenant, pseudonym);
         return { segmentsRewritten: segments, recordsRemoved: removed, stillSuppressed: await bareSuppression(store, tenant, pseudonym) };
       }
-      if (!relay.adminApi) throw new UsageError(`a relay (pid ${relay.pid}) writes to ${config.accounting.dir} and its admin API is off: stop the relay, or enable admin, and try again`);
       io.err(`a relay (pid ${relay.pid}) writes these records: asking it to erase them`);
-      const { record, token } = newToken({ role: 'operator', name: 'cli subject erase', createdAt: Date.now(), createdBy: process.env.MAILWARDEN_ACTOR ?? userInfo().username, expiresAt: Date.now() + 120_000 });
-      await store.putApiToken(record);
-      try {
-        const { host: listen, port } = relay.adminApi;
-        const host = listen === '0.0.0.0' || listen === '::' ? '127.0.0.1' : listen;
-        const res = await fetch(`http://${host.includes(':') ? `[${host}]` : host}:${port}/api/v1/tenants/${tenant}/subjects/erase`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ address }),
-        });
-        const body = (await res.json()) as { segmentsRewritten: number; recordsRemoved: number; stillSuppressed: boolean; error?: { message: string } };
-        if (!res.ok) throw new UsageError(`the relay refused: ${body.error?.message ?? res.status}`);
-        return body;
-      } finally {
-        await store.putApiToken({ ...record, revokedAt: Date.now() });
-      }
+      return askRelay<EraseResult>(relay, store, `/tenants/${tenant}/subjects/erase`, { address }, 'subject erase');
     }),
   (r) => ({ records: r.recordsRemoved, segments: r.segmentsRewritten, stillSuppressed: r.stillSuppressed }));
   io.out(`erased ${result.recordsRemoved} record(s) from ${result.segmentsRewritten} segment(s) of ${tenant}`);

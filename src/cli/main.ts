@@ -7,6 +7,7 @@ import { hashPassword } from '../tenants/password.js';
 import { start } from '../main.js';
 import { feedback } from './feedback-commands.js';
 import { token } from './token-commands.js';
+import { tenantOffboard } from './offboard-command.js';
 import { accountingQuery, retentionRun, subject } from './accounting-commands.js';
 import { describeError, suppression, suspend, suspensions, tenantAdd, tenantList, unsuspend, type Io } from './policy-commands.js';
 
@@ -20,6 +21,8 @@ commands:
   tenant list                the tenants in the store
   tenant add --id T --domain D [--domain D2 ...] [--network CIDR ...] [--username U --password-stdin]
              [--abuse-email E] [--abuse-webhook URL]   who hears about rate warnings and automatic suspensions
+  tenant offboard T --return DIR --yes   end of contract: return all its data to DIR, delete it everywhere
+                                         with its key, write DIR/deletion-certificate.json
 
   suspend --tenant T [--domain D | --sender S] --reason R [--ticket X] [--expires 7d|DATE]
   unsuspend --tenant T --id ID --reason R
@@ -97,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
     case 'tenant':
       if (sub === 'list') return tenantList(config(), rest, io);
       if (sub === 'add') return tenantAdd(config(), rest, io, readPassword);
+      if (sub === 'offboard') return tenantOffboard(config(), rest, io);
       if (sub === 'hash-password') {
         const password = await readPassword();
         if (!password) {

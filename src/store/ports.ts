@@ -87,6 +87,13 @@ export interface AdminStore extends TokenStore {
   /** true the first time `name` is claimed for a tenant until it expires: a notice sent once per period */
   claimOnce(tenant: TenantId, name: string, ttlMs: number, now: number): Promise<boolean>;
 
+  /**
+   * Deletes everything the store holds for a tenant: its record (and with it the wrapped
+   * key), suspensions, suppressions, feedback records, counts, claims and API tokens.
+   * Returns how many of each were deleted.
+   */
+  deleteTenantData(tenant: TenantId): Promise<Record<string, number>>;
+
   /** false, and nothing written, when a report with the same sha256 is already kept in that scope */
   addFeedbackReport(record: FeedbackRecord): Promise<boolean>;
   findFeedbackReport(scope: FeedbackScope, sha256: string): Promise<FeedbackRecord | null>;

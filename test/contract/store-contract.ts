@@ -205,5 +205,39 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
       await new Promise((r) => setTimeout(r, 250));
       expect(await store.claimOnce(a, 'warn:complaints:24h', 200, Date.now())).toBe(true);
     });
+
+    it('deletes everything of one tenant and nothing of another', async () => {
+      const [a, b] = [fresh(), fresh()];
+      for (const t of [a, b]) {
+        await store.putTenant(tenant(t));
+        await store.addSuspension(suspension({ id: `S-${t}`, tenant: t }));
+        await store.addSuppressions(t, [{ pseudonym: `P-${t}`, reason: 'complaint', createdAt: T0 }]);
+        await store.countVolume(t, 'x.test', { delivered: 5, complaints: 1 }, T0);
+        await store.claimOnce(t, 'warn:x', 60_000, T0);
+        await store.putApiToken({ id: `tok${t}`.slice(0, 10), role: 'tenant', tenant: t, secretHash: 'h', createdAt: T0, createdBy: 'test' });
+        await store.addFeedbackReport({
+          id: `F-${t}`, receivedAt: T0, via: 'smtp', kind: 'complaint', outcome: 'applied', attribution: 'verified', tenant: t, feedbackTypes: ['abuse'], bounces: [],
+          counts: { complaints: 1, unsubscribes: 0, hardBounces: 0, softBounces: 0, policyBounces: 0, other: 0, suppressed: 1 }, notes: [], sha256: `sha-${t}`, sealedReport: 's', truncated: false,
+        });
+      }
+      const counts = await store.deleteTenantData(a);
+      expect(counts.tenant).toBe(1);
+      expect(counts.suppressions).toBe(1);
+      expect(counts.tokens).toBe(1);
+      expect(await store.getTenant(a)).toBeNull();
+      expect(await store.listSuspensions(a, { includeLifted: true })).toEqual([]);
+      expect(await store.countSuppressions(a)).toBe(0);
+      expect(await store.listFeedbackReports(a)).toEqual([]);
+      expect(await store.findFeedbackReport(a, `sha-${a}`)).toBeNull();
+      expect(await store.volumeTotals(a, null, 24, T0)).toEqual({ delivered: 0, complaints: 0, hardBounces: 0 });
+      expect((await store.listApiTokens()).some((t) => t.tenant === a)).toBe(false);
+      expect(await store.claimOnce(a, 'warn:x', 60_000, T0)).toBe(true);
+      // the other tenant is untouched
+      expect(await store.getTenant(b)).not.toBeNull();
+      expect(await store.countSuppressions(b)).toBe(1);
+      expect(await store.listFeedbackReports(b)).toHaveLength(1);
+      expect((await store.volumeTotals(b, null, 24, T0)).delivered).toBe(5);
+      expect((await store.listApiTokens()).some((t) => t.tenant === b)).toBe(true);
+    });
   });
 }

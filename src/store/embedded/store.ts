@@ -173,6 +173,39 @@ export class EmbeddedStore implements Store {
     });
   }
 
+  async deleteTenantData(tenant: TenantId): Promise<Record<string, number>> {
+    const range = { start: tenant + SEP, end: tenant + END };
+    return this.#root.transaction(() => {
+      const counts: Record<string, number> = {};
+      const drop = (name: string, db: Database<unknown, string>, r = range) => {
+        let n = 0;
+        for (const key of db.getKeys(r)) {
+          db.removeSync(key);
+          n++;
+        }
+        counts[name] = n;
+      };
+      drop('suspensions', this.#active as Database<unknown, string>);
+      drop('liftedSuspensions', this.#history as Database<unknown, string>);
+      drop('suppressions', this.#suppressions as Database<unknown, string>);
+      drop('feedbackRecords', this.#feedback as Database<unknown, string>);
+      drop('feedbackIndex', this.#feedbackBySha as Database<unknown, string>);
+      drop('volumeCounts', this.#volume as Database<unknown, string>);
+      drop('claims', this.#claims as Database<unknown, string>);
+      let tokens = 0;
+      for (const { key, value } of this.#tokens.getRange()) {
+        if (value.tenant === tenant) {
+          this.#tokens.removeSync(key);
+          tokens++;
+        }
+      }
+      counts.tokens = tokens;
+      counts.tenant = this.#tenants.get(tenant) ? 1 : 0;
+      this.#tenants.removeSync(tenant);
+      return counts;
+    });
+  }
+
   async putApiToken(token: ApiToken): Promise<void> {
     await this.#tokens.put(token.id, token);
   }

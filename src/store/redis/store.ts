@@ -217,6 +217,31 @@ export class RedisStore implements Store {
     return this.#call(() => this.client.hlen(keys(tenant).suppressions));
   }
 
+  async deleteTenantData(tenant: TenantId): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    const k = keys(tenant);
+    counts.suppressions = await this.#call(() => this.client.hlen(k.suppressions));
+    counts.suspensions = await this.#call(() => this.client.hlen(k.suspensionRecords));
+    counts.feedbackRecords = await this.#call(() => this.client.hlen(feedbackKeys(tenant).records));
+    // every key of the tenant carries its hash tag and lives in one slot: scan the masters for it
+    const nodes: Redis[] = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    let deleted = 0;
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, found] = await this.#call(() => node.scan(cursor, 'MATCH', `mw:{${tenant}}:*`, 'COUNT', 1000));
+        for (const key of found) deleted += await this.#call(() => this.client.del(key));
+        cursor = next;
+      } while (cursor !== '0');
+    }
+    counts.keys = deleted;
+    const tokens = (await this.listApiTokens()).filter((t) => t.tenant === tenant);
+    for (const t of tokens) await this.#call(() => this.client.hdel(TOKENS_KEY, t.id));
+    counts.tokens = tokens.length;
+    counts.tenant = await this.#call(() => this.client.hdel(TENANTS_KEY, tenant));
+    return counts;
+  }
+
   async putApiToken(token: ApiToken): Promise<void> {
     await this.#call(() => this.client.hset(TOKENS_KEY, token.id, JSON.stringify(token)));
   }

@@ -1,0 +1,31 @@
+// mailwarden tenant offboard T --return DIR: the end of a contract.
+import { resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { Config } from '../config/schema.js';
+import { offboardTenant, type DeletionCertificate } from '../tenants/offboard.js';
+import { audited, UsageError, withService, type Io } from './policy-commands.js';
+import { askRelay, relayOf } from './relay-call.js';
+
+export async function tenantOffboard(config: Config, args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { return: { type: 'string' }, yes: { type: 'boolean' } }, allowPositionals: true });
+  const tenant = positionals[0];
+  if (!tenant) throw new UsageError('tenant offboard T --return DIR --yes');
+  if (!values.return) throw new UsageError('--return DIR is required: the tenant\'s data goes there before it is deleted');
+  if (!values.yes) throw new UsageError(`this deletes everything of tenant ${tenant} after returning it to ${values.return}, and cannot be undone: add --yes`);
+  const returnDir = resolve(values.return);
+  const actor = process.env.MAILWARDEN_ACTOR ?? userInfo().username;
+  const relay = await relayOf(config);
+  const certificate = await audited(config, { action: 'tenant.offboard', tenant }, () =>
+    withService(config, async (svc, store) => {
+      if (relay) {
+        io.err(`a relay (pid ${relay.pid}) serves this tenant: asking it to offboard ${tenant}`);
+        return askRelay<DeletionCertificate>(relay, store, `/tenants/${tenant}/offboard`, { returnDir }, 'tenant offboard');
+      }
+      return offboardTenant({ tenant, returnDir, store, admin: svc, accountingDir: config.accounting.dir, actor, now: Date.now, onProgress: (step) => io.err(`  ${step}`) });
+    }),
+  (c) => ({ returned: c.returned.length, segments: c.deleted.accountingSegments }));
+  io.out(`tenant ${tenant} offboarded: ${certificate.returned.length} file(s) returned to ${returnDir}; deleted ${Object.entries(certificate.deleted.store).map(([k, n]) => `${n} ${k}`).join(', ')}, ${certificate.deleted.accountingSegments} accounting segment(s); tenant key destroyed`);
+  io.out(`deletion certificate: ${resolve(returnDir, 'deletion-certificate.json')}`);
+  return 0;
+}

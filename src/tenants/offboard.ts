@@ -1,0 +1,133 @@
+// The end of a contract (GDPR Art. 28(3)(g)): everything mailwarden holds for a tenant is
+// returned to a directory, then deleted everywhere (store, accounting segments active and
+// archived), and a deletion certificate says what was there and what was deleted. The
+// tenant's key existed only wrapped in its tenant record, which is deleted: whatever was
+// encrypted under it (addresses in suppression entries, kept reports) can no longer be
+// read anywhere, backups of the store included.
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { AdminService } from '../admin/service.js';
+import { AdminError } from '../admin/service.js';
+import type { TenantId } from '../domain/tenant.js';
+import type { Store } from '../store/ports.js';
+
+export interface DeletionCertificate {
+  readonly format: 'mailwarden-deletion-certificate';
+  readonly version: 1;
+  readonly tenant: TenantId;
+  readonly deletedAt: string;
+  readonly deletedBy: string;
+  /** what was returned, each file with its SHA-256 */
+  readonly returned: ReadonlyArray<{ readonly file: string; readonly bytes: number; readonly sha256: string }>;
+  readonly deleted: {
+    readonly store: Readonly<Record<string, number>>;
+    readonly accountingSegments: number;
+    readonly accountingBytes: number;
+    readonly tenantKey: 'destroyed';
+  };
+  /** checks made after deletion: each must be true */
+  readonly verified: { readonly tenantRecordGone: boolean; readonly accountingGone: boolean; readonly suppressionsGone: boolean };
+}
+
+export interface OffboardOptions {
+  readonly tenant: TenantId;
+  readonly returnDir: string;
+  readonly store: Store;
+  readonly admin: AdminService;
+  readonly accountingDir: string;
+  readonly actor: string;
+  readonly now: () => number;
+  readonly onProgress?: (step: string) => void;
+  /** closes the accounting writer's open segments of the tenant before they are deleted (a running relay) */
+  readonly releaseSegments?: (tenant: TenantId) => Promise<void>;
+}
+
+export async function offboardTenant(o: OffboardOptions): Promise<DeletionCertificate> {
+  const record = await o.store.getTenant(o.tenant);
+  if (!record) throw new AdminError('NOT_FOUND', `no tenant "${o.tenant}"`);
+  const key = await o.admin.keyOf(o.tenant);
+  if (!key) throw new AdminError('NOT_FOUND', `no key for tenant "${o.tenant}"`);
+  await mkdir(o.returnDir, { recursive: true, mode: 0o700 });
+  if ((await readdir(o.returnDir)).length > 0) throw new AdminError('INVALID_INPUT', `${o.returnDir} is not empty: give a new or empty directory`);
+
+  const progress = o.onProgress ?? (() => undefined);
+  const write = (name: string, data: string | Buffer) => writeFile(join(o.returnDir, name), data, { mode: 0o600 });
+
+  // 1. return everything
+  progress('returning the tenant record, suspensions and suppression list');
+  const { wrappedKey: _key, passwordHash: _hash, ...tenantData } = record;
+  await write('tenant.json', `${JSON.stringify(tenantData, null, 2)}\n`);
+  await write('suspensions.json', `${JSON.stringify(await o.store.listSuspensions(o.tenant, { includeLifted: true }), null, 2)}\n`);
+  await write('suppressions.csv', await o.admin.exportCsv(o.tenant));
+  progress('returning feedback reports');
+  const reports = await o.store.listFeedbackReports(o.tenant, { limit: 1_000_000 });
+  await mkdir(join(o.returnDir, 'feedback'), { mode: 0o700 });
+  await write('feedback/records.json', `${JSON.stringify(reports.map(({ sealedReport: _s, ...r }) => r), null, 2)}\n`);
+  for (const r of reports) if (r.sealedReport) await write(`feedback/${r.id}.eml`, key.openReport(r.sealedReport));
+  progress('returning accounting segments');
+  let segments = 0;
+  let bytes = 0;
+  for (const where of ['active', 'archive']) {
+    const from = join(o.accountingDir, where, o.tenant);
+    const names = await list(from);
+    if (names.length) await mkdir(join(o.returnDir, 'accounting', where), { recursive: true, mode: 0o700 });
+    for (const name of names) {
+      await copyFile(join(from, name), join(o.returnDir, 'accounting', where, name));
+      if (/\.jsonl(\.gz)?$/.test(name)) {
+        segments++;
+        bytes += (await stat(join(from, name))).size;
+      }
+    }
+  }
+
+  // 2. delete everywhere
+  progress('deleting accounting segments, active and archived');
+  await o.releaseSegments?.(o.tenant);
+  for (const where of ['active', 'archive']) await rm(join(o.accountingDir, where, o.tenant), { recursive: true, force: true });
+  progress('deleting the tenant from the store, with its key');
+  const storeCounts = await o.store.deleteTenantData(o.tenant);
+
+  // 3. check, and certify
+  const verified = {
+    tenantRecordGone: (await o.store.getTenant(o.tenant)) === null,
+    accountingGone: (await list(join(o.accountingDir, 'active', o.tenant))).length === 0 && (await list(join(o.accountingDir, 'archive', o.tenant))).length === 0,
+    suppressionsGone: (await o.store.countSuppressions(o.tenant)) === 0,
+  };
+  const returned = [];
+  for (const file of await walk(o.returnDir)) {
+    const data = await readFile(file);
+    returned.push({ file: relative(o.returnDir, file), bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') });
+  }
+  const certificate: DeletionCertificate = {
+    format: 'mailwarden-deletion-certificate',
+    version: 1,
+    tenant: o.tenant,
+    deletedAt: new Date(o.now()).toISOString(),
+    deletedBy: o.actor,
+    returned,
+    deleted: { store: storeCounts, accountingSegments: segments, accountingBytes: bytes, tenantKey: 'destroyed' },
+    verified,
+  };
+  await write('deletion-certificate.json', `${JSON.stringify(certificate, null, 2)}\n`);
+  if (!Object.values(verified).every(Boolean)) throw new Error(`offboarding ${o.tenant}: something is left: ${JSON.stringify(verified)}`);
+  return certificate;
+}
+
+async function list(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch {
+    return [];
+  }
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await walk(path)));
+    else out.push(path);
+  }
+  return out.sort();
+}
