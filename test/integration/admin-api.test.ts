@@ -177,7 +177,7 @@ describe('admin API', () => {
     const doc = await call('GET', '/openapi.json', null);
     expect(doc.status).toBe(200);
     expect(doc.json.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.json.components.schemas).sort()).toEqual(['Error', 'FeedbackRecord', 'LiftRequest', 'SubjectRequest', 'SuppressRequest', 'SuppressionEntry', 'SuspendRequest', 'Suspension', 'Tenant', 'UnsuppressRequest']);
+    expect(Object.keys(doc.json.components.schemas).sort()).toEqual(['Error', 'FeedbackRecord', 'LiftRequest', 'OffboardRequest', 'SubjectRequest', 'SuppressRequest', 'SuppressionEntry', 'SuspendRequest', 'Suspension', 'Tenant', 'UnsuppressRequest']);
     expect(doc.json.components.schemas.SuspendRequest.required).toEqual(['scope', 'reason']);
     expect(Object.keys(doc.json.paths)).toContain('/tenants/{tenant}/suspensions/{id}/lift');
     const text = readFileSync(relay.config.admin.auditLog, 'utf8');
