@@ -148,7 +148,7 @@ async function subjectQuery() {
     const t = process.hrtime.bigint();
     let found = 0;
     let read = 0;
-    for await (const _ of queryAccounting({ dir, tenant: 'bench', pseudonym: subject, onSegment: (_d, r) => (read += r ? 1 : 0) })) found++;
+    for await (const r of queryAccounting({ dir, tenant: 'bench', pseudonym: subject, onSegment: (_d, wasRead) => (read += wasRead ? 1 : 0) })) found += r ? 1 : 0;
     if (!useIndex) {
       // the same question answered by reading every record
       for await (const r of queryAccounting({ dir, tenant: 'bench' })) if (r.recipient?.p === subject) found += 0;
