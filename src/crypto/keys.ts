@@ -2,7 +2,7 @@
 // Each tenant has a random 256-bit key, kept only encrypted under the master key. From it
 // come an HMAC key for pseudonyms (lookups) and an AES key for addresses that must be given
 // back to their tenant (suppression export). Destroying a tenant's key erases both.
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomFillSync } from 'node:crypto';
 
 const WRAP_INFO = 'mailwarden tenant key wrap v1';
 
@@ -92,9 +92,24 @@ export class TenantKey {
   }
 }
 
+// GCM needs a fresh 96-bit IV per encryption; drawing them from a pool of random bytes
+// saves a call into the random generator for every relayed message
+const IV_POOL = Buffer.alloc(12 * 512);
+let ivOffset = IV_POOL.length;
+
+function nextIv(): Buffer {
+  if (ivOffset === IV_POOL.length) {
+    randomFillSync(IV_POOL);
+    ivOffset = 0;
+  }
+  const iv = Buffer.from(IV_POOL.subarray(ivOffset, ivOffset + 12));
+  ivOffset += 12;
+  return iv;
+}
+
 /** AES-256-GCM: base64url(iv | tag | ciphertext), bound to a context string. */
 function seal(key: Buffer, plain: Buffer, context: string): string {
-  const iv = randomBytes(12);
+  const iv = nextIv();
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(context, 'utf8'));
   const body = Buffer.concat([cipher.update(plain), cipher.final()]);

@@ -35,12 +35,9 @@ interface Payload {
 /** The complete header field, folded, CRLF-terminated. */
 export function referenceHeader(key: TenantKey, ref: MessageReference): string {
   const payload: Payload = { m: ref.messageRef, t: Math.floor(ref.sentAt / 1000), ...(ref.senderDomain ? { s: ref.senderDomain } : {}) };
-  if (ref.recipients) {
-    const withRecipients = JSON.stringify({ ...payload, r: ref.recipients });
-    if (Buffer.byteLength(withRecipients) <= MAX_PAYLOAD_BYTES) payload.r = [...ref.recipients];
-    else payload.n = ref.recipients.length;
-  }
-  const value = `${VERSION}.${ref.tenant}.${key.sealReference(Buffer.from(JSON.stringify(payload)), ref.tenant)}`;
+  let json = JSON.stringify(ref.recipients ? { ...payload, r: ref.recipients } : payload);
+  if (ref.recipients && Buffer.byteLength(json) > MAX_PAYLOAD_BYTES) json = JSON.stringify({ ...payload, n: ref.recipients.length });
+  const value = `${VERSION}.${ref.tenant}.${key.sealReference(Buffer.from(json), ref.tenant)}`;
   return `${fold(`${REFERENCE_HEADER}: ${value}`)}\r\n`;
 }
 
