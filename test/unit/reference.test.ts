@@ -22,7 +22,7 @@ describe('reference header', () => {
   it('verifies with the tenant key and gives back the message and its recipients', () => {
     const header = referenceHeader(keys.get('acme')!, ref);
     expect(header).toMatch(/^X-Mailwarden-Ref: 1\.acme\./);
-    // the token is base64url: no address can hide in it, and no letters of one are meaningful
+    // the token is base64url: it cannot hold an address in clear
     expect(header).not.toContain('@');
     expect(header).not.toMatch(/example\.(org|net)/i);
     expect(verifyReference(valueOf(header), keyOf)).toEqual({ status: 'verified', reference: ref });
