@@ -12,6 +12,7 @@ import { createPolicy, type Policy } from './policy/pipeline.js';
 import { ProcessRateLimiter } from './policy/rate-fallback.js';
 import { Metrics } from './observability/metrics.js';
 import { listenObservability } from './observability/http.js';
+import { Readiness } from './observability/readiness.js';
 import { AdminError, AdminService } from './admin/service.js';
 import { bareSuppression, exportSubject } from './accounting/subject.js';
 import { offboardTenant } from './tenants/offboard.js';
@@ -94,6 +95,13 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   );
 
   const { upstream, name: upstreamName } = openUpstream(config, hostname, log);
+  const readiness = new Readiness({
+    pingStore: () => store.getTenant('~readyz'),
+    upstream: config.upstream.dev === 'outbox' ? null : { host: config.upstream.host, port: config.upstream.port },
+    deadlineMs: Math.max(config.store.deadlineMs, 1000),
+    upstreamFreshMs: 30_000,
+    now,
+  });
   const accounting = await AccountingLog.open({ ...config.accounting, now, log: log.child({ component: 'accounting' }) });
   const accountant = new Accountant(accounting, (tenant) => tenants.keyOf(tenant), now);
   const retentionLog = log.child({ component: 'retention' });
@@ -142,6 +150,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     dsn,
     log: log.child({ component: 'smtp' }),
     accountant: options.withoutAccounting ? undefined : accountant,
+    onUpstream: (reached) => readiness.noteUpstream(reached),
     accepting: () => accounting.accepting(),
     onDelivered: (tenant, senderDomain, recipients) => deliveries.add(tenant, senderDomain, recipients, now()),
   });
@@ -207,7 +216,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     : null;
   if (adminApi) log.info({ host: adminApi.address.address, port: adminApi.address.port }, 'admin API listening');
 
-  const observability = config.metrics.enabled ? await listenObservability(config.metrics.host, config.metrics.port, metrics.registry) : null;
+  const observability = config.metrics.enabled ? await listenObservability(config.metrics.host, config.metrics.port, metrics.registry, readiness) : null;
   if (observability) log.info({ host: observability.address.address, port: observability.address.port }, 'metrics listening');
   const smtp = await front.listen();
   // a CLI command that rewrites accounting segments asks this relay to do it
@@ -224,6 +233,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     log,
     tenants,
     async close() {
+      readiness.draining();
       await front.close();
       await feedback?.close();
       await adminApi?.close();

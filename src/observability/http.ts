@@ -1,14 +1,16 @@
-// The operators' HTTP endpoint: /metrics for Prometheus, /healthz for liveness probes.
+// The operators' HTTP endpoint: /metrics for Prometheus, /healthz for liveness probes,
+// /readyz for readiness (store answering, upstream reachable, not shutting down).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import type { Readiness } from './readiness.js';
 
 export interface ObservabilityServer {
   readonly address: AddressInfo;
   close(): Promise<void>;
 }
 
-export async function listenObservability(host: string, port: number, registry: Registry): Promise<ObservabilityServer> {
+export async function listenObservability(host: string, port: number, registry: Registry, readiness?: Readiness): Promise<ObservabilityServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -26,7 +28,14 @@ export async function listenObservability(host: string, port: number, registry: 
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return;
     }
-    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found', paths: ['/metrics', '/healthz'] }));
+    if (path === '/readyz' && readiness) {
+      readiness.check().then(
+        (r) => res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: r.ready ? 'ready' : 'not ready', ...r })),
+        () => res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"not ready"}'),
+      );
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found', paths: ['/metrics', '/healthz', '/readyz'] }));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

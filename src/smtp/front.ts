@@ -35,6 +35,8 @@ export interface FrontDeps {
   readonly accountant?: Accountant;
   /** whether there is room to account for more mail; when not, MAIL gets 452 4.3.1 */
   readonly accepting?: () => Acceptance;
+  /** whether the upstream answered a transaction (true), or could not be reached or timed out (false) */
+  readonly onUpstream?: (reached: boolean) => void;
   /** after the upstream accepted a message: how many of its recipients, for complaint and bounce rates; must not throw */
   readonly onDelivered?: (tenant: TenantId, senderDomain: string | null, recipients: number) => void;
 }
@@ -350,6 +352,7 @@ export class SmtpFront {
             state.log.info({ ...fields, accepted: result.outcome.accepted.length, refused: refused.length, upstream: replyCode(result.outcome.response) }, 'message relayed');
             if (refused.length > 0) this.#reportRefused(state, session, refused, result.headers, now);
             accountant?.delivered({ ...facts, headers: result.headers }, result.outcome);
+            this.#deps.onUpstream?.(true);
             this.#deps.onDelivered?.(state.tenant!.id, state.sender?.domain ?? null, result.outcome.accepted.length);
             return cb(null, acceptedText(result.outcome, txId));
           }
@@ -363,6 +366,7 @@ export class SmtpFront {
             const reply = upstreamFailureReply(result.error);
             state.log.warn({ ...fields, reason: reply.reason, kind: result.error.kind, code: reply.code, enhanced: reply.enhanced }, 'message not relayed');
             accountant?.notRelayed(facts, state.recipients, { kind: reply.code >= 500 ? 'bounced' : 'deferred', reason: reply.reason, code: reply.code, enhanced: reply.enhanced });
+            this.#deps.onUpstream?.(result.error.kind !== 'unavailable' && result.error.kind !== 'timeout');
             return cb(smtpError(reply));
           }
           case 'client-gone':
