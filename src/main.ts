@@ -151,6 +151,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     log: log.child({ component: 'smtp' }),
     accountant: options.withoutAccounting ? undefined : accountant,
     onUpstream: (reached) => readiness.noteUpstream(reached),
+    ...(config.metrics.enabled ? { events: metrics.frontEvents() } : {}),
     accepting: () => accounting.accepting(),
     onDelivered: (tenant, senderDomain, recipients) => deliveries.add(tenant, senderDomain, recipients, now()),
   });

@@ -1,7 +1,8 @@
 // Prometheus metrics on a registry the composition root owns (never prom-client's global
 // one). Labels are bounded by construction: stages, verdict reasons from the error catalog,
 // error kinds. Never an address, a recipient domain or a sender; no tenant label here.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FrontEvents } from '../smtp/front.js';
 import type { Policy } from '../policy/pipeline.js';
 import type { Verdict } from '../domain/verdict.js';
 import type { StoreFailureKind } from '../store/ports.js';
@@ -76,9 +77,58 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly sessions = new Counter({ name: 'mailwarden_smtp_sessions_total', help: 'SMTP sessions accepted', registers: [this.registry] });
+
+  readonly sessionsActive = new Gauge({ name: 'mailwarden_smtp_sessions_active', help: 'SMTP sessions open now', registers: [this.registry] });
+
+  readonly transactions = new Counter({
+    name: 'mailwarden_transactions_total',
+    help: 'DATA transactions by outcome: relayed, partly_refused (some recipients refused upstream; DSN sent), refused (by the DATA guard), upstream_failed, client_gone',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly relayedBytes = new Counter({ name: 'mailwarden_relayed_bytes_total', help: 'Message bytes the upstream accepted', registers: [this.registry] });
+
+  readonly transactionDuration = new Histogram({
+    name: 'mailwarden_transaction_duration_seconds',
+    help: 'From DATA to the reply to the final dot, upstream included',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
+    registers: [this.registry],
+  });
+
+  readonly upstreamErrors = new Counter({
+    name: 'mailwarden_upstream_errors_total',
+    help: 'Transactions the upstream could not take, by class: unavailable, timeout, tempfail, permfail, aborted',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  /** the events of the SMTP front, counted */
+  frontEvents(): FrontEvents {
+    const outcomes = new Map<string, Counter.Internal>();
+    return {
+      sessionOpened: () => {
+        this.sessions.inc();
+        this.sessionsActive.inc();
+      },
+      sessionClosed: () => this.sessionsActive.dec(),
+      transaction: (outcome, bytes, seconds) => {
+        let c = outcomes.get(outcome);
+        if (!c) outcomes.set(outcome, (c = this.transactions.labels({ outcome })));
+        c.inc();
+        if (outcome === 'relayed' || outcome === 'partly_refused') this.relayedBytes.inc(bytes);
+        this.transactionDuration.observe(seconds);
+      },
+      upstreamError: (kind) => this.upstreamErrors.inc({ kind }),
+    };
+  }
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'mailwarden_' });
     // every series that can appear exists from the start, so dashboards and alerts see 0, not "no data"
+    for (const outcome of ['relayed', 'partly_refused', 'refused', 'upstream_failed', 'client_gone']) this.transactions.inc({ outcome }, 0);
+    for (const kind of ['unavailable', 'timeout', 'tempfail', 'permfail', 'aborted']) this.upstreamErrors.inc({ kind }, 0);
     for (const stage of ['mail', 'recipient'] as const) {
       this.rateLimitFallbacks.inc({ stage }, 0);
       for (const kind of ['timeout', 'unavailable', 'write_refused'] as const) this.storeErrors.inc({ stage, kind }, 0);

@@ -20,6 +20,15 @@ import type { DsnSender } from '../forward/dsn.js';
 import { isAscii, parseMailAddress } from './address.js';
 import { acceptedText, replyFor, smtpError, upstreamFailureReply, verdictError, type Reply } from './reply-table.js';
 
+export type TransactionOutcome = 'relayed' | 'partly_refused' | 'refused' | 'upstream_failed' | 'client_gone';
+
+export interface FrontEvents {
+  sessionOpened(): void;
+  sessionClosed(): void;
+  transaction(outcome: TransactionOutcome, bytes: number, seconds: number): void;
+  upstreamError(kind: string): void;
+}
+
 export interface FrontDeps {
   readonly config: Config;
   readonly hostname: string;
@@ -35,6 +44,8 @@ export interface FrontDeps {
   readonly accountant?: Accountant;
   /** whether there is room to account for more mail; when not, MAIL gets 452 4.3.1 */
   readonly accepting?: () => Acceptance;
+  /** for metrics: sessions and transactions as they happen; must not throw */
+  readonly events?: FrontEvents;
   /** whether the upstream answered a transaction (true), or could not be reached or timed out (false) */
   readonly onUpstream?: (reached: boolean) => void;
   /** after the upstream accepted a message: how many of its recipients, for complaint and bounce rates; must not throw */
@@ -182,6 +193,7 @@ export class SmtpFront {
       return smtpError(replyFor('TOO_MANY_CONNECTIONS'));
     }
     this.#perIp.set(ip, count + 1);
+    this.#deps.events?.sessionOpened();
     const networkTenant = this.#deps.tenants.byNetwork(ip);
     const state: SessionState = {
       log: networkTenant ? log.child({ tenant: networkTenant.id }) : log,
@@ -217,6 +229,7 @@ export class SmtpFront {
     if (!state) return;
     clearTimeout(state.timer);
     this.#sessions.delete(session.id);
+    this.#deps.events?.sessionClosed();
     const count = (this.#perIp.get(state.ip) ?? 1) - 1;
     if (count <= 0) this.#perIp.delete(state.ip);
     else this.#perIp.set(state.ip, count);
@@ -346,6 +359,8 @@ export class SmtpFront {
         const fields = { tx: txId, bytes: result.bytes, rcptCount: state.recipients.length, ms: Date.now() - started };
         const facts = { tenant: state.tenant!.id, session: session.id, sender: state.sender, tx: txId, size: result.bytes, known: state.pseudonyms };
         const accountant = this.#deps.accountant;
+        const events = this.#deps.events;
+        const seconds = (Date.now() - started) / 1000;
         switch (result.kind) {
           case 'accepted': {
             const refused = result.outcome.rejected;
@@ -353,6 +368,7 @@ export class SmtpFront {
             if (refused.length > 0) this.#reportRefused(state, session, refused, result.headers, now);
             accountant?.delivered({ ...facts, headers: result.headers }, result.outcome);
             this.#deps.onUpstream?.(true);
+            events?.transaction(refused.length > 0 ? 'partly_refused' : 'relayed', result.bytes, seconds);
             this.#deps.onDelivered?.(state.tenant!.id, state.sender?.domain ?? null, result.outcome.accepted.length);
             return cb(null, acceptedText(result.outcome, txId));
           }
@@ -360,6 +376,7 @@ export class SmtpFront {
             const reply = replyFor(result.reason);
             state.log.warn({ ...fields, reason: result.reason, code: reply.code }, 'message refused');
             accountant?.notRelayed(facts, state.recipients, { kind: 'rejected', reason: result.reason, code: reply.code });
+            events?.transaction('refused', result.bytes, seconds);
             return cb(smtpError(reply));
           }
           case 'upstream-failed': {
@@ -367,11 +384,14 @@ export class SmtpFront {
             state.log.warn({ ...fields, reason: reply.reason, kind: result.error.kind, code: reply.code, enhanced: reply.enhanced }, 'message not relayed');
             accountant?.notRelayed(facts, state.recipients, { kind: reply.code >= 500 ? 'bounced' : 'deferred', reason: reply.reason, code: reply.code, enhanced: reply.enhanced });
             this.#deps.onUpstream?.(result.error.kind !== 'unavailable' && result.error.kind !== 'timeout');
+            events?.transaction('upstream_failed', result.bytes, seconds);
+            events?.upstreamError(result.error.kind);
             return cb(smtpError(reply));
           }
           case 'client-gone':
             state.log.warn({ ...fields }, 'client disconnected during DATA; upstream transaction aborted');
             accountant?.notRelayed(facts, state.recipients, { kind: 'deferred', reason: 'CLIENT_GONE', code: 451 });
+            events?.transaction('client_gone', result.bytes, seconds);
             return cb(smtpError(replyFor('LOCAL_ERROR')));
         }
       })

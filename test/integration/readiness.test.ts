@@ -5,6 +5,7 @@ import { startCaptureUpstream } from '../helpers/capture-upstream.js';
 import { startTestRelay, testConfig, ACME_PASSWORD } from '../helpers/relay.js';
 import { sendMail } from '../helpers/client.js';
 import { startRedis } from '../helpers/redis.js';
+import { scrape, sample } from '../helpers/metrics.js';
 
 async function readyz(port: number): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -17,12 +18,22 @@ describe('/readyz', () => {
     const relay = await startTestRelay(testConfig(upstream.port));
     try {
       expect(await readyz(relay.metrics!.port)).toEqual({ status: 200, body: { status: 'ready', ready: true, store: 'ok', upstream: 'ok', draining: false } });
+      const ok = await sendMail({ port: relay.port, user: 'acme', pass: ACME_PASSWORD, from: 'alice@acme.test', to: ['bob@example.org'], message: 'Subject: s\r\n\r\nbody\r\n' });
+      expect(ok.ok).toBe(true);
       await upstream.close();
       // the next message finds the upstream gone
       const sent = await sendMail({ port: relay.port, user: 'acme', pass: ACME_PASSWORD, from: 'alice@acme.test', to: ['bob@example.org'], message: 'Subject: s\r\n\r\nb\r\n' });
       expect(sent.response).toMatch(/^451 4\.4\.1/);
       expect(await readyz(relay.metrics!.port)).toMatchObject({ status: 503, body: { status: 'not ready', upstream: 'unreachable', store: 'ok' } });
       expect((await fetch(`http://127.0.0.1:${relay.metrics!.port}/healthz`)).status).toBe(200);
+      // and the metrics saw both transactions
+      const text = await scrape(relay.metrics!.port);
+      expect(sample(text, 'mailwarden_transactions_total', { outcome: 'relayed' })).toBe(1);
+      expect(sample(text, 'mailwarden_transactions_total', { outcome: 'upstream_failed' })).toBe(1);
+      expect(sample(text, 'mailwarden_upstream_errors_total', { kind: 'unavailable' })).toBe(1);
+      expect(sample(text, 'mailwarden_relayed_bytes_total')).toBe('Subject: s\r\n\r\nbody\r\n'.length);
+      expect(sample(text, 'mailwarden_smtp_sessions_total')).toBe(2);
+      expect(sample(text, 'mailwarden_transaction_duration_seconds_count')).toBe(2);
     } finally {
       await relay.close();
     }
