@@ -1,6 +1,7 @@
 // The composition root: configuration → adapters → servers. The only module that knows
 // every concrete implementation; everything below it gets what it needs passed in.
 import { hostname as osHostname } from 'node:os';
+import { X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -66,6 +67,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const log = options.log ?? createLogger(config.log.level, undefined, config.log.dir ? new DailyLogFile(config.log.dir) : undefined);
   const hostname = config.smtp.hostname ?? osHostname();
   const tls = await loadTls(config.smtp.tls, hostname, log);
+  const certificateExpiresAt = Date.parse(new X509Certificate(tls.cert).validTo);
   const now = options.now ?? Date.now;
   const master = loadMasterKey(config.keys, options.env ?? process.env);
   if (master.generated) log.warn({ file: config.keys.masterKeyFile }, 'generated a master key; keep it safe: without it no tenant key, pseudonym or stored address can be read');
@@ -76,6 +78,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   tenants.startRefresh(config.store.tenantRefreshMs);
   // with metrics off nothing is measured on the hot path either
   const metrics = new Metrics({ defaultMetrics: config.metrics.enabled });
+  metrics.certificateExpiry.set(Math.floor(certificateExpiresAt / 1000));
   const storeLog = log.child({ component: 'store' });
   const fallback = config.store.rateLimitFallback;
   const meter = config.metrics.enabled ? (p: Policy) => metrics.meter(p) : (p: Policy) => p;

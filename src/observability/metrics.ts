@@ -104,6 +104,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly accountingRefusals = new Counter({
+    name: 'mailwarden_accounting_refusals_total',
+    help: 'MAIL commands refused with 452 4.3.1 because accounting records could not be written (buffer full or disk nearly full)',
+    registers: [this.registry],
+  });
+
+  readonly certificateExpiry = new Gauge({
+    name: 'mailwarden_tls_certificate_expiry_timestamp_seconds',
+    help: 'When the SMTP (STARTTLS) certificate expires, seconds since the epoch',
+    registers: [this.registry],
+  });
+
   /** the events of the SMTP front, counted */
   frontEvents(): FrontEvents {
     const outcomes = new Map<string, Counter.Internal>();
@@ -121,6 +133,7 @@ export class Metrics {
         this.transactionDuration.observe(seconds);
       },
       upstreamError: (kind) => this.upstreamErrors.inc({ kind }),
+      accountingRefused: () => this.accountingRefusals.inc(),
     };
   }
 

@@ -27,6 +27,8 @@ export interface FrontEvents {
   sessionClosed(): void;
   transaction(outcome: TransactionOutcome, bytes: number, seconds: number): void;
   upstreamError(kind: string): void;
+  /** MAIL refused because accounting cannot keep up */
+  accountingRefused(): void;
 }
 
 export interface FrontDeps {
@@ -271,6 +273,7 @@ export class SmtpFront {
     const room = this.#deps.accepting?.() ?? 'ok';
     if (room !== 'ok') {
       state.log.warn({ why: room }, 'mail refused: accounting cannot keep up');
+      this.#deps.events?.accountingRefused();
       return smtpError(replyFor('ACCOUNTING_UNAVAILABLE'));
     }
     state.recipients = [];
