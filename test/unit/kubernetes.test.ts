@@ -1,0 +1,80 @@
+// The Kubernetes manifests: the fields Kubernetes requires, and ports, probes and config
+// keys that match mailwarden's own.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { configSchema } from '../../src/config/schema.js';
+
+type Doc = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: any; data?: Record<string, string>; stringData?: Record<string, string> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const docs = parseAllDocuments(readFileSync(join(import.meta.dirname, '../../deploy/kubernetes/mailwarden.yaml'), 'utf8')).map((d) => d.toJS() as Doc);
+const byKind = (kind: string) => docs.filter((d) => d.kind === kind);
+
+describe('Kubernetes manifests', () => {
+  it('every object has apiVersion, kind and a DNS-1123 name', () => {
+    expect(docs.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Secret', 'Service', 'Service', 'ServiceMonitor']);
+    for (const d of docs) {
+      expect(d.apiVersion).toMatch(/^([a-z0-9.]+\/)?v1$/);
+      expect(d.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    }
+  });
+
+  it('the ConfigMap holds a configuration mailwarden accepts, listening where the pods expose', () => {
+    const text = byKind('ConfigMap')[0]!.data!['config.yaml']!;
+    const parsed = configSchema.safeParse(parseAllDocuments(text)[0]!.toJS());
+    expect(parsed.success, parsed.success ? '' : JSON.stringify(parsed.error.issues)).toBe(true);
+    const config = parsed.data!;
+    const container = byKind('Deployment')[0]!.spec.template.spec.containers[0];
+    const ports = Object.fromEntries(container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]));
+    expect(ports).toEqual({ smtp: config.smtp.port, feedback: config.feedback.port, admin: config.admin.port, metrics: config.metrics.port });
+    for (const listener of [config.smtp.host, config.feedback.host, config.admin.host, config.metrics.host]) expect(listener).toBe('0.0.0.0');
+    expect(config.keys.generateMasterKey).toBe(false);
+    expect(config.store.kind).toBe('redis');
+  });
+
+  it('the Deployment: selector matches its pods, probes use /healthz and /readyz, a grace period longer than the drain', () => {
+    const d = byKind('Deployment')[0]!;
+    const spec = d.spec.template.spec;
+    expect(d.spec.selector.matchLabels).toEqual(d.spec.template.metadata.labels);
+    const c = spec.containers[0];
+    expect(c.image).toMatch(/:/);
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+    const config = configSchema.parse(parseAllDocuments(byKind('ConfigMap')[0]!.data!['config.yaml']!)[0]!.toJS());
+    expect(spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(config.smtp.shutdownGraceMs);
+    expect(spec.securityContext.runAsNonRoot).toBe(true);
+    expect(c.envFrom[0].secretRef.name).toBe(byKind('Secret')[0]!.metadata.name);
+    expect(Object.keys(byKind('Secret')[0]!.stringData!)).toContain('MAILWARDEN_MASTER_KEY');
+    const volumes = new Set(spec.volumes.map((v: { name: string }) => v.name));
+    for (const m of c.volumeMounts) expect(volumes).toContain(m.name);
+  });
+
+  it('Services, the disruption budget and the ServiceMonitor point at the pods and their named ports', () => {
+    const d = byKind('Deployment')[0]!;
+    const podLabels = d.spec.template.metadata.labels;
+    const portNames = new Set(d.spec.template.spec.containers[0].ports.map((p: { name: string }) => p.name));
+    for (const s of byKind('Service')) {
+      for (const [k, v] of Object.entries(s.spec.selector)) expect(podLabels[k]).toBe(v);
+      for (const p of s.spec.ports) expect(portNames).toContain(p.targetPort);
+    }
+    expect(byKind('PodDisruptionBudget')[0]!.spec.selector.matchLabels).toEqual(podLabels);
+    const monitor = byKind('ServiceMonitor')[0]!;
+    const monitored = byKind('Service').find((s) => Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels?.[k] === v))!;
+    expect(monitored.spec.ports.map((p: { name: string }) => p.name)).toContain(monitor.spec.endpoints[0].port);
+  });
+});
+
+describe('compose stack', () => {
+  it('mounts a configuration mailwarden accepts, with the scrape targets Prometheus is given', () => {
+    const config = configSchema.safeParse(parseAllDocuments(readFileSync(join(import.meta.dirname, '../../deploy/compose/config.yaml'), 'utf8'))[0]!.toJS());
+    expect(config.success, config.success ? '' : JSON.stringify(config.error.issues)).toBe(true);
+    const compose = parseAllDocuments(readFileSync(join(import.meta.dirname, '../../deploy/compose/docker-compose.yml'), 'utf8'))[0]!.toJS() as { services: Record<string, unknown> };
+    const scrape = readFileSync(join(import.meta.dirname, '../../deploy/prometheus/prometheus.yml'), 'utf8');
+    for (const target of ['mailwarden-1', 'mailwarden-2']) {
+      expect(Object.keys(compose.services)).toContain(target);
+      expect(scrape).toContain(`${target}:${config.data!.metrics.port}`);
+    }
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['redis', 'upstream', 'prometheus', 'grafana']));
+  });
+});
