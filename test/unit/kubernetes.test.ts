@@ -1,5 +1,6 @@
 // The Kubernetes manifests: the fields Kubernetes requires, and ports, probes and config
 // keys that match mailwarden's own.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -76,5 +77,16 @@ describe('compose stack', () => {
       expect(scrape).toContain(`${target}:${config.data!.metrics.port}`);
     }
     expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['redis', 'upstream', 'prometheus', 'grafana']));
+  });
+
+  it('docker-compose accepts the compose file (Debian package docker-compose)', () => {
+    const out = execFileSync('docker-compose', ['-f', join(import.meta.dirname, '../../deploy/compose/docker-compose.yml'), 'config'], {
+      encoding: 'utf8',
+      env: { ...process.env, MAILWARDEN_MASTER_KEY: 'a-test-value' },
+    });
+    expect(out).toMatch(/^services:/m);
+    expect(out).toContain('mailwarden-2:');
+    // without the master key it refuses to start anything
+    expect(() => execFileSync('docker-compose', ['-f', join(import.meta.dirname, '../../deploy/compose/docker-compose.yml'), 'config'], { encoding: 'utf8', stdio: 'pipe', env: { PATH: process.env.PATH } })).toThrow(/MAILWARDEN_MASTER_KEY/);
   });
 });
