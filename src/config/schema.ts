@@ -47,6 +47,8 @@ export const smtpSchema = z.strictObject({
   port: port.default(2525),
   hostname: z.string().min(1).optional(),
   greetingDelayMs: z.number().int().min(0).default(0),
+  /** load balancers that put a PROXY protocol (v1) header in front of each connection */
+  proxyFrom: z.array(z.string().refine((a) => isIP(a) !== 0, 'must be the IP address of a load balancer')).default([]),
   shutdownGraceMs: ms.default(30_000),
   tls: z
     .strictObject({

@@ -105,6 +105,8 @@ export class SmtpFront {
       socketTimeout: smtp.limits.idleTimeoutMs,
       closeTimeout: Math.min(smtp.shutdownGraceMs, 5_000),
       greetingDelay: smtp.greetingDelayMs,
+      // the client's own address from the load balancer's PROXY header: limits and tenant networks apply to it
+      ...(smtp.proxyFrom.length > 0 ? { useProxy: [...smtp.proxyFrom] } : {}),
       logger: false,
       onConnect: (session, cb) => this.#guarded(cb, () => this.#onConnect(session)),
       onAuth: (auth, session, cb) => this.#onAuth(auth, session, cb),
