@@ -77,7 +77,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   await tenants.load();
   tenants.startRefresh(config.store.tenantRefreshMs);
   // with metrics off nothing is measured on the hot path either
-  const metrics = new Metrics({ defaultMetrics: config.metrics.enabled });
+  const metrics = new Metrics({ defaultMetrics: config.metrics.enabled, tenantLabelLimit: config.metrics.tenantLabelLimit });
   metrics.certificateExpiry.set(Math.floor(certificateExpiresAt / 1000));
   const storeLog = log.child({ component: 'store' });
   const fallback = config.store.rateLimitFallback;

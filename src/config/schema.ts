@@ -236,6 +236,7 @@ export const configSchema = z
         enabled: z.boolean().default(true),
         host: host.default('127.0.0.1'),
         port: port.default(9464),
+        tenantLabelLimit: z.number().int().min(0).max(10_000).default(1000),
       })
       .prefault({}),
     log: z

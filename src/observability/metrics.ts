@@ -110,6 +110,31 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly tenantMessages = new Counter({
+    name: 'mailwarden_tenant_messages_total',
+    help: 'Messages per tenant by outcome (relayed, refused); tenants beyond metrics.tenantLabelLimit count as tenant="_other"',
+    labelNames: ['tenant', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly tenantComplaints = new Counter({
+    name: 'mailwarden_tenant_complaints_total',
+    help: 'Attributed complaints per tenant; tenants beyond metrics.tenantLabelLimit count as tenant="_other"',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+
+  readonly #tenantLabels = new Set<string>();
+  #tenantLabelLimit = 1000;
+
+  /** A tenant id as a label value: the first `tenantLabelLimit` seen keep their id, later ones share "_other". */
+  tenantLabel(tenant: string): string {
+    if (this.#tenantLabels.has(tenant)) return tenant;
+    if (this.#tenantLabels.size >= this.#tenantLabelLimit) return '_other';
+    this.#tenantLabels.add(tenant);
+    return tenant;
+  }
+
   readonly certificateExpiry = new Gauge({
     name: 'mailwarden_tls_certificate_expiry_timestamp_seconds',
     help: 'When the SMTP (STARTTLS) certificate expires, seconds since the epoch',
@@ -125,6 +150,7 @@ export class Metrics {
         this.sessionsActive.inc();
       },
       sessionClosed: () => this.sessionsActive.dec(),
+      tenantMessage: (tenant, relayed) => this.tenantMessages.inc({ tenant: this.tenantLabel(tenant), outcome: relayed ? 'relayed' : 'refused' }),
       transaction: (outcome, bytes, seconds) => {
         let c = outcomes.get(outcome);
         if (!c) outcomes.set(outcome, (c = this.transactions.labels({ outcome })));
@@ -137,7 +163,8 @@ export class Metrics {
     };
   }
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  constructor(options: { defaultMetrics?: boolean; tenantLabelLimit?: number } = {}) {
+    if (options.tenantLabelLimit !== undefined) this.#tenantLabelLimit = options.tenantLabelLimit;
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'mailwarden_' });
     // every series that can appear exists from the start, so dashboards and alerts see 0, not "no data"
     for (const outcome of ['relayed', 'partly_refused', 'refused', 'upstream_failed', 'client_gone']) this.transactions.inc({ outcome }, 0);
@@ -181,6 +208,7 @@ export class Metrics {
       this.feedbackReports.inc({ kind: record.kind, outcome: duplicate ? 'duplicate' : record.outcome });
       if (duplicate || !record.tenant) continue;
       const c = record.counts;
+      if (c.complaints > 0) this.tenantComplaints.inc({ tenant: this.tenantLabel(record.tenant) }, c.complaints);
       const add = (type: string, n: number) => n > 0 && this.feedbackFindings.inc({ type }, n);
       add('complaint', c.complaints);
       add('unsubscribe', c.unsubscribes);
