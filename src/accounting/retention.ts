@@ -5,11 +5,10 @@
 // the current day is never touched.
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { indexFile } from './segments.js';
+import { indexFile, TENANT_DIR } from './segments.js';
 
 const DAY = 86_400_000;
 const SEALED = /^(\d{4}-\d{2}-\d{2})\.jsonl\.gz$/;
-const TENANT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 export interface RetentionOptions {
   readonly dir: string;
@@ -37,7 +36,7 @@ export async function runRetention(o: RetentionOptions): Promise<RetentionResult
   const totals: RetentionResult = { archived: 0, deleted: 0, bytesDeleted: 0 };
   const active = join(o.dir, 'active');
   const archive = join(o.dir, 'archive');
-  const tenants = [...new Set([...(await list(active)), ...(await list(archive))])].filter((t) => TENANT.test(t)).sort();
+  const tenants = [...new Set([...(await list(active)), ...(await list(archive))])].filter((t) => TENANT_DIR.test(t)).sort();
   for (const [i, tenant] of tenants.entries()) {
     for (const name of await list(join(active, tenant))) {
       const m = SEALED.exec(name);

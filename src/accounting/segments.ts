@@ -10,6 +10,9 @@ import type { AccountingRecord } from './records.js';
 
 const FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl(\.gz)?$/;
 
+/** a tenant's directory under active/ or archive/: its id */
+export const TENANT_DIR = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
 export interface Segment {
   readonly day: string;
   readonly file: string;

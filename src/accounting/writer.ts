@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { AccountingRecord } from './records.js';
-import { writeIndex } from './segments.js';
+import { TENANT_DIR, writeIndex } from './segments.js';
 import { eraseFromSegments } from './subject.js';
 
 export interface AccountingOptions {
@@ -34,7 +34,6 @@ export interface AccountingOptions {
 
 export type Acceptance = 'ok' | 'buffer-full' | 'disk-low';
 
-const TENANT_DIR = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const SEGMENT = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
 
 /** Written by a running relay beside its accounting records: who writes them, and where its admin API answers. */

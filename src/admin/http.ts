@@ -7,7 +7,6 @@
 // nothing. Every request, allowed or not, goes to the audit log.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { REVIEW } from '../domain/feedback.js';
@@ -20,6 +19,7 @@ import { AdminError, type AdminService } from './service.js';
 import { checkToken, type ApiToken } from './tokens.js';
 import { liftRequest, offboardRequest, problemsOf, subjectRequest, suppressRequest, suspendRequest, unsuppressRequest, type Role } from './schemas.js';
 import { openApiDocument } from './openapi.js';
+import { listenHttp, type RunningHttpServer } from '../observability/listen.js';
 import { feedbackJson, iso, suppressionJson, suspensionJson } from './views.js';
 
 export interface AdminApiDeps {
@@ -292,10 +292,7 @@ function actorOf(token: ApiToken): string {
   return `token:${token.id}${token.name ? ` (${token.name})` : ''}`;
 }
 
-export interface AdminApiServer {
-  readonly address: AddressInfo;
-  close(): Promise<void>;
-}
+export type AdminApiServer = RunningHttpServer;
 
 export async function listenAdminApi(host: string, port: number, deps: AdminApiDeps): Promise<AdminApiServer> {
   const routes = adminRoutes(deps);
@@ -360,21 +357,7 @@ export async function listenAdminApi(host: string, port: number, deps: AdminApiD
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return {
-    address: server.address() as AddressInfo,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenHttp(server, host, port);
 }
 
 function toHttpError(err: unknown): HttpError {

@@ -217,8 +217,8 @@ export class AdminService {
   }
 
   async #tenantKey(tenant: TenantId): Promise<TenantKey> {
-    const record = await this.store.getTenant(tenant);
-    if (!record) throw new AdminError('NOT_FOUND', `no tenant ${JSON.stringify(tenant)}`);
-    return this.master.unwrap(record.wrappedKey, tenant);
+    const key = await this.keyOf(tenant);
+    if (!key) throw new AdminError('NOT_FOUND', `no tenant ${JSON.stringify(tenant)}`);
+    return key;
   }
 }

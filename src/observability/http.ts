@@ -1,14 +1,11 @@
 // The operators' HTTP endpoint: /metrics for Prometheus, /healthz for liveness probes,
 // /readyz for readiness (store answering, upstream reachable, not shutting down).
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Readiness } from './readiness.js';
+import { listenHttp, type RunningHttpServer } from './listen.js';
 
-export interface ObservabilityServer {
-  readonly address: AddressInfo;
-  close(): Promise<void>;
-}
+export type ObservabilityServer = RunningHttpServer;
 
 export async function listenObservability(host: string, port: number, registry: Registry, readiness?: Readiness): Promise<ObservabilityServer> {
   const server: Server = createServer((req, res) => {
@@ -37,19 +34,5 @@ export async function listenObservability(host: string, port: number, registry: 
     }
     res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found', paths: ['/metrics', '/healthz', '/readyz'] }));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return {
-    address: server.address() as AddressInfo,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenHttp(server, host, port);
 }

@@ -3,6 +3,7 @@
 // down. Relayed messages keep the upstream's state fresh; when there was no traffic lately,
 // a TCP connection to it is tried.
 import { connect } from 'node:net';
+import { withDeadline } from '../policy/pipeline.js';
 
 export interface ReadinessOptions {
   /** a cheap question to the store */
@@ -74,20 +75,4 @@ export class Readiness {
     this.noteUpstream(reached);
     return reached ? 'ok' : 'unreachable';
   }
-}
-
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }

@@ -108,11 +108,12 @@ function rateLimited(bucket: string, retryAfterMs: number): Verdict {
   return reject('RATE_LIMITED', `${bucket}; retry in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s`);
 }
 
-class DeadlineError extends Error {
+export class DeadlineError extends Error {
   readonly code = 'STORE_DEADLINE';
 }
 
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** Rejects with DeadlineError when the store question takes longer than `ms`. */
+export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new DeadlineError(`store did not answer within ${ms} ms`)), ms);
     promise.then(
