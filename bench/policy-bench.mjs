@@ -13,7 +13,7 @@ import { mkdtempSync, writeFileSync, createWriteStream, existsSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { freePort, waitPort } from './common.mjs';
+import { freePort, median, requirePostfixTools, SMTP_SINK, smtpSource, waitPort } from './common.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
@@ -22,27 +22,13 @@ const IMPORT_LINES = quick ? 100_000 : 1_000_000;
 const BIG = quick ? 200_000 : 10_000_000;
 const ROUNDS = quick ? 1 : 3;
 const MSGS = quick ? 1000 : 3000;
-const which = (names) => names.find((p) => existsSync(p));
-const SMTP_SINK = which(['/usr/sbin/smtp-sink', '/usr/bin/smtp-sink']);
-const SMTP_SOURCE = which(['/usr/sbin/smtp-source', '/usr/bin/smtp-source']);
-const REDIS = which(['/usr/bin/redis-server', '/usr/local/bin/redis-server']);
-if (!SMTP_SINK || !SMTP_SOURCE) throw new Error("smtp-sink and smtp-source are needed: Debian's postfix package");
+const REDIS = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
+requirePostfixTools();
 
 const dist = (p) => import(join(root, 'dist', p));
 
 
 
-function smtpSource(port, sessions, count) {
-  const started = process.hrtime.bigint();
-  return new Promise((res, rej) => {
-    const child = spawn(SMTP_SOURCE, ['-s', String(sessions), '-m', String(count), '-r', '5', '-l', '1024', '-f', 'bench@bench.test', '-t', 'rcpt@example.org', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.once('exit', (code) => (code === 0 ? res(count / (Number(process.hrtime.bigint() - started) / 1e9)) : rej(new Error(`smtp-source: ${err}`))));
-  });
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function configYaml(dir, upstreamPort) {
   return `smtp: { host: 127.0.0.1, port: 0, hostname: relay.bench, tls: { devCertDir: ${join(dir, 'tls')} }, limits: { maxConnectionsPerIp: 200 } }
@@ -56,6 +42,9 @@ limits:
   perRecipientDomain: [{ limit: 100000000, per: minute }]
 tenants:
   - { id: bench, domains: [bench.test], networks: [127.0.0.0/8] }
+metrics: { port: 0 }
+feedback: { enabled: false }
+admin: { enabled: false }
 log: { level: warn }
 `;
 }
