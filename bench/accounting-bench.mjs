@@ -5,13 +5,12 @@
 //   2. a subject query (one address) over 90 days of 100k records a day (9M records) in
 //      sealed, indexed segments, with its time, and the same query reading every day.
 // Usage: node bench/accounting-bench.mjs [--quick]   (npm run bench runs it too)
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
-import { freePort, waitPort } from './common.mjs';
+import { median, requirePostfixTools, smtpSource, startBenchRelay, startSink } from './common.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
@@ -19,63 +18,8 @@ const ROUNDS = quick ? 1 : 3;
 const MSGS = quick ? 1000 : 3000;
 const DAYS = quick ? 10 : 90;
 const PER_DAY = quick ? 10_000 : 100_000;
-const which = (names) => names.find((p) => existsSync(p));
-const SMTP_SINK = which(['/usr/sbin/smtp-sink', '/usr/bin/smtp-sink']);
-const SMTP_SOURCE = which(['/usr/sbin/smtp-source', '/usr/bin/smtp-source']);
-if (!SMTP_SINK || !SMTP_SOURCE) throw new Error("smtp-sink and smtp-source are needed: Debian's postfix package");
+requirePostfixTools();
 const dist = (p) => import(join(root, 'dist', p));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-function configYaml(dir, port, upstreamPort) {
-  return `smtp: { host: 127.0.0.1, port: ${port}, hostname: relay.bench, tls: { devCertDir: ${join(dir, 'tls')} }, limits: { maxConnectionsPerIp: 200 } }
-upstream: { host: 127.0.0.1, port: ${upstreamPort}, starttls: off, pool: { maxIdle: 32 } }
-store: { kind: embedded, path: ${join(dir, 'store')} }
-keys: { masterKeyFile: ${join(dir, 'master.key')} }
-accounting: { dir: ${join(dir, 'accounting')}, minFreeBytes: 0 }
-limits:
-  messages: [{ limit: 100000000, per: minute }]
-  recipients: [{ limit: 100000000, per: minute }]
-  perSender: [{ limit: 100000000, per: hour }]
-  perRecipientDomain: [{ limit: 100000000, per: minute }]
-tenants:
-  - { id: bench, domains: [bench.test], networks: [127.0.0.0/8] }
-metrics: { port: 0 }
-feedback: { enabled: false }
-admin: { enabled: false }
-log: { level: warn }
-`;
-}
-
-async function startRelay(dir, upstreamPort, withoutAccounting) {
-  const port = await freePort();
-  const file = join(dir, 'config.yaml');
-  writeFileSync(file, configYaml(dir, port, upstreamPort));
-  const script = `const { loadConfigFile } = await import(${JSON.stringify(join(root, 'dist/config/load.js'))});
-     const { start } = await import(${JSON.stringify(join(root, 'dist/main.js'))});
-     const app = await start(loadConfigFile(${JSON.stringify(file)}).config, { withoutAccounting: ${withoutAccounting} });
-     process.on('SIGTERM', () => app.close().then(() => process.exit(0)));`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  try {
-    await waitPort(port);
-  } catch {
-    child.kill('SIGKILL');
-    throw new Error(`relay did not start:\n${out}`);
-  }
-  return { port, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) };
-}
-
-function smtpSource(port, count) {
-  const started = process.hrtime.bigint();
-  return new Promise((res, rej) => {
-    const child = spawn(SMTP_SOURCE, ['-s', '20', '-m', String(count), '-r', '5', '-l', '1024', '-f', 'bench@bench.test', '-t', 'rcpt@example.org', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.once('exit', (code) => (code === 0 ? res(count / (Number(process.hrtime.bigint() - started) / 1e9)) : rej(new Error(`smtp-source: ${err}`))));
-  });
-}
 
 function countRecords(dir) {
   const d = join(dir, 'accounting', 'active', 'bench');
@@ -86,26 +30,22 @@ function countRecords(dir) {
 }
 
 async function throughput() {
-  const sinkPort = await freePort();
-  const sinkArgs = [`127.0.0.1:${sinkPort}`, '1024'];
-  if (process.getuid?.() === 0) sinkArgs.unshift('-u', 'nobody');
-  const sink = spawn(SMTP_SINK, sinkArgs, { stdio: 'ignore' });
-  await waitPort(sinkPort);
+  const sink = await startSink();
   const onDir = mkdtempSync(join(tmpdir(), 'mw-acct-bench-on-'));
   const offDir = mkdtempSync(join(tmpdir(), 'mw-acct-bench-off-'));
-  const on = await startRelay(onDir, sinkPort, false);
-  const off = await startRelay(offDir, sinkPort, true);
+  const on = await startBenchRelay(root, onDir, sink.port);
+  const off = await startBenchRelay(root, offDir, sink.port, { startOptions: { withoutAccounting: true } });
   const rates = { on: [], off: [] };
   let recordsPerSecond = [];
   try {
-    await smtpSource(on.port, 200);
-    await smtpSource(off.port, 200);
+    await smtpSource(on.port, 20, 200);
+    await smtpSource(off.port, 20, 200);
     for (let r = 0; r < ROUNDS; r++) {
-      rates.off.push(await smtpSource(off.port, MSGS));
+      rates.off.push(await smtpSource(off.port, 20, MSGS));
       await new Promise((res) => setTimeout(res, 1200));
       const before = countRecords(onDir);
       const t = Date.now();
-      rates.on.push(await smtpSource(on.port, MSGS));
+      rates.on.push(await smtpSource(on.port, 20, MSGS));
       const took = (Date.now() - t) / 1000;
       await new Promise((res) => setTimeout(res, 1200));
       recordsPerSecond.push((countRecords(onDir) - before) / took);
@@ -113,7 +53,7 @@ async function throughput() {
   } finally {
     await on.stop();
     await off.stop();
-    sink.kill('SIGKILL');
+    sink.stop();
   }
   const [rOn, rOff] = [median(rates.on), median(rates.off)];
   console.log(`relay, 1 KB, 20 sessions, 5 recipients/message: without accounting ${rOff.toFixed(0)} msg/s, with accounting ${rOn.toFixed(0)} msg/s = ${((rOn / rOff) * 100).toFixed(0)}% (target >= 95%)`);

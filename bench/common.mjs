@@ -1,5 +1,8 @@
 // Small helpers the benchmark scripts share.
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
 
 export function freePort() {
   return new Promise((res, rej) => {
@@ -23,4 +26,80 @@ export async function waitPort(port) {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`port ${port} did not open`);
+}
+
+const which = (names) => names.find((p) => existsSync(p));
+export const SMTP_SINK = which(['/usr/sbin/smtp-sink', '/usr/bin/smtp-sink']);
+export const SMTP_SOURCE = which(['/usr/sbin/smtp-source', '/usr/bin/smtp-source']);
+
+export function requirePostfixTools() {
+  if (!SMTP_SINK || !SMTP_SOURCE) throw new Error("smtp-sink and smtp-source are needed: Debian's postfix package");
+}
+
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** smtp-sink on a free port, answering every message with 250. */
+export async function startSink() {
+  const port = await freePort();
+  const args = [`127.0.0.1:${port}`, '1024'];
+  if (process.getuid?.() === 0) args.unshift('-u', 'nobody');
+  const child = spawn(SMTP_SINK, args, { stdio: 'ignore' });
+  await waitPort(port);
+  return { port, stop: () => child.kill('SIGKILL') };
+}
+
+/** smtp-source: `count` 1 KB messages with 5 recipients over `sessions` sessions; resolves with messages per second. */
+export function smtpSource(port, sessions, count) {
+  const started = process.hrtime.bigint();
+  return new Promise((res, rej) => {
+    const child = spawn(SMTP_SOURCE, ['-s', String(sessions), '-m', String(count), '-r', '5', '-l', '1024', '-f', 'bench@bench.test', '-t', 'rcpt@example.org', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.once('exit', (code) => (code === 0 ? res(count / (Number(process.hrtime.bigint() - started) / 1e9)) : rej(new Error(`smtp-source: ${err}`))));
+  });
+}
+
+/**
+ * mailwarden composed in a child process with `start(config, startOptions)`: an embedded
+ * store, one tenant owning 127.0.0.0/8, limits high enough never to refuse (every bucket is
+ * still computed and charged), feedback and admin off. `yamlExtra` adds configuration keys.
+ */
+export async function startBenchRelay(root, dir, upstreamPort, { yamlExtra = 'metrics: { port: 0 }', startOptions = {} } = {}) {
+  const port = await freePort();
+  const file = join(dir, 'config.yaml');
+  writeFileSync(
+    file,
+    `smtp: { host: 127.0.0.1, port: ${port}, hostname: relay.bench, tls: { devCertDir: ${join(dir, 'tls')} }, limits: { maxConnectionsPerIp: 200 } }
+upstream: { host: 127.0.0.1, port: ${upstreamPort}, starttls: off, pool: { maxIdle: 32 } }
+store: { kind: embedded, path: ${join(dir, 'store')} }
+keys: { masterKeyFile: ${join(dir, 'master.key')} }
+accounting: { dir: ${join(dir, 'accounting')}, minFreeBytes: 0 }
+limits:
+  messages: [{ limit: 100000000, per: minute }]
+  recipients: [{ limit: 100000000, per: minute }]
+  perSender: [{ limit: 100000000, per: hour }]
+  perRecipientDomain: [{ limit: 100000000, per: minute }]
+tenants:
+  - { id: bench, domains: [bench.test], networks: [127.0.0.0/8] }
+${yamlExtra}
+feedback: { enabled: false }
+admin: { enabled: false }
+log: { level: warn }
+`,
+  );
+  const script = `const { loadConfigFile } = await import(${JSON.stringify(join(root, 'dist/config/load.js'))});
+     const { start } = await import(${JSON.stringify(join(root, 'dist/main.js'))});
+     const app = await start(loadConfigFile(${JSON.stringify(file)}).config, ${JSON.stringify(startOptions)});
+     process.on('SIGTERM', () => app.close().then(() => process.exit(0)));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  try {
+    await waitPort(port);
+  } catch {
+    child.kill('SIGKILL');
+    throw new Error(`relay did not start:\n${out}`);
+  }
+  return { port, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) };
 }

@@ -5,95 +5,35 @@
 //   2. the time to render a scrape with 1,000 tenants' series (and the process metrics);
 //      target: under 50 ms.
 // Usage: node bench/metrics-bench.mjs [--quick]   (npm run bench runs it too)
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort, waitPort } from './common.mjs';
+import { median, requirePostfixTools, smtpSource, startBenchRelay, startSink } from './common.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 1 : 5;
 const MSGS = quick ? 1000 : 3000;
-const which = (names) => names.find((p) => existsSync(p));
-const SMTP_SINK = which(['/usr/sbin/smtp-sink', '/usr/bin/smtp-sink']);
-const SMTP_SOURCE = which(['/usr/sbin/smtp-source', '/usr/bin/smtp-source']);
-if (!SMTP_SINK || !SMTP_SOURCE) throw new Error("smtp-sink and smtp-source are needed: Debian's postfix package");
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-function configYaml(dir, port, upstreamPort, metricsOn) {
-  return `smtp: { host: 127.0.0.1, port: ${port}, hostname: relay.bench, tls: { devCertDir: ${join(dir, 'tls')} }, limits: { maxConnectionsPerIp: 200 } }
-upstream: { host: 127.0.0.1, port: ${upstreamPort}, starttls: off, pool: { maxIdle: 32 } }
-store: { kind: embedded, path: ${join(dir, 'store')} }
-keys: { masterKeyFile: ${join(dir, 'master.key')} }
-accounting: { dir: ${join(dir, 'accounting')}, minFreeBytes: 0 }
-limits:
-  messages: [{ limit: 100000000, per: minute }]
-  recipients: [{ limit: 100000000, per: minute }]
-  perSender: [{ limit: 100000000, per: hour }]
-  perRecipientDomain: [{ limit: 100000000, per: minute }]
-tenants:
-  - { id: bench, domains: [bench.test], networks: [127.0.0.0/8] }
-metrics: { enabled: ${metricsOn}, port: 0 }
-feedback: { enabled: false }
-admin: { enabled: false }
-log: { level: warn }
-`;
-}
-
-async function startRelay(dir, upstreamPort, metricsOn) {
-  const port = await freePort();
-  const file = join(dir, 'config.yaml');
-  writeFileSync(file, configYaml(dir, port, upstreamPort, metricsOn));
-  const script = `const { loadConfigFile } = await import(${JSON.stringify(join(root, 'dist/config/load.js'))});
-     const { start } = await import(${JSON.stringify(join(root, 'dist/main.js'))});
-     const app = await start(loadConfigFile(${JSON.stringify(file)}).config);
-     process.on('SIGTERM', () => app.close().then(() => process.exit(0)));`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  try {
-    await waitPort(port);
-  } catch {
-    child.kill('SIGKILL');
-    throw new Error(`relay did not start:\n${out}`);
-  }
-  return { port, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) };
-}
-
-function smtpSource(port, count) {
-  const started = process.hrtime.bigint();
-  return new Promise((res, rej) => {
-    const child = spawn(SMTP_SOURCE, ['-s', '20', '-m', String(count), '-r', '5', '-l', '1024', '-f', 'bench@bench.test', '-t', 'rcpt@example.org', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.once('exit', (code) => (code === 0 ? res(count / (Number(process.hrtime.bigint() - started) / 1e9)) : rej(new Error(`smtp-source: ${err}`))));
-  });
-}
+requirePostfixTools();
 
 async function throughput() {
-  const sinkPort = await freePort();
-  const sinkArgs = [`127.0.0.1:${sinkPort}`, '1024'];
-  if (process.getuid?.() === 0) sinkArgs.unshift('-u', 'nobody');
-  const sink = spawn(SMTP_SINK, sinkArgs, { stdio: 'ignore' });
-  await waitPort(sinkPort);
-  const on = await startRelay(mkdtempSync(join(tmpdir(), 'mw-metrics-on-')), sinkPort, true);
-  const off = await startRelay(mkdtempSync(join(tmpdir(), 'mw-metrics-off-')), sinkPort, false);
+  const sink = await startSink();
+  const on = await startBenchRelay(root, mkdtempSync(join(tmpdir(), 'mw-metrics-on-')), sink.port, { yamlExtra: 'metrics: { enabled: true, port: 0 }' });
+  const off = await startBenchRelay(root, mkdtempSync(join(tmpdir(), 'mw-metrics-off-')), sink.port, { yamlExtra: 'metrics: { enabled: false, port: 0 }' });
   const ratios = [];
   try {
-    await smtpSource(on.port, 200);
-    await smtpSource(off.port, 200);
+    await smtpSource(on.port, 20, 200);
+    await smtpSource(off.port, 20, 200);
     for (let r = 0; r < ROUNDS; r++) {
-      const a = await smtpSource(off.port, MSGS);
-      const b = await smtpSource(on.port, MSGS);
+      const a = await smtpSource(off.port, 20, MSGS);
+      const b = await smtpSource(on.port, 20, MSGS);
       ratios.push(b / a);
       console.log(`  round ${r + 1}: metrics off ${a.toFixed(0)} msg/s, on ${b.toFixed(0)} msg/s`);
     }
   } finally {
     await on.stop();
     await off.stop();
-    sink.kill('SIGKILL');
+    sink.stop();
   }
   const ratio = median(ratios);
   console.log(`relay, 1 KB, 20 sessions, 5 recipients/message: metrics on = ${(ratio * 100).toFixed(1)}% of metrics off, median of ${ROUNDS} paired rounds (target: cost under 3%)`);
