@@ -12,6 +12,7 @@ import { bootstrapTenants } from './tenants/bootstrap.js';
 import { createPolicy, type Policy } from './policy/pipeline.js';
 import { ProcessRateLimiter } from './policy/rate-fallback.js';
 import { Metrics } from './observability/metrics.js';
+import { SuspensionGauge } from './observability/suspensions.js';
 import { listenObservability } from './observability/http.js';
 import { Readiness } from './observability/readiness.js';
 import { AdminError, AdminService } from './admin/service.js';
@@ -73,11 +74,12 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   if (master.generated) log.warn({ file: config.keys.masterKeyFile }, 'generated a master key; keep it safe: without it no tenant key, pseudonym or stored address can be read');
   const store = options.store ?? (await openStore(config.store));
   await bootstrapTenants(config, store, master.key, now());
-  const tenants = new TenantRegistry(store, master.key, log.child({ component: 'tenants' }));
-  await tenants.load();
-  tenants.startRefresh(config.store.tenantRefreshMs);
   // with metrics off nothing is measured on the hot path either
   const metrics = new Metrics({ defaultMetrics: config.metrics.enabled, tenantLabelLimit: config.metrics.tenantLabelLimit });
+  // every tenant's series exist from the start: Prometheus sees no increase before its first scrape of a series
+  const tenants = new TenantRegistry(store, master.key, log.child({ component: 'tenants' }), (ids) => metrics.knowTenants(ids));
+  await tenants.load();
+  tenants.startRefresh(config.store.tenantRefreshMs);
   metrics.certificateExpiry.set(Math.floor(certificateExpiresAt / 1000));
   const storeLog = log.child({ component: 'store' });
   const fallback = config.store.rateLimitFallback;
@@ -97,7 +99,15 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     }),
   );
 
-  const { upstream, name: upstreamName } = openUpstream(config, hostname, log);
+  const { upstream, name: upstreamName } = openUpstream(config, hostname, log, config.metrics.enabled ? metrics.upstreamTimings() : undefined);
+  metrics.setThresholds(config.feedback.rates);
+  const suspensionGauge = new SuspensionGauge({
+    list: () => store.listSuspensions(),
+    set: (active) => metrics.setSuspensions(active),
+    deadlineMs: Math.max(config.store.deadlineMs, 5000),
+    log: storeLog,
+  });
+  if (config.metrics.enabled) suspensionGauge.start(30_000);
   const readiness = new Readiness({
     pingStore: () => store.getTenant('~readyz'),
     upstream: config.upstream.dev === 'outbox' ? null : { host: config.upstream.host, port: config.upstream.port },
@@ -121,7 +131,10 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   void retention();
   const retentionTimer = setInterval(() => void retention(), 86_400_000);
   retentionTimer.unref();
-  const admin = new AdminService(store, master.key, now, (...change) => accountant.admin(...change));
+  const admin = new AdminService(store, master.key, now, (...change) => {
+    accountant.admin(...change);
+    if (config.metrics.enabled && change[1].startsWith('suspension.')) void suspensionGauge.refresh();
+  });
   const deliveries = new DeliveryCounter(store, (err, lost) => {
     metrics.deliveryCountErrors.inc(lost);
     storeLog.warn({ lost, err: (err as Error).message }, 'deliveries not counted toward complaint and bounce rates');
@@ -244,6 +257,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       await observability?.close();
       await dsn.idle();
       clearInterval(retentionTimer);
+      await suspensionGauge.stop();
       await deliveries.close();
       await withdrawRelay(config.accounting.dir);
       await accounting.close();

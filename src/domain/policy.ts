@@ -1,7 +1,8 @@
 // Policy records: suspensions, suppression entries, rate limits. Plain data, no behaviour.
 import type { TenantId } from './tenant.js';
 
-export type SuspensionScope = 'tenant' | 'domain' | 'sender';
+export const SUSPENSION_SCOPES = ['tenant', 'domain', 'sender'] as const;
+export type SuspensionScope = (typeof SUSPENSION_SCOPES)[number];
 
 export interface Suspension {
   /** short reference shown to the client in the 550 reply; carries no internal detail */

@@ -5,14 +5,14 @@ import type { Config } from '../config/schema.js';
 import { isAscii } from '../smtp/address.js';
 import { DevOutbox } from './dev-outbox.js';
 import { SmtpUpstream } from './smtp-upstream.js';
-import type { Upstream } from './upstream.js';
+import type { Upstream, UpstreamTimings } from './upstream.js';
 
-export function openUpstream(config: Config, hostname: string, log: Logger): { upstream: Upstream; name: string } {
+export function openUpstream(config: Config, hostname: string, log: Logger, timings?: UpstreamTimings): { upstream: Upstream; name: string } {
   if (config.upstream.dev === 'outbox') {
     log.warn({ dir: config.upstream.outboxDir }, 'DEVELOPMENT OUTBOX: accepted mail is written to disk as .eml files and goes nowhere else; configure upstream.host for real use');
     return { upstream: new DevOutbox(config.upstream.outboxDir), name: 'development-outbox' };
   }
-  return { upstream: new SmtpUpstream(config.upstream, hostname, log.child({ component: 'upstream' })), name: config.upstream.host };
+  return { upstream: new SmtpUpstream(config.upstream, hostname, log.child({ component: 'upstream' }), timings), name: config.upstream.host };
 }
 
 /** One message mailwarden itself sends (a notice), with the null envelope sender. */

@@ -13,6 +13,7 @@ import {
   type RecipientRejection,
   type Upstream,
   type UpstreamEnvelope,
+  type UpstreamTimings,
   type UpstreamTransaction,
 } from './upstream.js';
 
@@ -36,11 +37,13 @@ export class SmtpUpstream implements Upstream {
   readonly #config: UpstreamConfig;
   readonly #log: Logger;
   readonly #heloName: string;
+  readonly #timings: UpstreamTimings | undefined;
   #idle: Idle[] = [];
   #closed = false;
 
-  constructor(config: UpstreamConfig, heloName: string, log: Logger) {
+  constructor(config: UpstreamConfig, heloName: string, log: Logger, timings?: UpstreamTimings) {
     this.#config = config;
+    this.#timings = timings;
     this.#heloName = config.heloName ?? heloName;
     this.#log = log;
   }
@@ -52,12 +55,15 @@ export class SmtpUpstream implements Upstream {
     let aborted = false;
     let settled = false;
     let finalTimer: NodeJS.Timeout | undefined;
+    const began = performance.now();
+    let bodyEnded = 0;
 
     const result = new Promise<DeliveryOutcome>((resolve, reject) => {
       const fail = (err: UpstreamError) => {
         if (settled) return;
         settled = true;
         clearTimeout(finalTimer);
+        if (err.kind === 'tempfail' || err.kind === 'permfail') this.#observe(began, bodyEnded);
         if (conn) destroy(conn);
         reject(err);
       };
@@ -65,11 +71,13 @@ export class SmtpUpstream implements Upstream {
         if (settled) return;
         settled = true;
         clearTimeout(finalTimer);
+        this.#observe(began, bodyEnded);
         this.#release(c);
         resolve(outcome);
       };
       // after the last byte went out the upstream owes one reply; bound the wait for it
       body.once('finish', () => {
+        bodyEnded = performance.now();
         finalTimer = setTimeout(
           () => fail(new UpstreamError('timeout', 'no reply from upstream after end of data')),
           this.#config.timeouts.finalReplyMs,
@@ -133,6 +141,13 @@ export class SmtpUpstream implements Upstream {
     }
   }
 
+  #observe(began: number, bodyEnded: number): void {
+    if (!this.#timings) return;
+    const now = performance.now();
+    if (bodyEnded > 0) this.#timings.finalReply((now - bodyEnded) / 1000);
+    this.#timings.transaction((now - began) / 1000);
+  }
+
   #acquire(): Promise<SMTPConnection> {
     while (this.#idle.length > 0) {
       const idle = this.#idle.pop()!;
@@ -161,6 +176,7 @@ export class SmtpUpstream implements Upstream {
       logger: false,
       debug: false,
     } as SMTPConnection.Options);
+    const started = performance.now();
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => {
         destroy(conn);
@@ -172,6 +188,7 @@ export class SmtpUpstream implements Upstream {
         // nodemailer leaves Nagle on: the final dot would wait for the ACK of the last data
         // segment, which the peer delays by up to 40 ms
         (conn as unknown as { _socket?: { setNoDelay?(on: boolean): void } })._socket?.setNoDelay?.(true);
+        this.#timings?.connected((performance.now() - started) / 1000);
         resolve(conn);
       });
     });

@@ -49,6 +49,16 @@ export interface UpstreamTransaction {
   abort(): void;
 }
 
+/** How long the upstream takes, in seconds; observed by metrics. */
+export interface UpstreamTimings {
+  /** a new connection: TCP connect, greeting, EHLO and STARTTLS */
+  connected(seconds: number): void;
+  /** from the last byte of the message sent to the upstream's reply to the final dot */
+  finalReply(seconds: number): void;
+  /** from the envelope handed over to the final reply, for transactions the upstream answered */
+  transaction(seconds: number): void;
+}
+
 export interface Upstream {
   begin(envelope: UpstreamEnvelope): UpstreamTransaction;
   close(): Promise<void>;

@@ -1,6 +1,7 @@
 // Prometheus metrics on a registry the composition root owns (never prom-client's global
 // one). Labels are bounded by construction: stages, verdict reasons from the error catalog,
-// error kinds. Never an address, a recipient domain or a sender; no tenant label here.
+// error kinds. Never an address, a recipient domain or a sender. Tenant labels only on counters
+// and gauges, never on histograms, and capped at metrics.tenantLabelLimit.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FrontEvents } from '../smtp/front.js';
 import type { Policy } from '../policy/pipeline.js';
@@ -8,6 +9,17 @@ import type { Verdict } from '../domain/verdict.js';
 import type { StoreFailureKind } from '../store/ports.js';
 import type { IntakeResult } from '../feedback/intake.js';
 import type { RateDecision } from '../feedback/rates.js';
+import type { UpstreamTimings } from '../forward/upstream.js';
+import { SUSPENSION_SCOPES, type Suspension } from '../domain/policy.js';
+
+interface TenantSeries {
+  readonly label: string;
+  readonly relayed: Counter.Internal;
+  readonly refused: Counter.Internal;
+  readonly deliveries: Counter.Internal;
+  readonly complaints: Counter.Internal;
+  readonly hardBounces: Counter.Internal;
+}
 
 export type PolicyStage = 'mail' | 'recipient';
 
@@ -117,6 +129,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly tenantDeliveries = new Counter({
+    name: 'mailwarden_tenant_deliveries_total',
+    help: 'Recipients the upstream accepted, per tenant: the denominator of the complaint and hard-bounce rates',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+
   readonly tenantComplaints = new Counter({
     name: 'mailwarden_tenant_complaints_total',
     help: 'Attributed complaints per tenant; tenants beyond metrics.tenantLabelLimit count as tenant="_other"',
@@ -124,15 +143,110 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly #tenantLabels = new Set<string>();
+  readonly tenantHardBounces = new Counter({
+    name: 'mailwarden_tenant_hard_bounces_total',
+    help: 'Hard bounces per tenant, from attributed bounce reports',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+
+  readonly tenantSuspensions = new Gauge({
+    name: 'mailwarden_tenant_suspensions_active',
+    help: 'Active suspensions per tenant (of the whole tenant, a sender domain or a sender), as the store held them at the last refresh; the same on every replica',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+
+  readonly suspensionsActive = new Gauge({
+    name: 'mailwarden_suspensions_active',
+    help: 'Active suspensions by scope (tenant, domain, sender) and source (manual, automatic), as the store held them at the last refresh; the same on every replica, so aggregate with max',
+    labelNames: ['scope', 'source'] as const,
+    registers: [this.registry],
+  });
+
+  readonly feedbackThreshold = new Gauge({
+    name: 'mailwarden_feedback_threshold_ratio',
+    help: 'Configured rate thresholds (feedback.rates): metric complaints|hardBounces, action warn|suspend',
+    labelNames: ['metric', 'action'] as const,
+    registers: [this.registry],
+  });
+
+  readonly feedbackMinVolume = new Gauge({
+    name: 'mailwarden_feedback_min_volume',
+    help: 'Deliveries a window needs before its rates are judged (feedback.rates.minVolume)',
+    registers: [this.registry],
+  });
+
+  readonly upstreamDuration = new Histogram({
+    name: 'mailwarden_upstream_duration_seconds',
+    help: 'Upstream latency by phase: connect (new connection: TCP, greeting, EHLO, STARTTLS), final_reply (last byte sent to the reply to the final dot), transaction (envelope to final reply)',
+    labelNames: ['phase'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
+    registers: [this.registry],
+  });
+
+  readonly #tenants = new Map<string, TenantSeries>();
   #tenantLabelLimit = 1000;
 
   /** A tenant id as a label value: the first `tenantLabelLimit` seen keep their id, later ones share "_other". */
   tenantLabel(tenant: string): string {
-    if (this.#tenantLabels.has(tenant)) return tenant;
-    if (this.#tenantLabels.size >= this.#tenantLabelLimit) return '_other';
-    this.#tenantLabels.add(tenant);
-    return tenant;
+    return this.#tenant(tenant).label;
+  }
+
+  /** the tenant's bound series, created at 0 the first time it is seen so that rate() counts its first message */
+  #tenant(tenant: string): TenantSeries {
+    const known = this.#tenants.get(tenant);
+    if (known) return known;
+    const label = this.#tenants.size >= this.#tenantLabelLimit ? '_other' : tenant;
+    const shared = label === '_other' ? this.#tenants.get('\0_other') : undefined;
+    const series: TenantSeries = shared ?? {
+      label,
+      relayed: this.tenantMessages.labels({ tenant: label, outcome: 'relayed' }),
+      refused: this.tenantMessages.labels({ tenant: label, outcome: 'refused' }),
+      deliveries: this.tenantDeliveries.labels({ tenant: label }),
+      complaints: this.tenantComplaints.labels({ tenant: label }),
+      hardBounces: this.tenantHardBounces.labels({ tenant: label }),
+    };
+    if (!shared) for (const c of [series.relayed, series.refused, series.deliveries, series.complaints, series.hardBounces]) c.inc(0);
+    if (label === '_other') this.#tenants.set('\0_other', series);
+    else this.#tenants.set(tenant, series);
+    return series;
+  }
+
+  /** creates the series of these tenants at 0 (within the label cap) */
+  knowTenants(ids: readonly string[]): void {
+    for (const id of ids) this.#tenant(id);
+  }
+
+  /** the active suspensions the store holds now, replacing the last figures */
+  setSuspensions(active: readonly Pick<Suspension, 'tenant' | 'scope' | 'source'>[]): void {
+    this.suspensionsActive.reset();
+    this.tenantSuspensions.reset();
+    for (const scope of SUSPENSION_SCOPES) for (const source of ['manual', 'automatic']) this.suspensionsActive.set({ scope, source }, 0);
+    for (const s of active) {
+      this.suspensionsActive.inc({ scope: s.scope, source: s.source });
+      this.tenantSuspensions.inc({ tenant: this.tenantLabel(s.tenant) });
+    }
+  }
+
+  /** the configured thresholds, for dashboards and alerts to compare rates against */
+  setThresholds(rates: { minVolume: number; complaints: { warn: number; suspend: number }; hardBounces: { warn: number; suspend: number } }): void {
+    this.feedbackMinVolume.set(rates.minVolume);
+    for (const metric of ['complaints', 'hardBounces'] as const) {
+      for (const action of ['warn', 'suspend'] as const) this.feedbackThreshold.set({ metric, action }, rates[metric][action]);
+    }
+  }
+
+  /** the timings of the SMTP upstream, observed */
+  upstreamTimings(): UpstreamTimings {
+    const connect = this.upstreamDuration.labels({ phase: 'connect' });
+    const finalReply = this.upstreamDuration.labels({ phase: 'final_reply' });
+    const transaction = this.upstreamDuration.labels({ phase: 'transaction' });
+    return {
+      connected: (s) => connect.observe(s),
+      finalReply: (s) => finalReply.observe(s),
+      transaction: (s) => transaction.observe(s),
+    };
   }
 
   readonly certificateExpiry = new Gauge({
@@ -150,7 +264,12 @@ export class Metrics {
         this.sessionsActive.inc();
       },
       sessionClosed: () => this.sessionsActive.dec(),
-      tenantMessage: (tenant, relayed) => this.tenantMessages.inc({ tenant: this.tenantLabel(tenant), outcome: relayed ? 'relayed' : 'refused' }),
+      tenantMessage: (tenant, deliveries) => {
+        const series = this.#tenant(tenant);
+        if (deliveries === 0) return series.refused.inc();
+        series.relayed.inc();
+        series.deliveries.inc(deliveries);
+      },
       transaction: (outcome, bytes, seconds) => {
         let c = outcomes.get(outcome);
         if (!c) outcomes.set(outcome, (c = this.transactions.labels({ outcome })));
@@ -169,6 +288,8 @@ export class Metrics {
     // every series that can appear exists from the start, so dashboards and alerts see 0, not "no data"
     for (const outcome of ['relayed', 'partly_refused', 'refused', 'upstream_failed', 'client_gone']) this.transactions.inc({ outcome }, 0);
     for (const kind of ['unavailable', 'timeout', 'tempfail', 'permfail', 'aborted']) this.upstreamErrors.inc({ kind }, 0);
+    for (const phase of ['connect', 'final_reply', 'transaction']) this.upstreamDuration.zero({ phase });
+    this.setSuspensions([]);
     for (const stage of ['mail', 'recipient'] as const) {
       this.rateLimitFallbacks.inc({ stage }, 0);
       for (const kind of ['timeout', 'unavailable', 'write_refused'] as const) this.storeErrors.inc({ stage, kind }, 0);
@@ -208,7 +329,9 @@ export class Metrics {
       this.feedbackReports.inc({ kind: record.kind, outcome: duplicate ? 'duplicate' : record.outcome });
       if (duplicate || !record.tenant) continue;
       const c = record.counts;
-      if (c.complaints > 0) this.tenantComplaints.inc({ tenant: this.tenantLabel(record.tenant) }, c.complaints);
+      const tenant = this.#tenant(record.tenant);
+      if (c.complaints > 0) tenant.complaints.inc(c.complaints);
+      if (c.hardBounces > 0) tenant.hardBounces.inc(c.hardBounces);
       const add = (type: string, n: number) => n > 0 && this.feedbackFindings.inc({ type }, n);
       add('complaint', c.complaints);
       add('unsubscribe', c.unsubscribes);

@@ -26,8 +26,8 @@ export interface FrontEvents {
   sessionOpened(): void;
   sessionClosed(): void;
   transaction(outcome: TransactionOutcome, bytes: number, seconds: number): void;
-  /** a message of a tenant: relayed to the upstream, or not */
-  tenantMessage(tenant: TenantId, relayed: boolean): void;
+  /** a message of a tenant: relayed to this many recipients, or (0) not relayed */
+  tenantMessage(tenant: TenantId, deliveries: number): void;
   upstreamError(kind: string): void;
   /** MAIL refused because accounting cannot keep up */
   accountingRefused(): void;
@@ -376,7 +376,7 @@ export class SmtpFront {
             accountant?.delivered({ ...facts, headers: result.headers }, result.outcome);
             this.#deps.onUpstream?.(true);
             events?.transaction(refused.length > 0 ? 'partly_refused' : 'relayed', result.bytes, seconds);
-            events?.tenantMessage(facts.tenant, true);
+            events?.tenantMessage(facts.tenant, result.outcome.accepted.length);
             this.#deps.onDelivered?.(state.tenant!.id, state.sender?.domain ?? null, result.outcome.accepted.length);
             return cb(null, acceptedText(result.outcome, txId));
           }
@@ -385,7 +385,7 @@ export class SmtpFront {
             state.log.warn({ ...fields, reason: result.reason, code: reply.code }, 'message refused');
             accountant?.notRelayed(facts, state.recipients, { kind: 'rejected', reason: result.reason, code: reply.code });
             events?.transaction('refused', result.bytes, seconds);
-            events?.tenantMessage(facts.tenant, false);
+            events?.tenantMessage(facts.tenant, 0);
             return cb(smtpError(reply));
           }
           case 'upstream-failed': {
@@ -394,7 +394,7 @@ export class SmtpFront {
             accountant?.notRelayed(facts, state.recipients, { kind: reply.code >= 500 ? 'bounced' : 'deferred', reason: reply.reason, code: reply.code, enhanced: reply.enhanced });
             this.#deps.onUpstream?.(result.error.kind !== 'unavailable' && result.error.kind !== 'timeout');
             events?.transaction('upstream_failed', result.bytes, seconds);
-            events?.tenantMessage(facts.tenant, false);
+            events?.tenantMessage(facts.tenant, 0);
             events?.upstreamError(result.error.kind);
             return cb(smtpError(reply));
           }

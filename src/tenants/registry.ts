@@ -28,6 +28,8 @@ export class TenantRegistry {
     private readonly store: AdminStore,
     private readonly master: MasterKey,
     private readonly log: Logger,
+    /** after each load, the ids of the tenants served */
+    private readonly onLoad?: (ids: readonly TenantId[]) => void,
   ) {}
 
   /** Reads every tenant from the store. A tenant whose key does not unwrap is left out and logged. */
@@ -42,6 +44,7 @@ export class TenantRegistry {
       }
     }
     this.#entries = entries;
+    this.onLoad?.([...entries.keys()]);
   }
 
   /** Refreshes from the store every `ms`; a failed refresh keeps the last good list. */

@@ -141,7 +141,20 @@ describe('automatic suspension', () => {
     expect((await report(2)).response).toMatch(/ applied$/);
     expect(await relay.store.listSuspensions('acme')).toHaveLength(1);
 
-    const metrics = await scrape(relay.metrics!.port);
+    // the suspension gauge is refreshed from the store right after the suspension
+    let metrics = await scrape(relay.metrics!.port);
+    for (let i = 0; i < 100 && sample(metrics, 'mailwarden_suspensions_active', { scope: 'tenant', source: 'automatic' }) !== 1; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      metrics = await scrape(relay.metrics!.port);
+    }
+    expect(sample(metrics, 'mailwarden_suspensions_active', { scope: 'tenant', source: 'automatic' })).toBe(1);
+    expect(sample(metrics, 'mailwarden_tenant_suspensions_active', { tenant: 'acme' })).toBe(1);
+    expect(sample(metrics, 'mailwarden_tenant_suspensions_active', { tenant: 'globex' })).toBeUndefined();
+    // what a dashboard compares: 3 complaints in 20 deliveries against the 9% threshold
+    expect(sample(metrics, 'mailwarden_tenant_deliveries_total', { tenant: 'acme' })).toBe(20);
+    expect(sample(metrics, 'mailwarden_tenant_complaints_total', { tenant: 'acme' })).toBe(3);
+    expect(sample(metrics, 'mailwarden_feedback_threshold_ratio', { metric: 'complaints', action: 'suspend' })).toBe(0.09);
+    expect(sample(metrics, 'mailwarden_feedback_min_volume')).toBe(20);
     expect(sample(metrics, 'mailwarden_feedback_rate_actions_total', { action: 'suspend', metric: 'complaints', scope: 'tenant' })).toBe(1);
     expect(sample(metrics, 'mailwarden_notices_total', { channel: 'webhook', outcome: 'sent' })).toBeGreaterThanOrEqual(3);
     expect(sample(metrics, 'mailwarden_notices_total', { channel: 'email', outcome: 'sent' })).toBeGreaterThanOrEqual(2);

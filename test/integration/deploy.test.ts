@@ -60,6 +60,15 @@ describe('deploy files', () => {
     expect([...named].filter((n) => !served.has(n))).toEqual([]);
   });
 
+  it('docs/metrics.md describes every metric mailwarden serves, and names none it does not', () => {
+    const doc = readFileSync(join(DEPLOY, '../docs/metrics.md'), 'utf8');
+    const served = metricNames(exposition).filter((n) => !/^mailwarden_(process|nodejs)_/.test(n));
+    const documented = new Set([...doc.matchAll(/`(mailwarden_[a-z0-9_]+)`/g)].map((m) => m[1]!));
+    expect(served.length).toBeGreaterThan(20);
+    expect(served.filter((n) => !documented.has(n))).toEqual([]);
+    expect([...documented].filter((n) => !metricNames(exposition).includes(n))).toEqual([]);
+  });
+
   it('no label value in /metrics is an address', () => {
     expect(labelValues(exposition).length).toBeGreaterThan(20);
     expect(labelValues(exposition).filter((v) => v.includes('@'))).toEqual([]);

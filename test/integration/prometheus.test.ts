@@ -8,8 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
 import { startTestRelay, testConfig, ACME_PASSWORD, type TestRelay } from '../helpers/relay.js';
 import { sendMail } from '../helpers/client.js';
+import { arf } from '../helpers/reports.js';
 import { freePort, waitForPort } from '../helpers/ports.js';
 
+const RULES = join(import.meta.dirname, '../../deploy/prometheus/rules/mailwarden.rules.yml');
 const PROMETHEUS = ['/usr/bin/prometheus', '/usr/local/bin/prometheus'].find((p) => existsSync(p));
 
 describe('scraped by Prometheus', () => {
@@ -21,11 +23,12 @@ describe('scraped by Prometheus', () => {
   beforeAll(async () => {
     expect(PROMETHEUS, 'prometheus is needed: Debian package prometheus (.ci/run installs it)').toBeDefined();
     upstream = await startCaptureUpstream();
-    relay = await startTestRelay(testConfig(upstream.port));
+    // a low minimum volume and thresholds that one complaint in six deliveries comes near
+    relay = await startTestRelay(testConfig(upstream.port, { feedback: { rates: { minVolume: 2, complaints: { warn: 0.1, suspend: 0.2 } } } }));
     const dir = mkdtempSync(join(tmpdir(), 'mw-prometheus-'));
     writeFileSync(
       join(dir, 'prometheus.yml'),
-      `global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: mailwarden\n    static_configs: [ { targets: ['127.0.0.1:${relay.metrics!.port}'] } ]\n`,
+      `global: { scrape_interval: 1s, evaluation_interval: 1s }\nrule_files: ['${RULES}']\nscrape_configs:\n  - job_name: mailwarden\n    static_configs: [ { targets: ['127.0.0.1:${relay.metrics!.port}'] } ]\n`,
     );
     const port = await freePort();
     prometheus = spawn(PROMETHEUS!, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
@@ -46,6 +49,9 @@ describe('scraped by Prometheus', () => {
   }
 
   it('reads back the counters for the messages sent', async () => {
+    // what happens before the first scrape, Prometheus counts as the series' starting value
+    const first = Date.now() + 15_000;
+    while (Date.now() < first && (await query('up{job="mailwarden"}')) !== 1) await new Promise((r) => setTimeout(r, 100));
     for (let i = 0; i < 3; i++) {
       const sent = await sendMail({ port: relay.port, user: 'acme', pass: ACME_PASSWORD, from: 'alice@acme.test', to: [`r${i}@example.org`, `s${i}@example.org`], message: 'Subject: s\r\n\r\nb\r\n' });
       expect(sent.ok).toBe(true);
@@ -61,5 +67,44 @@ describe('scraped by Prometheus', () => {
     expect(await query('sum(mailwarden_policy_verdicts_total{stage="recipient",verdict="accept"})')).toBe(6);
     expect(await query('mailwarden_tenant_messages_total{tenant="acme",outcome="relayed"}')).toBe(3);
     expect(await query('up{job="mailwarden"}')).toBe(1);
+    expect(await query('mailwarden_tenant_deliveries_total{tenant="acme"}')).toBe(6);
+    expect(await query('sum(mailwarden_upstream_duration_seconds_count{phase="transaction"})')).toBe(3);
+    expect(await query('sum(mailwarden_upstream_duration_seconds_count{phase="final_reply"})')).toBe(3);
+    expect(await query('sum(mailwarden_upstream_duration_seconds_count{phase="connect"})')).toBeGreaterThanOrEqual(1);
+  }, 30_000);
+
+  it('evaluates every alert rule of deploy/prometheus against the scraped series without error', async () => {
+    type Rule = { name: string; health: string; lastError?: string; lastEvaluation: string };
+    const rules = async () => {
+      const body = (await (await fetch(`${api}/rules`)).json()) as { data: { groups: Array<{ rules: Rule[] }> } };
+      return body.data.groups.flatMap((g) => g.rules);
+    };
+    // rules evaluated before the first scrape see no series and cannot fail: wait for an
+    // evaluation after Prometheus holds the traffic of the test above
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && (await query('sum(mailwarden_transactions_total{outcome="relayed"})')) !== 3) await new Promise((r) => setTimeout(r, 250));
+    const since = Date.now();
+    let all = await rules();
+    while (Date.now() < deadline && (all.length === 0 || all.some((r) => Date.parse(r.lastEvaluation) <= since))) {
+      await new Promise((r) => setTimeout(r, 250));
+      all = await rules();
+    }
+    expect(all.length).toBeGreaterThanOrEqual(10);
+    expect(all.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.health} ${r.lastError ?? ''}`)).toEqual([]);
+  }, 30_000);
+
+  it('the near-threshold alert goes pending for a tenant whose complaint rate nears the suspend threshold', async () => {
+    // one complaint about the first of the six deliveries: 16.7%, at least 80% of the 20% threshold
+    const report = await sendMail({ port: relay.feedback!.port, from: 'fbl@provider.example', to: ['fbl@relay.test'], message: arf(upstream.messages[0]!.raw), tls: false });
+    expect(report.response).toMatch(/^250 /);
+    type Alert = { labels: Record<string, string>; state: string };
+    const deadline = Date.now() + 15_000;
+    let near: Alert | undefined;
+    while (Date.now() < deadline && !near) {
+      const body = (await (await fetch(`${api}/alerts`)).json()) as { data: { alerts: Alert[] } };
+      near = body.data.alerts.find((a) => a.labels.alertname === 'MailwardenTenantNearComplaintThreshold');
+      if (!near) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(near).toMatchObject({ state: 'pending', labels: { tenant: 'acme', severity: 'warning' } });
   }, 30_000);
 });
