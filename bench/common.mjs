@@ -64,7 +64,7 @@ export function smtpSource(port, sessions, count) {
  * store, one tenant owning 127.0.0.0/8, limits high enough never to refuse (every bucket is
  * still computed and charged), feedback and admin off. `yamlExtra` adds configuration keys.
  */
-export async function startBenchRelay(root, dir, upstreamPort, { yamlExtra = 'metrics: { port: 0 }', startOptions = {} } = {}) {
+export async function startBenchRelay(root, dir, upstreamPort, { yamlExtra = 'metrics: { port: 0 }', startOptions = {}, nodeArgs = [] } = {}) {
   const port = await freePort();
   const file = join(dir, 'config.yaml');
   writeFileSync(
@@ -91,7 +91,7 @@ log: { level: warn }
      const { start } = await import(${JSON.stringify(join(root, 'dist/main.js'))});
      const app = await start(loadConfigFile(${JSON.stringify(file)}).config, ${JSON.stringify(startOptions)});
      process.on('SIGTERM', () => app.close().then(() => process.exit(0)));`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, '--input-type=module', '-e', script], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -101,5 +101,5 @@ log: { level: warn }
     child.kill('SIGKILL');
     throw new Error(`relay did not start:\n${out}`);
   }
-  return { port, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) };
+  return { port, pid: child.pid, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) };
 }

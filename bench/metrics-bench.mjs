@@ -43,11 +43,16 @@ async function scrape() {
   const { Metrics } = await import(join(root, 'dist/observability/metrics.js'));
   const m = new Metrics({ defaultMetrics: true });
   const events = m.frontEvents();
+  const timings = m.upstreamTimings();
+  // every tenant with all its series (messages, deliveries, complaints, hard bounces) and a suspension
+  m.knowTenants(Array.from({ length: 1000 }, (_, i) => `tenant-${i}`));
   for (let i = 0; i < 1000; i++) {
-    events.tenantMessage(`tenant-${i}`, true);
-    events.tenantMessage(`tenant-${i}`, false);
+    events.tenantMessage(`tenant-${i}`, 5);
+    events.tenantMessage(`tenant-${i}`, 0);
     events.transaction('relayed', 1024, 0.01);
+    timings.transaction(0.005);
   }
+  m.setSuspensions(Array.from({ length: 1000 }, (_, i) => ({ tenant: `tenant-${i}`, scope: 'domain', source: 'manual' })));
   for (let i = 0; i < 5; i++) await m.registry.metrics();
   const times = [];
   let bytes = 0;

@@ -308,16 +308,15 @@ export class Metrics {
       if (!c) counters.set(key, (c = this.policyVerdicts.labels({ stage, verdict: verdict.kind, reason })));
       return c;
     };
-    const observe = async (stage: PolicyStage, decide: () => Promise<Verdict>): Promise<Verdict> => {
-      const started = performance.now();
-      const verdict = await decide();
-      timers[stage].observe((performance.now() - started) / 1000);
-      counter(stage, verdict).inc();
-      return verdict;
-    };
+    const observe = (stage: PolicyStage, started: number, decided: Promise<Verdict>): Promise<Verdict> =>
+      decided.then((verdict) => {
+        timers[stage].observe((performance.now() - started) / 1000);
+        counter(stage, verdict).inc();
+        return verdict;
+      });
     return {
-      mail: (tx) => observe('mail', () => policy.mail(tx)),
-      recipient: (tx, rcpt, pseudonym) => observe('recipient', () => policy.recipient(tx, rcpt, pseudonym)),
+      mail: (tx) => observe('mail', performance.now(), policy.mail(tx)),
+      recipient: (tx, rcpt, pseudonym) => observe('recipient', performance.now(), policy.recipient(tx, rcpt, pseudonym)),
     };
   }
 

@@ -58,7 +58,9 @@ export interface FrontDeps {
 
 interface SessionState {
   /** bound to the session id, and to the tenant once it is known */
-  log: Logger;
+  readonly log: Logger;
+  /** binds the session's log to its tenant */
+  logTenant(id: TenantId): void;
   readonly ip: string;
   tenant: Tenant | null;
   sender: MailAddress | null;
@@ -191,18 +193,22 @@ export class SmtpFront {
   #onConnect(session: SMTPServerSession): Error | null {
     const { limits } = this.#deps.config.smtp;
     const ip = session.remoteAddress;
-    const log = this.#deps.log.child({ session: session.id });
+    const log = lazyChild(this.#deps.log, { session: session.id });
     if (this.#draining) return this.#refuse(undefined, 'SHUTTING_DOWN', 'connection refused');
     const count = this.#perIp.get(ip) ?? 0;
     if (count >= limits.maxConnectionsPerIp || this.#sessions.size >= limits.maxConnections) {
-      log.warn({ ip, connections: count }, 'connection refused: too many connections');
+      log.logger.warn({ ip, connections: count }, 'connection refused: too many connections');
       return smtpError(replyFor('TOO_MANY_CONNECTIONS'));
     }
     this.#perIp.set(ip, count + 1);
     this.#deps.events?.sessionOpened();
     const networkTenant = this.#deps.tenants.byNetwork(ip);
+    if (networkTenant) log.bind('tenant', networkTenant.id);
     const state: SessionState = {
-      log: networkTenant ? log.child({ tenant: networkTenant.id }) : log,
+      get log() {
+        return log.logger;
+      },
+      logTenant: (id) => log.bind('tenant', id),
       ip,
       tenant: networkTenant,
       sender: null,
@@ -214,7 +220,7 @@ export class SmtpFront {
     state.timer = setTimeout(() => this.#expire(session.id), limits.sessionTimeoutMs);
     state.timer.unref();
     this.#sessions.set(session.id, state);
-    log.debug({ ip, tenant: state.tenant?.id }, 'connection opened');
+    if (this.#deps.log.isLevelEnabled('debug')) state.log.debug({ ip, tenant: state.tenant?.id }, 'connection opened');
     return null;
   }
 
@@ -256,7 +262,7 @@ export class SmtpFront {
         }
         if (state) {
           state.tenant = tenant;
-          state.log = state.log.child({ tenant: tenant.id });
+          state.logTenant(tenant.id);
         }
         state?.log.info({ method: auth.method }, 'authenticated');
         cb(null, { user: tenant.id });
@@ -447,3 +453,20 @@ function replyCode(response: string): string {
 }
 
 export type { Reply };
+
+/**
+ * A child logger made on first use: binding a pino child serialises its bindings, once per
+ * connection, and at log level warn most sessions never log.
+ */
+function lazyChild(base: Logger, bindings: Record<string, string>): { readonly logger: Logger; bind(key: string, value: string): void } {
+  let made: Logger | undefined;
+  return {
+    get logger() {
+      return (made ??= base.child(bindings));
+    },
+    bind(key, value) {
+      bindings[key] = value;
+      made = undefined;
+    },
+  };
+}

@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseMailAddress, redactAddresses, toAsciiDomain } from '../../src/smtp/address.js';
 import { parseReply } from '../../src/forward/upstream.js';
@@ -16,6 +17,22 @@ describe('addresses', () => {
 
   it.each(['no-at-sign', '@example.com', 'a@', 'a b@example.com', 'a@exa mple.com', 'a@-'.repeat(1) + '\x01'])('refuses %j', (input) => {
     expect(parseMailAddress(input)).toBeNull();
+  });
+
+  it('answers for plain ASCII domains exactly as the WHATWG host parser does', () => {
+    // the reference: the full path, domainToASCII and the same checks
+    const reference = (d: string) => {
+      const ascii = domainToASCII(d.normalize('NFC'));
+      return !ascii || ascii.length > 253 || !/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(ascii) ? null : ascii;
+    };
+    const cases = ['Example.COM', 'a.b.c.example', 'localhost', '1.2.3.4', '0x7f.1', 'x.0x7f', 'a.123', '1a.b2', '-a.example', 'a-.example', 'a..example', '.example', 'example.', 'xn--bcher-kva.example', 'XN--bcher-kva.example', 'a.xn--zz', 'xn--zz', 'example.xn--p1ai', 'b.xN--zz.example', `${'a'.repeat(64)}.example`, `${'a.'.repeat(127)}ab`, `${'a.'.repeat(126)}ab`, 'under_score.example', 'a.b-'];
+    const alphabet = 'aZ09-.x';
+    for (let i = 0; i < 3000; i++) {
+      let d = '';
+      for (let n = 1 + (i % 12); n > 0; n--) d += alphabet[(i * 7 + n * 13 + (i >> 3)) % alphabet.length];
+      cases.push(d, `xn--${d}`, `${d}.example`);
+    }
+    expect(cases.filter((d) => toAsciiDomain(d) !== reference(d))).toEqual([]);
   });
 
   it('normalises IDN domains to lower-case A-labels', () => {

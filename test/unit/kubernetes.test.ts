@@ -90,3 +90,29 @@ describe('compose stack', () => {
     expect(() => execFileSync('docker-compose', ['-f', join(import.meta.dirname, '../../deploy/compose/docker-compose.yml'), 'config'], { encoding: 'utf8', stdio: 'pipe', env: { PATH: process.env.PATH } })).toThrow(/MAILWARDEN_MASTER_KEY/);
   });
 });
+
+describe('container image', () => {
+  const root = join(import.meta.dirname, '../..');
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+
+  it('runs as a non-root user with a health check, from a build stage', () => {
+    expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
+    expect(dockerfile).toMatch(/^USER mailwarden$/m);
+    expect(dockerfile).toMatch(/^HEALTHCHECK .*\/healthz/m);
+  });
+
+  it('keeps what the relay imports: every package under src/ is a production dependency, so `npm prune --omit=dev` leaves it', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const sources = execFileSync('grep', ['-rhoE', `from '[^./][^']*'|import\\('[^./][^']*'\\)`, join(root, 'src')], { encoding: 'utf8' });
+    const packages = new Set([...sources.matchAll(/'([^']+)'/g)].map((m) => /^(@[^/]+\/[^/]+|[^/]+)/.exec(m[1]!)![1]!).filter((p) => !p.startsWith('node:')));
+    expect(packages.size).toBeGreaterThan(10);
+    expect([...packages].filter((p) => !(p in pkg.dependencies))).toEqual([]);
+    expect(dockerfile).toMatch(/npm prune --omit=dev/);
+  });
+
+  it('copies the files the relay reads at run time: dist (with the Lua scripts) and config (the bundled feedback rules)', () => {
+    expect(dockerfile).toMatch(/^COPY --from=build .*\/app\/dist \.\/dist$/m);
+    expect(dockerfile).toMatch(/^COPY .*config \.\/config$/m);
+    expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.build).toContain('lua dist/');
+  });
+});
