@@ -3,13 +3,18 @@
 import type { TenantKey } from '../crypto/keys.js';
 import type { MailAddress } from '../domain/envelope.js';
 import type { TenantId } from '../domain/tenant.js';
-import type { DeliveryOutcome, RecipientRejection } from '../forward/upstream.js';
+import type { DeliveryOutcome } from '../forward/upstream.js';
 import { parseMailAddress } from '../smtp/address.js';
 import { ACCOUNTING_SCHEMA_VERSION, messageIdOf, type AccountingRecord, type PseudonymousAddress, type RejectedRecord } from './records.js';
 
 export interface AccountingSink {
   add(record: AccountingRecord): void;
+  /** `count` records already serialised, each a line ending in LF, of one tenant and UTC day */
+  addLines(tenant: string, day: string, lines: string, count: number): void;
 }
+
+/** what a transactional record adds to the fields it shares with the others of its transaction */
+type Tail<R> = R extends unknown ? Omit<R, keyof Base> : never;
 
 /** the fields every transactional record starts with */
 type Base = Pick<RejectedRecord, 'v' | 'time' | 'tenant' | 'session' | 'tx' | 'sender' | 'messageId' | 'size'>;
@@ -54,25 +59,35 @@ export class Accountant {
   delivered(t: TransactionFacts, outcome: DeliveryOutcome): void {
     const base = this.#base(t);
     if (!base) return;
-    const reply = parseReply(outcome.response);
+    const upstream = parseReply(outcome.response);
+    const tails: Array<Tail<AccountingRecord>> = [];
     for (const address of outcome.accepted) {
       const recipient = t.known?.get(address) ?? this.#fromText(t.tenant, address);
-      if (recipient) this.#sink.add({ ...base, type: 'relayed', recipient, upstream: reply });
+      if (recipient) tails.push({ type: 'relayed', recipient, upstream });
     }
-    for (const r of outcome.rejected) this.#refusedByUpstream(t, base, r);
+    for (const r of outcome.rejected) {
+      const recipient = t.known?.get(r.recipient) ?? this.#fromText(t.tenant, r.recipient);
+      if (!recipient) continue;
+      if (r.code >= 500) tails.push({ type: 'bounced', via: 'upstream', recipient, code: r.code, enhanced: r.enhanced });
+      else tails.push({ type: 'deferred', recipient, reason: 'UPSTREAM_TEMPFAIL', code: r.code, enhanced: r.enhanced });
+    }
+    this.#emit(base, tails);
   }
 
   /** The message went nowhere: refused while it streamed (guard), or the upstream failed or refused it all. */
   notRelayed(t: TransactionFacts, recipients: readonly string[], outcome: { kind: 'rejected' | 'deferred' | 'bounced'; reason: string; code: number; enhanced?: string }): void {
     const base = this.#base(t);
     if (!base) return;
+    const enhanced = outcome.enhanced ? { enhanced: outcome.enhanced } : {};
+    const tails: Array<Tail<AccountingRecord>> = [];
     for (const address of recipients) {
       const recipient = t.known?.get(address) ?? this.#fromText(t.tenant, address);
       if (!recipient) continue;
-      if (outcome.kind === 'rejected') this.#sink.add({ ...base, type: 'rejected', stage: 'data', recipient, reason: outcome.reason, code: outcome.code });
-      else if (outcome.kind === 'deferred') this.#sink.add({ ...base, type: 'deferred', recipient, reason: outcome.reason, code: outcome.code, ...(outcome.enhanced ? { enhanced: outcome.enhanced } : {}) });
-      else this.#sink.add({ ...base, type: 'bounced', via: 'upstream', recipient, code: outcome.code, ...(outcome.enhanced ? { enhanced: outcome.enhanced } : {}) });
+      if (outcome.kind === 'rejected') tails.push({ type: 'rejected', stage: 'data', recipient, reason: outcome.reason, code: outcome.code });
+      else if (outcome.kind === 'deferred') tails.push({ type: 'deferred', recipient, reason: outcome.reason, code: outcome.code, ...enhanced });
+      else tails.push({ type: 'bounced', via: 'upstream', recipient, code: outcome.code, ...enhanced });
     }
+    this.#emit(base, tails);
   }
 
   /** What an attributed report said about each recipient it could tie to a relayed message. */
@@ -100,11 +115,16 @@ export class Accountant {
     this.#sink.add({ v: ACCOUNTING_SCHEMA_VERSION, type: 'admin', time: new Date(this.#now()).toISOString(), tenant, action, actor, ...(reason ? { reason } : {}), ...(detail ? { detail } : {}) });
   }
 
-  #refusedByUpstream(t: TransactionFacts, base: Base, r: RecipientRejection): void {
-    const recipient = t.known?.get(r.recipient) ?? this.#fromText(t.tenant, r.recipient);
-    if (!recipient) return;
-    if (r.code >= 500) this.#sink.add({ ...base, type: 'bounced', via: 'upstream', recipient, code: r.code, enhanced: r.enhanced });
-    else this.#sink.add({ ...base, type: 'deferred', recipient, reason: 'UPSTREAM_TEMPFAIL', code: r.code, enhanced: r.enhanced });
+  /**
+   * The records of one transaction, serialised as JSON.stringify({ ...base, ...tail }) would,
+   * byte for byte, with the shared leading fields serialised once.
+   */
+  #emit(base: Base, tails: ReadonlyArray<Tail<AccountingRecord>>): void {
+    if (tails.length === 0) return;
+    const head = JSON.stringify(base).slice(0, -1);
+    let lines = '';
+    for (const tail of tails) lines += `${head},${JSON.stringify(tail).slice(1)}\n`;
+    this.#sink.addLines(base.tenant, base.time.slice(0, 10), lines, tails.length);
   }
 
   #base(t: TransactionFacts): Base | null {

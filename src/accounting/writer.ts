@@ -76,7 +76,9 @@ export function activeDir(dir: string): string {
 
 export class AccountingLog {
   readonly #o: AccountingOptions;
-  #buffer: Array<{ tenant: string; day: string; line: string }> = [];
+  /** each entry one or more whole lines of one tenant and day, `count` records */
+  #buffer: Array<{ tenant: string; day: string; line: string; count: number }> = [];
+  #buffered = 0;
   readonly #handles = new Map<string, { handle: FileHandle; day: string; tenant: string }>();
   #chain: Promise<void> = Promise.resolve();
   #diskLow = false;
@@ -100,12 +102,18 @@ export class AccountingLog {
 
   /** Takes a record; never blocks, never throws. */
   add(record: AccountingRecord): void {
-    this.#buffer.push({ tenant: record.tenant, day: record.time.slice(0, 10), line: `${JSON.stringify(record)}\n` });
+    this.addLines(record.tenant, record.time.slice(0, 10), `${JSON.stringify(record)}\n`, 1);
+  }
+
+  /** Takes `count` records already serialised, each a line ending in LF, of one tenant and UTC day. */
+  addLines(tenant: string, day: string, lines: string, count: number): void {
+    this.#buffer.push({ tenant, day, line: lines, count });
+    this.#buffered += count;
   }
 
   /** Whether mail may be taken: there is room to account for it. */
   accepting(): Acceptance {
-    if (this.#buffer.length >= this.#o.maxBufferedRecords) return 'buffer-full';
+    if (this.#buffered >= this.#o.maxBufferedRecords) return 'buffer-full';
     if (this.#diskLow) return 'disk-low';
     return 'ok';
   }
@@ -150,6 +158,7 @@ export class AccountingLog {
     const next = this.#chain.then(async () => {
       await this.#flush();
       this.#buffer = this.#buffer.filter((r) => r.tenant !== tenant);
+      this.#buffered = this.#buffer.reduce((n, r) => n + r.count, 0);
       for (const [key, open] of this.#handles) {
         if (open.tenant !== tenant) continue;
         this.#handles.delete(key);
@@ -174,21 +183,27 @@ export class AccountingLog {
   async #flush(): Promise<void> {
     const batch = this.#buffer;
     this.#buffer = [];
-    const byFile = new Map<string, { tenant: string; day: string; lines: string[] }>();
+    this.#buffered = 0;
+    const byFile = new Map<string, { tenant: string; day: string; lines: string[]; count: number }>();
     for (const r of batch) {
       const key = `${r.tenant}/${r.day}`;
-      const entry = byFile.get(key) ?? { tenant: r.tenant, day: r.day, lines: [] };
+      const entry = byFile.get(key) ?? { tenant: r.tenant, day: r.day, lines: [], count: 0 };
       entry.lines.push(r.line);
+      entry.count += r.count;
       byFile.set(key, entry);
     }
-    for (const [key, { tenant, day, lines }] of byFile) {
+    const files = [...byFile];
+    for (let i = 0; i < files.length; i++) {
+      const [key, { tenant, day, lines, count }] = files[i]!;
       try {
         const handle = await this.#handle(key, tenant, day);
         await handle.write(lines.join(''));
-        this.#written += lines.length;
+        this.#written += count;
       } catch (err) {
-        // kept for the next attempt rather than lost
-        this.#buffer.unshift(...lines.map((line) => ({ tenant, day, line })));
+        // this file's records and those of the files not yet written are kept for the next attempt
+        const kept = files.slice(i).map(([, f]) => ({ tenant: f.tenant, day: f.day, line: f.lines.join(''), count: f.count }));
+        this.#buffer.unshift(...kept);
+        this.#buffered += kept.reduce((n, r) => n + r.count, 0);
         throw err;
       }
     }
