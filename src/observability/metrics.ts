@@ -93,6 +93,13 @@ export class Metrics {
 
   readonly sessionsActive = new Gauge({ name: 'mailwarden_smtp_sessions_active', help: 'SMTP sessions open now', registers: [this.registry] });
 
+  readonly frontRefusals = new Counter({
+    name: 'mailwarden_smtp_refusals_total',
+    help: 'Connections and commands the SMTP front refused by itself, by catalog reason: TOO_MANY_CONNECTIONS and SHUTTING_DOWN (connections), AUTH_FAILED, AUTH_REQUIRED, SENDER_SYNTAX, RECIPIENT_SYNTAX and the like; policy refusals are in mailwarden_policy_verdicts_total',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly transactions = new Counter({
     name: 'mailwarden_transactions_total',
     help: 'DATA transactions by outcome: relayed, partly_refused (some recipients refused upstream; DSN sent), refused (by the DATA guard), upstream_failed, client_gone',
@@ -279,6 +286,7 @@ export class Metrics {
       },
       upstreamError: (kind) => this.upstreamErrors.inc({ kind }),
       accountingRefused: () => this.accountingRefusals.inc(),
+      refused: (reason) => this.frontRefusals.inc({ reason }),
     };
   }
 
@@ -289,6 +297,7 @@ export class Metrics {
     for (const outcome of ['relayed', 'partly_refused', 'refused', 'upstream_failed', 'client_gone']) this.transactions.inc({ outcome }, 0);
     for (const kind of ['unavailable', 'timeout', 'tempfail', 'permfail', 'aborted']) this.upstreamErrors.inc({ kind }, 0);
     for (const phase of ['connect', 'final_reply', 'transaction']) this.upstreamDuration.zero({ phase });
+    for (const reason of ['TOO_MANY_CONNECTIONS', 'AUTH_FAILED']) this.frontRefusals.inc({ reason }, 0);
     this.setSuspensions([]);
     for (const stage of ['mail', 'recipient'] as const) {
       this.rateLimitFallbacks.inc({ stage }, 0);

@@ -31,6 +31,8 @@ export interface FrontEvents {
   upstreamError(kind: string): void;
   /** MAIL refused because accounting cannot keep up */
   accountingRefused(): void;
+  /** a connection or command the front refused by itself, before or besides the policy */
+  refused(reason: ReasonId): void;
 }
 
 export interface FrontDeps {
@@ -186,6 +188,7 @@ export class SmtpFront {
 
   #refuse(state: SessionState | undefined, reason: ReasonId, msg: string): Error {
     const reply = replyFor(reason);
+    this.#deps.events?.refused(reason);
     state?.log.info({ reason, code: reply.code }, msg);
     return smtpError(reply);
   }
@@ -198,6 +201,7 @@ export class SmtpFront {
     const count = this.#perIp.get(ip) ?? 0;
     if (count >= limits.maxConnectionsPerIp || this.#sessions.size >= limits.maxConnections) {
       log.logger.warn({ ip, connections: count }, 'connection refused: too many connections');
+      this.#deps.events?.refused('TOO_MANY_CONNECTIONS');
       return smtpError(replyFor('TOO_MANY_CONNECTIONS'));
     }
     this.#perIp.set(ip, count + 1);

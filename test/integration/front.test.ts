@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
 import { startTestRelay, testConfig, ACME_PASSWORD, type TestRelay } from '../helpers/relay.js';
 import { RawSession, authedSession, tlsSession } from '../helpers/client.js';
+import { sample, scrape } from '../helpers/metrics.js';
 
 describe('SMTP front', () => {
   let upstream: CaptureUpstream;
@@ -60,6 +61,10 @@ describe('SMTP front', () => {
     expect(await s.login('acme', 'guess')).toMatch(/^421 4\.7\.0 Too many failed authentication attempts/);
     expect(await s.reply(2000)).toBe('');
     s.destroy();
+    // counted by reason, for the operators' dashboards and the brute-force alert
+    const metrics = await scrape(relay.metrics!.port);
+    expect(sample(metrics, 'mailwarden_smtp_refusals_total', { reason: 'AUTH_FAILED' })).toBe(2);
+    expect(sample(metrics, 'mailwarden_smtp_refusals_total', { reason: 'AUTH_TOO_MANY_FAILURES' })).toBe(1);
   });
 
   it("refuses another tenant's sender domain with 550 5.7.1, and accepts its own and the null sender", async () => {
