@@ -100,6 +100,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly replies = new Counter({
+    name: 'mailwarden_smtp_replies_total',
+    help: 'Replies the relay gave its clients by command (connect: the greeting or its refusal; mail; rcpt; data: the reply to the final dot) and class 2xx|4xx|5xx, whoever decided them: front, policy or upstream',
+    labelNames: ['command', 'class'] as const,
+    registers: [this.registry],
+  });
+
   readonly transactions = new Counter({
     name: 'mailwarden_transactions_total',
     help: 'DATA transactions by outcome: relayed, partly_refused (some recipients refused upstream; DSN sent), refused (by the DATA guard), upstream_failed, client_gone',
@@ -265,6 +272,10 @@ export class Metrics {
   /** the events of the SMTP front, counted */
   frontEvents(): FrontEvents {
     const outcomes = new Map<string, Counter.Internal>();
+    const replies = new Map<string, Counter.Internal>();
+    for (const command of ['connect', 'mail', 'rcpt', 'data']) {
+      for (const replyClass of ['2xx', '4xx', '5xx']) replies.set(`${command}:${replyClass}`, this.replies.labels({ command, class: replyClass }));
+    }
     return {
       sessionOpened: () => {
         this.sessions.inc();
@@ -287,6 +298,7 @@ export class Metrics {
       upstreamError: (kind) => this.upstreamErrors.inc({ kind }),
       accountingRefused: () => this.accountingRefusals.inc(),
       refused: (reason) => this.frontRefusals.inc({ reason }),
+      reply: (command, replyClass) => replies.get(`${command}:${replyClass}`)!.inc(),
     };
   }
 
@@ -298,6 +310,9 @@ export class Metrics {
     for (const kind of ['unavailable', 'timeout', 'tempfail', 'permfail', 'aborted']) this.upstreamErrors.inc({ kind }, 0);
     for (const phase of ['connect', 'final_reply', 'transaction']) this.upstreamDuration.zero({ phase });
     for (const reason of ['TOO_MANY_CONNECTIONS', 'AUTH_FAILED']) this.frontRefusals.inc({ reason }, 0);
+    for (const command of ['connect', 'mail', 'rcpt', 'data']) {
+      for (const replyClass of ['2xx', '4xx', '5xx']) this.replies.inc({ command, class: replyClass }, 0);
+    }
     this.setSuspensions([]);
     for (const stage of ['mail', 'recipient'] as const) {
       this.rateLimitFallbacks.inc({ stage }, 0);

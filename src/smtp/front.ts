@@ -22,6 +22,15 @@ import { acceptedText, replyFor, smtpError, upstreamFailureReply, verdictError, 
 
 export type TransactionOutcome = 'relayed' | 'partly_refused' | 'refused' | 'upstream_failed' | 'client_gone';
 
+export type SmtpCommand = 'connect' | 'mail' | 'rcpt' | 'data';
+export type ReplyClass = '2xx' | '4xx' | '5xx';
+
+function replyClass(err: Error | null | undefined): ReplyClass {
+  if (!err) return '2xx';
+  const code = (err as { responseCode?: number }).responseCode ?? 451;
+  return code >= 500 ? '5xx' : code >= 400 ? '4xx' : '2xx';
+}
+
 export interface FrontEvents {
   sessionOpened(): void;
   sessionClosed(): void;
@@ -33,6 +42,8 @@ export interface FrontEvents {
   accountingRefused(): void;
   /** a connection or command the front refused by itself, before or besides the policy */
   refused(reason: ReasonId): void;
+  /** the class of the reply to a connection (its greeting), MAIL, RCPT or the end of DATA */
+  reply(command: SmtpCommand, replyClass: ReplyClass): void;
 }
 
 export interface FrontDeps {
@@ -114,11 +125,15 @@ export class SmtpFront {
       // the client's own address from the load balancer's PROXY header: limits and tenant networks apply to it
       ...(smtp.proxyFrom.length > 0 ? { useProxy: [...smtp.proxyFrom] } : {}),
       logger: false,
-      onConnect: (session, cb) => this.#guarded(cb, () => this.#onConnect(session)),
+      onConnect: (session, cb) => this.#guarded('connect', cb, () => this.#onConnect(session)),
       onAuth: (auth, session, cb) => this.#onAuth(auth, session, cb),
-      onMailFrom: (address, session, cb) => this.#guarded(cb, () => this.#onMailFrom(address, session)),
-      onRcptTo: (address, session, cb) => this.#guarded(cb, () => this.#onRcptTo(address, session)),
-      onData: (stream, session, cb) => this.#onData(stream, session, cb),
+      onMailFrom: (address, session, cb) => this.#guarded('mail', cb, () => this.#onMailFrom(address, session)),
+      onRcptTo: (address, session, cb) => this.#guarded('rcpt', cb, () => this.#onRcptTo(address, session)),
+      onData: (stream, session, cb) =>
+        this.#onData(stream, session, (err, message) => {
+          deps.events?.reply('data', replyClass(err));
+          cb(err, message);
+        }),
       onClose: (session) => this.#onClose(session),
     };
     this.server = new SMTPServer(options);
@@ -163,16 +178,17 @@ export class SmtpFront {
     return this.#inFlight;
   }
 
-  #guarded(cb: Callback, fn: () => Promise<Error | null> | Error | null): void {
+  #guarded(command: SmtpCommand, cb: Callback, fn: () => Promise<Error | null> | Error | null): void {
+    const reply = (err: Error | null) => {
+      this.#deps.events?.reply(command, replyClass(err));
+      cb(err);
+    };
     Promise.resolve()
       .then(fn)
-      .then(
-        (err) => cb(err),
-        (err: unknown) => {
-          this.#deps.log.error({ err }, 'smtp hook failed');
-          cb(smtpError(replyFor('LOCAL_ERROR')));
-        },
-      );
+      .then(reply, (err: unknown) => {
+        this.#deps.log.error({ err }, 'smtp hook failed');
+        reply(smtpError(replyFor('LOCAL_ERROR')));
+      });
   }
 
   /** The reference header for feedback attribution; none when the tenant's key is missing. */

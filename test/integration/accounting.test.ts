@@ -10,6 +10,7 @@ import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-u
 import { startTestRelay, testConfig, ACME_HASH, ACME_PASSWORD, GLOBEX_HASH, GLOBEX_PASSWORD, type TestRelay } from '../helpers/relay.js';
 import { authedSession, sendMail } from '../helpers/client.js';
 import { spawnRelay } from '../helpers/process.js';
+import { sample, scrape } from '../helpers/metrics.js';
 import type { AccountingRecord } from '../../src/accounting/records.js';
 import { parseMailAddress } from '../../src/smtp/address.js';
 import { arf, dsn } from '../helpers/reports.js';
@@ -75,6 +76,11 @@ describe('accounting records', () => {
     expect((await sendMail({ port: relay.port, user: 'globex', pass: GLOBEX_PASSWORD, from: 'info@globex.test', to: ['first@example.net'], message: 'Subject: a\r\n\r\nb\r\n' })).ok).toBe(true);
     const limited = await sendMail({ port: relay.port, user: 'globex', pass: GLOBEX_PASSWORD, from: 'info@globex.test', to: ['second@example.net'], message: 'Subject: a\r\n\r\nb\r\n' });
     expect(limited.response).toMatch(/^451 4\.7\.1/);
+
+    // the same mix, as the replies operators see by class
+    const metrics = await scrape(relay.metrics!.port);
+    const replies = (command: string) => ['2xx', '4xx', '5xx'].map((c) => sample(metrics, 'mailwarden_smtp_replies_total', { command, class: c }));
+    expect({ mail: replies('mail'), rcpt: replies('rcpt'), data: replies('data') }).toEqual({ mail: [3, 1, 1], rcpt: [5, 0, 1], data: [2, 0, 1] });
 
     const acmeKey = (await relay.admin.keyOf('acme'))!;
     // closing writes what is buffered
