@@ -1,6 +1,6 @@
 // Small helpers the benchmark scripts share.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,14 @@ export const SMTP_SOURCE = which(['/usr/sbin/smtp-source', '/usr/bin/smtp-source
 
 export function requirePostfixTools() {
   if (!SMTP_SINK || !SMTP_SOURCE) throw new Error("smtp-sink and smtp-source are needed: Debian's postfix package");
+}
+
+/** utime + stime of a process, in seconds */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields from the third of stat(5): utime is the 14th field, stime the 15th
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

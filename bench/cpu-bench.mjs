@@ -4,10 +4,10 @@
 // how smtp-source and smtp-sink are scheduled. Lower is better.
 // Usage: node bench/cpu-bench.mjs [--rounds=N] [--messages=N] [--metrics=off] [--profile=DIR]
 //   --profile writes a V8 CPU profile of the relay (open it in Chrome DevTools).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { median, requirePostfixTools, smtpSource, startBenchRelay, startSink } from './common.mjs';
+import { cpuSeconds, median, requirePostfixTools, smtpSource, startBenchRelay, startSink } from './common.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const arg = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
@@ -16,14 +16,6 @@ const MSGS = Number(arg('messages', 4000));
 const profile = arg('profile', null);
 const metrics = arg('metrics', 'on') !== 'off';
 requirePostfixTools();
-
-/** utime + stime of a process, in seconds */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields from the third of stat(5): utime is the 14th field, stime the 15th
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 async function main() {
   console.log(`relay CPU per message — ${new Date().toISOString()} — node ${process.version}`);

@@ -2,7 +2,8 @@
 // one). Labels are bounded by construction: stages, verdict reasons from the error catalog,
 // error kinds. Never an address, a recipient domain or a sender. Tenant labels only on counters
 // and gauges, never on histograms, and capped at metrics.tenantLabelLimit.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { CounterTallies, FastHistogram, type Tally } from './fast.js';
 import type { FrontEvents } from '../smtp/front.js';
 import type { Policy } from '../policy/pipeline.js';
 import type { Verdict } from '../domain/verdict.js';
@@ -14,9 +15,9 @@ import { SUSPENSION_SCOPES, type Suspension } from '../domain/policy.js';
 
 interface TenantSeries {
   readonly label: string;
-  readonly relayed: Counter.Internal;
-  readonly refused: Counter.Internal;
-  readonly deliveries: Counter.Internal;
+  readonly relayed: Tally;
+  readonly refused: Tally;
+  readonly deliveries: Tally;
   readonly complaints: Counter.Internal;
   readonly hardBounces: Counter.Internal;
 }
@@ -26,20 +27,28 @@ export type PolicyStage = 'mail' | 'recipient';
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly policyVerdicts = new Counter({
+  readonly #verdictTallies = new CounterTallies<'stage' | 'verdict' | 'reason'>();
+  readonly #transactionTallies = new CounterTallies<'outcome'>();
+  readonly #replyTallies = new CounterTallies<'command' | 'class'>();
+  readonly #tenantMessageTallies = new CounterTallies<'tenant' | 'outcome'>();
+  readonly #tenantDeliveryTallies = new CounterTallies<'tenant'>();
+  readonly #sessionTallies = new CounterTallies<never>();
+  readonly #byteTallies = new CounterTallies<never>();
+
+  readonly policyVerdicts: Counter<'stage' | 'verdict' | 'reason'> = new Counter({
     name: 'mailwarden_policy_verdicts_total',
     help: 'Policy verdicts for MAIL FROM (stage=mail) and RCPT TO (stage=recipient); reason is the error catalog id, "none" for an accept',
     labelNames: ['stage', 'verdict', 'reason'] as const,
     registers: [this.registry],
+    collect: (): void => this.#verdictTallies.flushInto(this.policyVerdicts),
   });
 
-  readonly policyDuration = new Histogram({
-    name: 'mailwarden_policy_duration_seconds',
-    help: 'Time to decide one MAIL FROM or RCPT TO, store round trip included',
-    labelNames: ['stage'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2],
-    registers: [this.registry],
-  });
+  readonly policyDuration = new FastHistogram(
+    'mailwarden_policy_duration_seconds',
+    'Time to decide one MAIL FROM or RCPT TO, store round trip included',
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2],
+    this.registry,
+  );
 
   readonly storeErrors = new Counter({
     name: 'mailwarden_store_errors_total',
@@ -89,7 +98,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly sessions = new Counter({ name: 'mailwarden_smtp_sessions_total', help: 'SMTP sessions accepted', registers: [this.registry] });
+  readonly sessions: Counter = new Counter({ name: 'mailwarden_smtp_sessions_total', help: 'SMTP sessions accepted', registers: [this.registry], collect: (): void => this.#sessionTallies.flushInto(this.sessions) });
 
   readonly sessionsActive = new Gauge({ name: 'mailwarden_smtp_sessions_active', help: 'SMTP sessions open now', registers: [this.registry] });
 
@@ -100,28 +109,30 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly replies = new Counter({
+  readonly replies: Counter<'command' | 'class'> = new Counter({
     name: 'mailwarden_smtp_replies_total',
     help: 'Replies the relay gave its clients by command (connect: the greeting or its refusal; mail; rcpt; data: the reply to the final dot) and class 2xx|4xx|5xx, whoever decided them: front, policy or upstream',
     labelNames: ['command', 'class'] as const,
     registers: [this.registry],
+    collect: (): void => this.#replyTallies.flushInto(this.replies),
   });
 
-  readonly transactions = new Counter({
+  readonly transactions: Counter<'outcome'> = new Counter({
     name: 'mailwarden_transactions_total',
     help: 'DATA transactions by outcome: relayed, partly_refused (some recipients refused upstream; DSN sent), refused (by the DATA guard), upstream_failed, client_gone',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
+    collect: (): void => this.#transactionTallies.flushInto(this.transactions),
   });
 
-  readonly relayedBytes = new Counter({ name: 'mailwarden_relayed_bytes_total', help: 'Message bytes the upstream accepted', registers: [this.registry] });
+  readonly relayedBytes: Counter = new Counter({ name: 'mailwarden_relayed_bytes_total', help: 'Message bytes the upstream accepted', registers: [this.registry], collect: (): void => this.#byteTallies.flushInto(this.relayedBytes) });
 
-  readonly transactionDuration = new Histogram({
-    name: 'mailwarden_transaction_duration_seconds',
-    help: 'From DATA to the reply to the final dot, upstream included',
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
-    registers: [this.registry],
-  });
+  readonly transactionDuration = new FastHistogram(
+    'mailwarden_transaction_duration_seconds',
+    'From DATA to the reply to the final dot, upstream included',
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
+    this.registry,
+  );
 
   readonly upstreamErrors = new Counter({
     name: 'mailwarden_upstream_errors_total',
@@ -136,18 +147,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly tenantMessages = new Counter({
+  readonly tenantMessages: Counter<'tenant' | 'outcome'> = new Counter({
     name: 'mailwarden_tenant_messages_total',
     help: 'Messages per tenant by outcome (relayed, refused); tenants beyond metrics.tenantLabelLimit count as tenant="_other"',
     labelNames: ['tenant', 'outcome'] as const,
     registers: [this.registry],
+    collect: (): void => this.#tenantMessageTallies.flushInto(this.tenantMessages),
   });
 
-  readonly tenantDeliveries = new Counter({
+  readonly tenantDeliveries: Counter<'tenant'> = new Counter({
     name: 'mailwarden_tenant_deliveries_total',
     help: 'Recipients the upstream accepted, per tenant: the denominator of the complaint and hard-bounce rates',
     labelNames: ['tenant'] as const,
     registers: [this.registry],
+    collect: (): void => this.#tenantDeliveryTallies.flushInto(this.tenantDeliveries),
   });
 
   readonly tenantComplaints = new Counter({
@@ -191,13 +204,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly upstreamDuration = new Histogram({
-    name: 'mailwarden_upstream_duration_seconds',
-    help: 'Upstream latency by phase: connect (new connection: TCP, greeting, EHLO, STARTTLS), final_reply (last byte sent to the reply to the final dot), transaction (envelope to final reply)',
-    labelNames: ['phase'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
-    registers: [this.registry],
-  });
+  readonly upstreamDuration = new FastHistogram(
+    'mailwarden_upstream_duration_seconds',
+    'Upstream latency by phase: connect (new connection: TCP, greeting, EHLO, STARTTLS), final_reply (last byte sent to the reply to the final dot), transaction (envelope to final reply)',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
+    this.registry,
+  );
 
   readonly #tenants = new Map<string, TenantSeries>();
   #tenantLabelLimit = 1000;
@@ -215,13 +227,13 @@ export class Metrics {
     const shared = label === '_other' ? this.#tenants.get('\0_other') : undefined;
     const series: TenantSeries = shared ?? {
       label,
-      relayed: this.tenantMessages.labels({ tenant: label, outcome: 'relayed' }),
-      refused: this.tenantMessages.labels({ tenant: label, outcome: 'refused' }),
-      deliveries: this.tenantDeliveries.labels({ tenant: label }),
+      relayed: this.#tenantMessageTallies.child({ tenant: label, outcome: 'relayed' }),
+      refused: this.#tenantMessageTallies.child({ tenant: label, outcome: 'refused' }),
+      deliveries: this.#tenantDeliveryTallies.child({ tenant: label }),
       complaints: this.tenantComplaints.labels({ tenant: label }),
       hardBounces: this.tenantHardBounces.labels({ tenant: label }),
     };
-    if (!shared) for (const c of [series.relayed, series.refused, series.deliveries, series.complaints, series.hardBounces]) c.inc(0);
+    if (!shared) for (const c of [series.complaints, series.hardBounces]) c.inc(0);
     if (label === '_other') this.#tenants.set('\0_other', series);
     else this.#tenants.set(tenant, series);
     return series;
@@ -253,9 +265,9 @@ export class Metrics {
 
   /** the timings of the SMTP upstream, observed */
   upstreamTimings(): UpstreamTimings {
-    const connect = this.upstreamDuration.labels({ phase: 'connect' });
-    const finalReply = this.upstreamDuration.labels({ phase: 'final_reply' });
-    const transaction = this.upstreamDuration.labels({ phase: 'transaction' });
+    const connect = this.upstreamDuration.child({ phase: 'connect' });
+    const finalReply = this.upstreamDuration.child({ phase: 'final_reply' });
+    const transaction = this.upstreamDuration.child({ phase: 'transaction' });
     return {
       connected: (s) => connect.observe(s),
       finalReply: (s) => finalReply.observe(s),
@@ -271,14 +283,17 @@ export class Metrics {
 
   /** the events of the SMTP front, counted */
   frontEvents(): FrontEvents {
-    const outcomes = new Map<string, Counter.Internal>();
-    const replies = new Map<string, Counter.Internal>();
+    const outcomes = new Map<string, Tally>();
+    const replies = new Map<string, Tally>();
     for (const command of ['connect', 'mail', 'rcpt', 'data']) {
-      for (const replyClass of ['2xx', '4xx', '5xx']) replies.set(`${command}:${replyClass}`, this.replies.labels({ command, class: replyClass }));
+      for (const replyClass of ['2xx', '4xx', '5xx']) replies.set(`${command}:${replyClass}`, this.#replyTallies.child({ command, class: replyClass }));
     }
+    const sessions = this.#sessionTallies.child({});
+    const bytes = this.#byteTallies.child({});
+    const duration = this.transactionDuration.child();
     return {
       sessionOpened: () => {
-        this.sessions.inc();
+        sessions.inc();
         this.sessionsActive.inc();
       },
       sessionClosed: () => this.sessionsActive.dec(),
@@ -288,12 +303,12 @@ export class Metrics {
         series.relayed.inc();
         series.deliveries.inc(deliveries);
       },
-      transaction: (outcome, bytes, seconds) => {
+      transaction: (outcome, size, seconds) => {
         let c = outcomes.get(outcome);
-        if (!c) outcomes.set(outcome, (c = this.transactions.labels({ outcome })));
+        if (!c) outcomes.set(outcome, (c = this.#transactionTallies.child({ outcome })));
         c.inc();
-        if (outcome === 'relayed' || outcome === 'partly_refused') this.relayedBytes.inc(bytes);
-        this.transactionDuration.observe(seconds);
+        if (outcome === 'relayed' || outcome === 'partly_refused') bytes.inc(size);
+        duration.observe(seconds);
       },
       upstreamError: (kind) => this.upstreamErrors.inc({ kind }),
       accountingRefused: () => this.accountingRefusals.inc(),
@@ -308,7 +323,9 @@ export class Metrics {
     // every series that can appear exists from the start, so dashboards and alerts see 0, not "no data"
     for (const outcome of ['relayed', 'partly_refused', 'refused', 'upstream_failed', 'client_gone']) this.transactions.inc({ outcome }, 0);
     for (const kind of ['unavailable', 'timeout', 'tempfail', 'permfail', 'aborted']) this.upstreamErrors.inc({ kind }, 0);
-    for (const phase of ['connect', 'final_reply', 'transaction']) this.upstreamDuration.zero({ phase });
+    for (const phase of ['connect', 'final_reply', 'transaction']) this.upstreamDuration.child({ phase });
+    for (const stage of ['mail', 'recipient']) this.policyDuration.child({ stage });
+    this.transactionDuration.child();
     for (const reason of ['TOO_MANY_CONNECTIONS', 'AUTH_FAILED']) this.frontRefusals.inc({ reason }, 0);
     for (const command of ['connect', 'mail', 'rcpt', 'data']) {
       for (const replyClass of ['2xx', '4xx', '5xx']) this.replies.inc({ command, class: replyClass }, 0);
@@ -323,13 +340,13 @@ export class Metrics {
   /** Wraps a policy so that each decision is counted by verdict and reason and timed by stage. */
   meter(policy: Policy): Policy {
     // label children looked up once: prom-client hashes the labels on every unbound call
-    const timers = { mail: this.policyDuration.labels({ stage: 'mail' }), recipient: this.policyDuration.labels({ stage: 'recipient' }) };
-    const counters = new Map<string, Counter.Internal>();
+    const timers = { mail: this.policyDuration.child({ stage: 'mail' }), recipient: this.policyDuration.child({ stage: 'recipient' }) };
+    const counters = new Map<string, Tally>();
     const counter = (stage: PolicyStage, verdict: Verdict) => {
       const reason = verdict.kind === 'reject' ? verdict.reason : 'none';
       const key = `${stage}:${reason}`;
       let c = counters.get(key);
-      if (!c) counters.set(key, (c = this.policyVerdicts.labels({ stage, verdict: verdict.kind, reason })));
+      if (!c) counters.set(key, (c = this.#verdictTallies.child({ stage, verdict: verdict.kind, reason })));
       return c;
     };
     const observe = (stage: PolicyStage, started: number, decided: Promise<Verdict>): Promise<Verdict> =>
