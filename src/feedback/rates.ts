@@ -9,7 +9,7 @@ import type { Suspension } from '../domain/policy.js';
 import type { TenantId } from '../domain/tenant.js';
 import type { FeedbackRecord, VolumeCounts } from '../domain/feedback.js';
 import type { AdminStore } from '../store/ports.js';
-import { HOUR_MS } from '../store/volume.js';
+import { HOUR_MS, hourOf } from '../store/volume.js';
 import type { Notice } from '../notify/notifier.js';
 
 export interface RateSettings {
@@ -68,18 +68,36 @@ export class RateWatch {
     const scopes: Array<{ scope: 'tenant' | 'sender-domain'; domain: string | null }> = [{ scope: 'tenant', domain: null }];
     if (senderDomain) scopes.push({ scope: 'sender-domain', domain: senderDomain });
     let tenantSuspended = false;
+    // after a person lifted an automatic suspension, what came before it is not judged again
+    const lifts = (await this.#deps.store.listSuspensions(tenant, { includeLifted: true, now })).filter((s) => s.source === 'automatic' && s.lifted);
     for (const { scope, domain } of scopes) {
-      const totals = await Promise.all(this.#deps.settings.windowsHours.map(async (hours) => ({ hours, counts: await this.#deps.store.volumeTotals(tenant, domain, hours, now) })));
+      const liftedAt = Math.max(-Infinity, ...lifts.filter((s) => s.scope === 'tenant' || (domain !== null && s.scope === 'domain' && s.value === domain)).map((s) => s.lifted!.at));
+      // whole hours after the one the lift fell in: the buckets hold no count from before it
+      const sinceLift = Number.isFinite(liftedAt) ? hourOf(now) - hourOf(liftedAt) : Infinity;
+      const totals = await Promise.all(
+        this.#deps.settings.windowsHours.map(async (hours) => {
+          const effective = Math.min(hours, sinceLift);
+          const capped = effective < hours;
+          return {
+            hours: effective,
+            name: capped ? `${effective}h since the lift` : windowName(hours),
+            // one warning per configured window (and per lift), however the window was cut
+            claim: { key: capped ? `${windowName(hours)}@${liftedAt}` : windowName(hours), hours },
+            counts: await this.#deps.store.volumeTotals(tenant, domain, effective, now),
+          };
+        }),
+      );
       for (const metric of ['complaints', 'hardBounces'] as const) {
         const worst = this.#worst(metric, totals);
         if (!worst) continue;
-        const base = { metric, scope, ...(domain ? { senderDomain: domain } : {}), ...worst };
+        const { claim, ...figures } = worst;
+        const base = { metric, scope, ...(domain ? { senderDomain: domain } : {}), ...figures };
         if (worst.action === 'suspend' && !tenantSuspended) {
           const suspension = await this.#suspend(tenant, base, now);
           if (suspension && scope === 'tenant') tenantSuspended = true;
           if (suspension) decisions.push({ ...base, suspension });
         } else if (worst.action === 'warn' || tenantSuspended) {
-          if (await this.#deps.store.claimOnce(tenant, `warn:${metric}:${domain ?? '*'}:${worst.window}`, worst.hours * HOUR_MS, now)) {
+          if (await this.#deps.store.claimOnce(tenant, `warn:${metric}:${domain ?? '*'}:${claim.key}`, claim.hours * HOUR_MS, now)) {
             decisions.push({ ...base, action: 'warn' });
             this.#deps.notify({
               event: 'rate.warning',
@@ -100,18 +118,18 @@ export class RateWatch {
   }
 
   /** The window where the rate is furthest over a threshold, and which threshold. */
-  #worst(metric: RateMetric, totals: Array<{ hours: number; counts: VolumeCounts }>) {
+  #worst(metric: RateMetric, totals: Array<{ hours: number; name: string; claim: { key: string; hours: number }; counts: VolumeCounts }>) {
     const t = this.#deps.settings[metric];
-    let best: { action: 'warn' | 'suspend'; window: string; hours: number; delivered: number; count: number; rate: number; threshold: number } | null = null;
-    for (const { hours, counts } of totals) {
-      if (counts.delivered < this.#deps.settings.minVolume) continue;
+    let best: { action: 'warn' | 'suspend'; window: string; claim: { key: string; hours: number }; delivered: number; count: number; rate: number; threshold: number } | null = null;
+    for (const { hours, name, claim, counts } of totals) {
+      if (hours <= 0 || counts.delivered < this.#deps.settings.minVolume) continue;
       const count = counts[metric];
       const rate = count / counts.delivered;
       const action = rate >= t.suspend ? 'suspend' : rate >= t.warn ? 'warn' : null;
       if (!action) continue;
       const rank = (a: string) => (a === 'suspend' ? 2 : 1);
       if (!best || rank(action) > rank(best.action) || (action === best.action && rate > best.rate)) {
-        best = { action, window: windowName(hours), hours, delivered: counts.delivered, count, rate, threshold: action === 'suspend' ? t.suspend : t.warn };
+        best = { action, window: name, claim, delivered: counts.delivered, count, rate, threshold: action === 'suspend' ? t.suspend : t.warn };
       }
     }
     return best;

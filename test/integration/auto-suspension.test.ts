@@ -32,6 +32,19 @@ describe('automatic suspension', () => {
   let hooks: Hook[];
   let receiver: Server;
   let dir: string;
+  // the relay's clock, which the last test moves an hour on
+  let offset = 0;
+  const copies: Buffer[] = [];
+  const report = (i: number) => sendMail({ port: relay.feedback!.port, from: 'fbl@provider.example', to: ['fbl@relay.test'], message: arf(copies[i]!), tls: false });
+  async function deliver(n: number, from: number): Promise<void> {
+    for (let i = from; i < from + n; i++) {
+      const sent = await sendMail({ port: relay.port, user: 'acme', pass: ACME_PASSWORD, from: 'news@acme.test', to: [`reader${i}@example.org`], message: `From: news@acme.test\r\nTo: reader${i}@example.org\r\nSubject: n${i}\r\n\r\nHi.\r\n` });
+      expect(sent.ok).toBe(true);
+      copies.push(upstream.messages.at(-1)!.raw);
+    }
+    // deliveries reach the store within a second
+    await new Promise((r) => setTimeout(r, 1200));
+  }
 
   beforeAll(async () => {
     hooks = [];
@@ -55,6 +68,7 @@ describe('automatic suspension', () => {
         feedback: { rates: { minVolume: 20, complaints: { warn: 0.04, suspend: 0.09 } } },
         notifications: { abuseDesk: { webhook: `${hookBase}/desk`, email: 'abuse@provider.example' }, webhookSecret: SECRET, from: 'mailwarden@relay.test' },
       }),
+      { now: () => Date.now() + offset },
     );
     dir = mkdtempSync(join(tmpdir(), 'mw-auto-'));
     const c = relay.config;
@@ -95,15 +109,7 @@ describe('automatic suspension', () => {
 
   it('warns, then suspends with evidence; the next MAIL is refused; receivers get signed notices', async () => {
     // 20 deliveries: the minimum volume
-    const copies: Buffer[] = [];
-    for (let i = 0; i < 20; i++) {
-      const sent = await sendMail({ port: relay.port, user: 'acme', pass: ACME_PASSWORD, from: 'news@acme.test', to: [`reader${i}@example.org`], message: `From: news@acme.test\r\nTo: reader${i}@example.org\r\nSubject: n${i}\r\n\r\nHi.\r\n` });
-      expect(sent.ok).toBe(true);
-      copies.push(upstream.messages.at(-1)!.raw);
-    }
-    // deliveries reach the store within a second
-    await new Promise((r) => setTimeout(r, 1200));
-    const report = (i: number) => sendMail({ port: relay.feedback!.port, from: 'fbl@provider.example', to: ['fbl@relay.test'], message: arf(copies[i]!), tls: false });
+    await deliver(20, 0);
 
     // 1 of 20 = 5%: at or above the 4% warning, below the 9% suspension
     expect((await report(0)).response).toMatch(/ applied$/);
@@ -187,5 +193,21 @@ describe('automatic suspension', () => {
       expect.objectContaining({ actor: 'desk-alice', role: 'cli', via: 'cli', tenant: 'acme', outcome: 'ok', reason: 'list cleaned, ticket 7', detail: { suspension: suspension!.id } }),
     ]);
     expect(lifts.every((a) => typeof a.requestId === 'string' && typeof a.time === 'string')).toBe(true);
+  });
+
+  it('after a lift, what came before it is not judged again; enough new complaints suspend again', async () => {
+    // a fourth complaint about the first 20 deliveries: 20% of them, yet no new suspension
+    expect((await report(3)).response).toMatch(/ applied$/);
+    expect(await relay.store.listSuspensions('acme')).toEqual([]);
+
+    // an hour later, 20 new deliveries and 2 complaints about them: 10% since the lift
+    offset = 3_600_000;
+    await deliver(20, 20);
+    expect((await report(20)).response).toMatch(/ applied$/);
+    expect(await relay.store.listSuspensions('acme')).toEqual([]);
+    expect((await report(21)).response).toMatch(/ applied$/);
+    const [again] = await relay.store.listSuspensions('acme');
+    expect(again).toMatchObject({ scope: 'tenant', source: 'automatic' });
+    expect(again!.evidence).toMatchObject({ window: '1h since the lift', delivered: 20, complaints: 2, rate: 0.1 });
   });
 });
