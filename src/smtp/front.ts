@@ -309,10 +309,15 @@ export class SmtpFront {
     state.recipients = [];
     state.pseudonyms = new Map();
     let sender: MailAddress | null = null;
+    // refused before the policy, and still accounted for: the tenant is known
+    const refuse = (reason: ReasonId, parsed: MailAddress | null) => {
+      this.#deps.accountant?.mailRefused({ tenant: tenant.id, session: session.id, sender: parsed }, reason, replyFor(reason).code);
+      return this.#refuse(state, reason, 'mail refused');
+    };
     if (address.address !== '') {
       sender = parseMailAddress(address.address);
-      if (!sender) return this.#refuse(state, 'SENDER_SYNTAX', 'mail refused');
-      if (!isAscii(sender.address) && !wantsSmtpUtf8(address)) return this.#refuse(state, 'SMTPUTF8_REQUIRED', 'mail refused');
+      if (!sender) return refuse('SENDER_SYNTAX', null);
+      if (!isAscii(sender.address) && !wantsSmtpUtf8(address)) return refuse('SMTPUTF8_REQUIRED', sender);
     }
     const verdict = await this.#deps.policy.mail({ sessionId: session.id, tenant, sender });
     const err = verdictError(verdict);

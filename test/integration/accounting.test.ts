@@ -65,6 +65,8 @@ describe('accounting records', () => {
     expect(await s.reply()).toMatch(/^250/);
     // a suspended sender
     expect(await s.command('MAIL FROM:<banned@acme.test>')).toMatch(/^550 5\.7\.1/);
+    // a sender address that is no mailbox: refused before the policy, accounted for all the same
+    expect(await s.command(`MAIL FROM:<${'a'.repeat(65)}@acme.test>`)).toMatch(/^553 5\.1\.7/);
     // a message refused while it streamed (bare LF)
     expect(await s.command('MAIL FROM:<alice@acme.test>')).toMatch(/^250/);
     expect(await s.command('RCPT TO:<ok2@example.org>')).toMatch(/^250/);
@@ -80,7 +82,7 @@ describe('accounting records', () => {
     // the same mix, as the replies operators see by class
     const metrics = await scrape(relay.metrics!.port);
     const replies = (command: string) => ['2xx', '4xx', '5xx'].map((c) => sample(metrics, 'mailwarden_smtp_replies_total', { command, class: c }));
-    expect({ mail: replies('mail'), rcpt: replies('rcpt'), data: replies('data') }).toEqual({ mail: [3, 1, 1], rcpt: [5, 0, 1], data: [2, 0, 1] });
+    expect({ mail: replies('mail'), rcpt: replies('rcpt'), data: replies('data') }).toEqual({ mail: [3, 1, 2], rcpt: [5, 0, 1], data: [2, 0, 1] });
 
     const acmeKey = (await relay.admin.keyOf('acme'))!;
     // closing writes what is buffered
@@ -102,6 +104,7 @@ describe('accounting records', () => {
       { v: 1, type: 'bounced', via: 'upstream', tenant: 'acme', sender: alice, messageId: '<m1@acme.test>', size: expect.any(Number), recipient: p('refused@example.org'), code: 550, enhanced: '5.1.1' },
       { v: 1, type: 'deferred', tenant: 'acme', sender: alice, messageId: '<m1@acme.test>', size: expect.any(Number), recipient: p('later@example.org'), reason: 'UPSTREAM_TEMPFAIL', code: 450, enhanced: '4.2.1' },
       { v: 1, type: 'rejected', stage: 'mail', tenant: 'acme', sender: p('banned@acme.test'), reason: 'SUSPENDED', code: 550 },
+      { v: 1, type: 'rejected', stage: 'mail', tenant: 'acme', sender: null, reason: 'SENDER_SYNTAX', code: 553 },
       { v: 1, type: 'rejected', stage: 'data', tenant: 'acme', sender: alice, size: expect.any(Number), recipient: p('ok2@example.org'), reason: 'BARE_LINE_FEED', code: 550 },
     ]);
     const globex = readSegments(dir, 'globex');
