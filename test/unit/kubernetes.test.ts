@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 
@@ -14,7 +14,7 @@ const byKind = (kind: string) => docs.filter((d) => d.kind === kind);
 
 describe('Kubernetes manifests', () => {
   it('every object has apiVersion, kind and a DNS-1123 name', () => {
-    expect(docs.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Secret', 'Service', 'Service', 'ServiceMonitor']);
+    expect(docs.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'PrometheusRule', 'Secret', 'Service', 'Service', 'ServiceMonitor']);
     for (const d of docs) {
       expect(d.apiVersion).toMatch(/^([a-z0-9.]+\/)?v1$/);
       expect(d.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
@@ -63,6 +63,12 @@ describe('Kubernetes manifests', () => {
     const monitor = byKind('ServiceMonitor')[0]!;
     const monitored = byKind('Service').find((s) => Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels?.[k] === v))!;
     expect(monitored.spec.ports.map((p: { name: string }) => p.name)).toContain(monitor.spec.endpoints[0].port);
+  });
+
+  it('the PrometheusRule holds exactly the rules of deploy/prometheus', () => {
+    const rules = parse(readFileSync(join(import.meta.dirname, '../../deploy/prometheus/rules/mailwarden.rules.yml'), 'utf8')) as { groups: unknown[] };
+    expect(byKind('PrometheusRule')[0]!.spec.groups).toEqual(rules.groups);
+    expect(rules.groups.length).toBeGreaterThan(1);
   });
 });
 
