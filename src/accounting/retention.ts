@@ -3,9 +3,9 @@
 // `archiveDays`. Ages are counted in whole UTC days from the segment's date, so with the
 // defaults a day's records move on day 91 and are gone on day 731. The open segment of
 // the current day is never touched.
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { indexFile, TENANT_DIR } from './segments.js';
+import { indexFile, listDir, TENANT_DIR } from './segments.js';
 
 const DAY = 86_400_000;
 const SEALED = /^(\d{4}-\d{2}-\d{2})\.jsonl\.gz$/;
@@ -36,9 +36,9 @@ export async function runRetention(o: RetentionOptions): Promise<RetentionResult
   const totals: RetentionResult = { archived: 0, deleted: 0, bytesDeleted: 0 };
   const active = join(o.dir, 'active');
   const archive = join(o.dir, 'archive');
-  const tenants = [...new Set([...(await list(active)), ...(await list(archive))])].filter((t) => TENANT_DIR.test(t)).sort();
+  const tenants = [...new Set([...(await listDir(active)), ...(await listDir(archive))])].filter((t) => TENANT_DIR.test(t)).sort();
   for (const [i, tenant] of tenants.entries()) {
-    for (const name of await list(join(active, tenant))) {
+    for (const name of await listDir(join(active, tenant))) {
       const m = SEALED.exec(name);
       if (!m) continue;
       const age = ageInDays(m[1]!, o.now);
@@ -56,7 +56,7 @@ export async function runRetention(o: RetentionOptions): Promise<RetentionResult
         totals.archived++;
       }
     }
-    for (const name of await list(join(archive, tenant))) {
+    for (const name of await listDir(join(archive, tenant))) {
       const m = SEALED.exec(name);
       if (!m || ageInDays(m[1]!, o.now) <= o.archiveDays) continue;
       totals.bytesDeleted += (await stat(join(archive, tenant, name))).size;
@@ -73,11 +73,3 @@ async function removeSegment(file: string): Promise<void> {
   await rm(indexFile(file), { force: true });
 }
 
-async function list(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-}

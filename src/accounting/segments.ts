@@ -13,6 +13,16 @@ const FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl(\.gz)?$/;
 /** a tenant's directory under active/ or archive/: its id */
 export const TENANT_DIR = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
+/** The names in a directory; none when it does not exist. Any other failure is thrown, never taken for "empty". */
+export async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
 export interface Segment {
   readonly day: string;
   readonly file: string;

@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import { REVIEW } from '../domain/feedback.js';
 import type { Store } from '../store/ports.js';
 import { StoreUnavailableError } from '../store/ports.js';
+import { OffboardError } from '../tenants/offboard.js';
 import type { FeedbackIntake } from '../feedback/intake.js';
 import { windowName } from '../feedback/rates.js';
 import type { AuditLog, AuditEntry } from './audit.js';
@@ -367,6 +368,8 @@ function toHttpError(err: unknown): HttpError {
     return new HttpError(400, 'INVALID_INPUT', err.message, err.problems.length ? err.problems.map((p) => ({ field: fieldOf(p), message: p })) : undefined);
   }
   if (err instanceof StoreUnavailableError) return new HttpError(503, 'UNAVAILABLE', 'the store did not answer; nothing was changed, try again');
+  // says how far it got and why: paths and the tenant id, never an address
+  if (err instanceof OffboardError) return new HttpError(500, 'OFFBOARD_FAILED', err.message);
   return new HttpError(500, 'INTERNAL', 'internal error');
 }
 

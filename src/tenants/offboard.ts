@@ -10,7 +10,8 @@ import { join, relative } from 'node:path';
 import type { AdminService } from '../admin/service.js';
 import { AdminError } from '../admin/service.js';
 import type { TenantId } from '../domain/tenant.js';
-import type { Store } from '../store/ports.js';
+import { StoreUnavailableError, type Store } from '../store/ports.js';
+import { listDir } from '../accounting/segments.js';
 
 export interface DeletionCertificate {
   readonly format: 'mailwarden-deletion-certificate';
@@ -28,6 +29,11 @@ export interface DeletionCertificate {
   };
   /** checks made after deletion: each must be true */
   readonly verified: { readonly tenantRecordGone: boolean; readonly accountingGone: boolean; readonly suppressionsGone: boolean };
+}
+
+/** Offboarding failed part-way; the message says how far it got. */
+export class OffboardError extends Error {
+  override readonly name = 'OffboardError';
 }
 
 export interface OffboardOptions {
@@ -54,31 +60,36 @@ export async function offboardTenant(o: OffboardOptions): Promise<DeletionCertif
   const progress = o.onProgress ?? (() => undefined);
   const write = (name: string, data: string | Buffer) => writeFile(join(o.returnDir, name), data, { mode: 0o600 });
 
-  // 1. return everything
-  progress('returning the tenant record, suspensions and suppression list');
-  const { wrappedKey: _key, passwordHash: _hash, ...tenantData } = record;
-  await write('tenant.json', `${JSON.stringify(tenantData, null, 2)}\n`);
-  await write('suspensions.json', `${JSON.stringify(await o.store.listSuspensions(o.tenant, { includeLifted: true }), null, 2)}\n`);
-  await write('suppressions.csv', await o.admin.exportCsv(o.tenant));
-  progress('returning feedback reports');
-  const reports = await o.store.listFeedbackReports(o.tenant, { limit: 1_000_000 });
-  await mkdir(join(o.returnDir, 'feedback'), { mode: 0o700 });
-  await write('feedback/records.json', `${JSON.stringify(reports.map(({ sealedReport: _s, ...r }) => r), null, 2)}\n`);
-  for (const r of reports) if (r.sealedReport) await write(`feedback/${r.id}.eml`, key.openReport(r.sealedReport));
-  progress('returning accounting segments');
+  // 1. return everything; a failure here stops the offboarding before anything is deleted
   let segments = 0;
   let bytes = 0;
-  for (const where of ['active', 'archive']) {
-    const from = join(o.accountingDir, where, o.tenant);
-    const names = await list(from);
-    if (names.length) await mkdir(join(o.returnDir, 'accounting', where), { recursive: true, mode: 0o700 });
-    for (const name of names) {
-      await copyFile(join(from, name), join(o.returnDir, 'accounting', where, name));
-      if (/\.jsonl(\.gz)?$/.test(name)) {
-        segments++;
-        bytes += (await stat(join(from, name))).size;
+  try {
+    progress('returning the tenant record, suspensions and suppression list');
+    const { wrappedKey: _key, passwordHash: _hash, ...tenantData } = record;
+    await write('tenant.json', `${JSON.stringify(tenantData, null, 2)}\n`);
+    await write('suspensions.json', `${JSON.stringify(await o.store.listSuspensions(o.tenant, { includeLifted: true }), null, 2)}\n`);
+    await write('suppressions.csv', await o.admin.exportCsv(o.tenant));
+    progress('returning feedback reports');
+    const reports = await o.store.listFeedbackReports(o.tenant, { limit: 1_000_000 });
+    await mkdir(join(o.returnDir, 'feedback'), { mode: 0o700 });
+    await write('feedback/records.json', `${JSON.stringify(reports.map(({ sealedReport: _s, ...r }) => r), null, 2)}\n`);
+    for (const r of reports) if (r.sealedReport) await write(`feedback/${r.id}.eml`, key.openReport(r.sealedReport));
+    progress('returning accounting segments');
+    for (const where of ['active', 'archive']) {
+      const from = join(o.accountingDir, where, o.tenant);
+      const names = await listDir(from);
+      if (names.length) await mkdir(join(o.returnDir, 'accounting', where), { recursive: true, mode: 0o700 });
+      for (const name of names) {
+        await copyFile(join(from, name), join(o.returnDir, 'accounting', where, name));
+        if (/\.jsonl(\.gz)?$/.test(name)) {
+          segments++;
+          bytes += (await stat(join(from, name))).size;
+        }
       }
     }
+  } catch (err) {
+    if (err instanceof StoreUnavailableError) throw err;
+    throw new OffboardError(`offboarding ${o.tenant} stopped before anything was deleted: ${(err as Error).message}`);
   }
 
   // 2. delete everywhere
@@ -91,7 +102,7 @@ export async function offboardTenant(o: OffboardOptions): Promise<DeletionCertif
   // 3. check, and certify
   const verified = {
     tenantRecordGone: (await o.store.getTenant(o.tenant)) === null,
-    accountingGone: (await list(join(o.accountingDir, 'active', o.tenant))).length === 0 && (await list(join(o.accountingDir, 'archive', o.tenant))).length === 0,
+    accountingGone: (await listDir(join(o.accountingDir, 'active', o.tenant))).length === 0 && (await listDir(join(o.accountingDir, 'archive', o.tenant))).length === 0,
     suppressionsGone: (await o.store.countSuppressions(o.tenant)) === 0,
   };
   const returned = [];
@@ -110,17 +121,10 @@ export async function offboardTenant(o: OffboardOptions): Promise<DeletionCertif
     verified,
   };
   await write('deletion-certificate.json', `${JSON.stringify(certificate, null, 2)}\n`);
-  if (!Object.values(verified).every(Boolean)) throw new Error(`offboarding ${o.tenant}: something is left: ${JSON.stringify(verified)}`);
+  if (!Object.values(verified).every(Boolean)) throw new OffboardError(`offboarding ${o.tenant}: something is left: ${JSON.stringify(verified)}`);
   return certificate;
 }
 
-async function list(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch {
-    return [];
-  }
-}
 
 async function walk(dir: string): Promise<string[]> {
   const out: string[] = [];

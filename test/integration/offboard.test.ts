@@ -103,4 +103,17 @@ describe('offboarding a tenant', () => {
     // and the action is in the audit log
     expect(readFileSync(join(dir, 'audit.log'), 'utf8')).toMatch(/"action":"tenant.offboard".*"outcome":"ok"/);
   });
+
+  it('stops before deleting anything when a directory it must return cannot be read', async () => {
+    // globex's archive is not a directory it can read: a file stands in its place
+    writeFileSync(join(relay.config.accounting.dir, 'archive', 'globex'), 'not a directory');
+    const out = mkdtempSync(join(tmpdir(), 'mw-offboard-out-'));
+    const r = await cli(['tenant', 'offboard', 'globex', '--return', join(out, 'globex'), '--yes']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/offboarding globex stopped before anything was deleted: .*(ENOTDIR|not a directory)/);
+    // nothing of globex was deleted
+    expect(await relay.store.getTenant('globex')).not.toBeNull();
+    expect(existsSync(join(relay.config.accounting.dir, 'active', 'globex'))).toBe(true);
+    expect((await sendMail({ port: relay.port, user: 'globex', pass: GLOBEX_PASSWORD, from: 'info@globex.test', to: ['still@example.net'], message: 'Subject: s\r\n\r\nb\r\n' })).ok).toBe(true);
+  });
 });
