@@ -3,6 +3,8 @@
 // records that name its pseudonym (active and archived) and its suppression entry.
 import type { TenantKey } from '../crypto/keys.js';
 import type { TenantId } from '../domain/tenant.js';
+import { REFERENCE_HEADER } from '../feedback/parse.js';
+import { verifyReference } from '../feedback/reference.js';
 import { parseMailAddress } from '../smtp/address.js';
 import type { AdminStore } from '../store/ports.js';
 import { queryAccounting } from './query.js';
@@ -55,6 +57,8 @@ export async function exportSubject(o: {
 export interface EraseResult {
   readonly segmentsRewritten: number;
   readonly recordsRemoved: number;
+  /** kept complaint and bounce reports of the tenant that named the address, their text removed */
+  readonly reportsErased: number;
   /** true when the subject stays suppressed, now by pseudonym only */
   readonly stillSuppressed: boolean;
 }
@@ -86,4 +90,37 @@ export async function bareSuppression(store: Pick<AdminStore, 'getSuppression' |
     await store.addSuppressions(tenant, [bare]);
   }
   return true;
+}
+
+/** the reference field of a reported copy, folded or not */
+const REFERENCE_FIELD = new RegExp(`^${REFERENCE_HEADER}:[ \\t]*([^\\r\\n]*(?:\\r?\\n[ \\t]+[^\\r\\n]*)*)`, 'gim');
+
+/**
+ * Removes the text of every kept complaint or bounce report of the tenant that names the
+ * address, keeping the report's figures. A report names it in clear (as given, as
+ * normalised, or in its matching form) or inside a copy's reference field, which carries
+ * the recipients encrypted under the tenant's key. Reports are sealed under that key too,
+ * so each is opened to be searched.
+ */
+export async function eraseFromReports(
+  store: Pick<AdminStore, 'listFeedbackReports' | 'eraseFeedbackReport'>,
+  tenant: TenantId,
+  key: TenantKey,
+  address: string,
+  now: number,
+): Promise<number> {
+  const parsed = parseMailAddress(address.trim());
+  const needles = [...new Set([address.trim(), parsed?.address, parsed?.matchForm].filter((x): x is string => Boolean(x)).map((x) => x.toLowerCase()))];
+  const named = (text: string) =>
+    needles.some((n) => text.toLowerCase().includes(n)) ||
+    [...text.matchAll(REFERENCE_FIELD)].some((m) => {
+      const check = verifyReference(m[1]!.replace(/\s+/g, ''), (t) => (t === tenant ? key : null));
+      return check.status === 'verified' && (check.reference.recipients ?? []).some((r) => needles.includes(r.toLowerCase()));
+    });
+  let erased = 0;
+  for (const record of await store.listFeedbackReports(tenant, { limit: 1_000_000 })) {
+    if (!record.sealedReport || !named(key.openReport(record.sealedReport).toString('utf8'))) continue;
+    if (await store.eraseFeedbackReport(tenant, record.id, now)) erased++;
+  }
+  return erased;
 }

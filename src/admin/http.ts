@@ -35,7 +35,7 @@ export interface AdminApiDeps {
   /** data-subject requests, run by the relay beside its accounting writer */
   readonly subjects: {
     export(tenant: string, address: string): Promise<unknown>;
-    erase(tenant: string, address: string): Promise<{ segmentsRewritten: number; recordsRemoved: number; stillSuppressed: boolean }>;
+    erase(tenant: string, address: string): Promise<{ segmentsRewritten: number; recordsRemoved: number; reportsErased: number; stillSuppressed: boolean }>;
   };
   /** the end of a contract: return everything to a directory on this host, delete it all, certify */
   readonly offboard: (tenant: string, returnDir: string, actor: string) => Promise<unknown>;
@@ -246,7 +246,7 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       handle: async (ctx) => {
         const req = parseWith(subjectRequest, await ctx.body());
         const result = await deps.subjects.erase(ctx.tenant!, req.address);
-        ctx.note.detail = { records: result.recordsRemoved, segments: result.segmentsRewritten, stillSuppressed: result.stillSuppressed };
+        ctx.note.detail = { records: result.recordsRemoved, segments: result.segmentsRewritten, reports: result.reportsErased, stillSuppressed: result.stillSuppressed };
         return { status: 200, body: result };
       },
     },

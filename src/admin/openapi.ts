@@ -76,7 +76,7 @@ export function openApiDocument(): Record<string, unknown> {
         post: {
           summary: 'Erase one address: its records go from every segment, active and archived; a suppression entry stays as a bare pseudonym so the address stays suppressed',
           requestBody: { required: true, ...json(ref('SubjectRequest')) },
-          responses: { '200': { description: 'erased', ...json({ type: 'object', properties: { segmentsRewritten: { type: 'integer' }, recordsRemoved: { type: 'integer' }, stillSuppressed: { type: 'boolean' } } }) }, ...errors },
+          responses: { '200': { description: 'erased', ...json({ type: 'object', properties: { segmentsRewritten: { type: 'integer' }, recordsRemoved: { type: 'integer' }, reportsErased: { type: 'integer' }, stillSuppressed: { type: 'boolean' } } }) }, ...errors },
         },
       },
       '/tenants/{tenant}/offboard': {

@@ -7,7 +7,7 @@ import { audited, UsageError, withService, type Io } from './policy-commands.js'
 import { queryAccounting } from '../accounting/query.js';
 import type { AccountingRecord } from '../accounting/records.js';
 import { parseMailAddress } from '../smtp/address.js';
-import { bareSuppression, eraseFromSegments, exportSubject } from '../accounting/subject.js';
+import { bareSuppression, eraseFromReports, eraseFromSegments, exportSubject } from '../accounting/subject.js';
 import { askRelay, relayOf } from './relay-call.js';
 import type { EraseResult } from '../accounting/subject.js';
 import { writeFileSync } from 'node:fs';
@@ -180,13 +180,15 @@ async function subjectErase(config: Config, tenant: string, address: string, io:
       if (relay === null) {
         const pseudonym = key.pseudonym(parseMailAddress(address.trim())!.matchForm);
         const { segments, removed } = await eraseFromSegments(config.accounting.dir, tenant, pseudonym);
-        return { segmentsRewritten: segments, recordsRemoved: removed, stillSuppressed: await bareSuppression(store, tenant, pseudonym) };
+        const reportsErased = await eraseFromReports(store, tenant, key, address, Date.now());
+        return { segmentsRewritten: segments, recordsRemoved: removed, reportsErased, stillSuppressed: await bareSuppression(store, tenant, pseudonym) };
       }
       io.err(`a relay (pid ${relay.pid}) writes these records: asking it to erase them`);
       return askRelay<EraseResult>(relay, store, `/tenants/${tenant}/subjects/erase`, { address }, 'subject erase');
     }),
-  (r) => ({ records: r.recordsRemoved, segments: r.segmentsRewritten, stillSuppressed: r.stillSuppressed }));
+  (r) => ({ records: r.recordsRemoved, segments: r.segmentsRewritten, reports: r.reportsErased, stillSuppressed: r.stillSuppressed }));
   io.out(`erased ${result.recordsRemoved} record(s) from ${result.segmentsRewritten} segment(s) of ${tenant}`);
+  io.out(`erased the text of ${result.reportsErased} kept complaint or bounce report(s) naming the address (their figures stay)`);
   io.out(
     result.stillSuppressed
       ? 'the address stays suppressed: its suppression entry is kept as a bare pseudonym, without the address (an opt-out must outlive erasure)'

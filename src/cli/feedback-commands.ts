@@ -95,6 +95,10 @@ export async function feedback(config: Config, args: string[], io: Io): Promise<
           io.out(JSON.stringify(withoutReport(record), null, 2));
           return 0;
         }
+        if (record.erasedAt !== undefined) {
+          io.err(`the text of report ${id} was erased on ${new Date(record.erasedAt).toISOString()} (a data-subject erasure); its figures stay: run without --report`);
+          return 1;
+        }
         // the report as received: it names recipients, so it is shown, never written anywhere
         const key = typeof scope === 'string' ? await svc.keyOf(scope) : null;
         io.out((key ? key.openReport(record.sealedReport) : master.openForReview(record.sealedReport)).toString('utf8'));

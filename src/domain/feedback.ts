@@ -51,6 +51,8 @@ export interface FeedbackRecord {
   /** the report itself (up to its first 256 KiB), AES-256-GCM under the tenant's key, or under the review key */
   readonly sealedReport: string;
   readonly truncated: boolean;
+  /** when a data-subject erasure removed the report itself (sealedReport is then empty); its figures stay */
+  readonly erasedAt?: number;
 }
 
 /** Deliveries and what came back about them, summed over a window. */

@@ -100,6 +100,8 @@ export interface AdminStore extends TokenStore {
   getFeedbackReport(scope: FeedbackScope, id: string): Promise<FeedbackRecord | null>;
   /** newest first */
   listFeedbackReports(scope: FeedbackScope, options?: { limit?: number }): Promise<FeedbackRecord[]>;
+  /** Removes the report itself (a data-subject erasure), keeping its figures; false when there is no such record. */
+  eraseFeedbackReport(scope: FeedbackScope, id: string, at: number): Promise<boolean>;
 }
 
 export interface Store extends PolicyStore, AdminStore {

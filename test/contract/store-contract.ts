@@ -174,6 +174,14 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
       // a tenant sees none of another tenant's records
       expect(await store.getFeedbackReport(b, `F2${a}`)).toBeNull();
       expect(await store.getFeedbackReport(a, `R1${a}`)).toBeNull();
+
+      // an erasure removes the report itself, keeps its figures, and touches no other scope
+      expect(await store.eraseFeedbackReport(a, `F1${a}`, T0 + 5000)).toBe(true);
+      expect(await store.getFeedbackReport(a, `F1${a}`)).toMatchObject({ sealedReport: '', erasedAt: T0 + 5000, counts: { complaints: 1 } });
+      expect((await store.getFeedbackReport(b, `F1${b}`))?.sealedReport).toBe('sealed');
+      expect(await store.eraseFeedbackReport(b, `F2${a}`, T0)).toBe(false);
+      // still a duplicate: the same report taken in again is not kept anew
+      expect(await store.addFeedbackReport(rec(`F4${a}`, `sha-${a}-1`, a, T0 + 3000))).toBe(false);
     });
 
     it('sums deliveries, complaints and hard bounces over rolling windows, per tenant and per sender domain', async () => {

@@ -203,6 +203,13 @@ tenants:
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/a relay \(pid \d+\) writes these records: asking it to erase them/);
     expect(r.stdout).toMatch(/^erased [1-9]\d* record\(s\) from [1-9]\d* segment\(s\) of initech$/m);
+    // the complaint kept for initech named the address only inside the copy's reference field
+    expect(r.stdout).toMatch(/^erased the text of 1 kept complaint or bounce report\(s\) naming the address/m);
+    const [kept] = JSON.parse((await cli(['feedback', 'list', '--tenant', 'initech', '--json'])).stdout) as Array<{ id: string; counts: { complaints: number } }>;
+    expect(kept!.counts.complaints).toBe(1);
+    const shown = await cli(['feedback', 'show', kept!.id, '--tenant', 'initech', '--report']);
+    expect(shown.code).toBe(1);
+    expect(shown.stderr).toMatch(/the text of report F\w+ was erased on \d{4}-.*a data-subject erasure/);
     expect(r.stdout).toContain('the address stays suppressed: its suppression entry is kept as a bare pseudonym');
     const after = JSON.parse((await cli(['subject', 'export', '--tenant', 'initech', '--address', 'reader@example.org'])).stdout) as { records: unknown[]; suppression: { addressKept: boolean } };
     expect(after.records).toEqual([]);

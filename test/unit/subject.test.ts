@@ -10,7 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { MasterKey } from '../../src/crypto/keys.js';
 import { AccountingLog } from '../../src/accounting/writer.js';
 import { runRetention } from '../../src/accounting/retention.js';
-import { bareSuppression, eraseFromSegments, exportSubject } from '../../src/accounting/subject.js';
+import { bareSuppression, eraseFromReports, eraseFromSegments, exportSubject } from '../../src/accounting/subject.js';
+import { EmbeddedStore } from '../../src/store/embedded/store.js';
+import { referenceHeader } from '../../src/feedback/reference.js';
+import type { FeedbackRecord } from '../../src/domain/feedback.js';
 import { queryAccounting } from '../../src/accounting/query.js';
 import { readIndex, segmentsOf } from '../../src/accounting/segments.js';
 import type { RelayedRecord } from '../../src/accounting/records.js';
@@ -59,5 +62,33 @@ describe('data-subject requests', () => {
     for await (const _ of queryAccounting({ dir, tenant: 'acme' })) others++;
     expect(others).toBe(4);
     for (const s of (await segmentsOf(dir, 'acme')).filter((x) => x.sealed)) expect((await readIndex(s.file))!.pseudonyms).not.toContain(p);
+  });
+
+  it('erase removes the text of the tenant\'s kept reports that name the address, in clear or in a reference, and no other', async () => {
+    const master = MasterKey.fromBase64(randomBytes(32).toString('base64'));
+    const acme = master.newTenantKey('acme').key;
+    const globex = master.newTenantKey('globex').key;
+    const store = new EmbeddedStore(join(mkdtempSync(join(tmpdir(), 'mw-subject-store-')), 'store'));
+    const ref = (key: typeof acme, tenant: string, to: string) => referenceHeader(key, { tenant, messageRef: 'S.1', sentAt: T0, senderDomain: 'acme.test', recipients: [to] });
+    const report = (id: string, tenant: string, key: typeof acme, text: string): FeedbackRecord => ({
+      id, receivedAt: T0, via: 'smtp', kind: 'complaint', outcome: 'applied', attribution: 'reference', tenant, feedbackTypes: ['abuse'], bounces: [],
+      counts: { complaints: 1, unsubscribes: 0, hardBounces: 0, softBounces: 0, policyBounces: 0, other: 0, suppressed: 1 },
+      notes: [], sha256: id, sealedReport: key.sealReport(Buffer.from(text)), truncated: false,
+    });
+    await store.addFeedbackReport(report('F1', 'acme', acme, 'Feedback-Type: abuse\r\nOriginal-Rcpt-To: Bob@Example.org\r\n'));
+    await store.addFeedbackReport(report('F2', 'acme', acme, `Redacted-Address: redacted\r\n\r\n${ref(acme, 'acme', 'bob@example.org')}Subject: hi\r\n`));
+    await store.addFeedbackReport(report('F3', 'acme', acme, `Original-Rcpt-To: carol@example.org\r\n\r\n${ref(acme, 'acme', 'carol@example.org')}`));
+    await store.addFeedbackReport(report('F4', 'globex', globex, 'Original-Rcpt-To: bob@example.org\r\n'));
+
+    expect(await eraseFromReports(store, 'acme', acme, 'bob@example.org', T0 + DAY)).toBe(2);
+    const left = await store.listFeedbackReports('acme');
+    expect(left.filter((r) => r.erasedAt !== undefined).map((r) => r.id).sort()).toEqual(['F1', 'F2']);
+    expect(left.find((r) => r.id === 'F1')).toMatchObject({ sealedReport: '', erasedAt: T0 + DAY, counts: { complaints: 1 } });
+    expect(acme.openReport(left.find((r) => r.id === 'F3')!.sealedReport).toString()).toContain('carol@example.org');
+    // another tenant's report about the same address is that tenant's business
+    expect((await store.getFeedbackReport('globex', 'F4'))!.sealedReport).not.toBe('');
+    // done twice, nothing more to do
+    expect(await eraseFromReports(store, 'acme', acme, 'bob@example.org', T0 + DAY)).toBe(0);
+    await store.close();
   });
 });

@@ -243,6 +243,16 @@ export class EmbeddedStore implements Store {
     return [...range].map(({ value }) => value);
   }
 
+  async eraseFeedbackReport(scope: FeedbackScope, id: string, at: number): Promise<boolean> {
+    const key = scopeKey(scope) + SEP + id;
+    return this.#root.transaction(() => {
+      const record = this.#feedback.get(key);
+      if (record === undefined) return false;
+      this.#feedback.putSync(key, { ...record, sealedReport: '', erasedAt: at });
+      return true;
+    });
+  }
+
   async close(): Promise<void> {
     await this.#root.close();
   }

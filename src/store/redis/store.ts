@@ -312,6 +312,14 @@ export class RedisStore implements Store {
     return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as FeedbackRecord);
   }
 
+  async eraseFeedbackReport(scope: FeedbackScope, id: string, at: number): Promise<boolean> {
+    const k = feedbackKeys(scope);
+    const raw = await this.#call(() => this.client.hget(k.records, id));
+    if (raw === null) return false;
+    await this.#call(() => this.client.hset(k.records, id, JSON.stringify({ ...(JSON.parse(raw) as FeedbackRecord), sealedReport: '', erasedAt: at })));
+    return true;
+  }
+
   async close(): Promise<void> {
     this.client.disconnect();
   }
