@@ -71,7 +71,7 @@ describe('data-subject requests', () => {
     const store = new EmbeddedStore(join(mkdtempSync(join(tmpdir(), 'mw-subject-store-')), 'store'));
     const ref = (key: typeof acme, tenant: string, to: string) => referenceHeader(key, { tenant, messageRef: 'S.1', sentAt: T0, senderDomain: 'acme.test', recipients: [to] });
     const report = (id: string, tenant: string, key: typeof acme, text: string): FeedbackRecord => ({
-      id, receivedAt: T0, via: 'smtp', kind: 'complaint', outcome: 'applied', attribution: 'reference', tenant, feedbackTypes: ['abuse'], bounces: [],
+      id, receivedAt: T0, via: 'smtp', kind: 'complaint', outcome: 'applied', attribution: 'verified', tenant, feedbackTypes: ['abuse'], bounces: [],
       counts: { complaints: 1, unsubscribes: 0, hardBounces: 0, softBounces: 0, policyBounces: 0, other: 0, suppressed: 1 },
       notes: [], sha256: id, sealedReport: key.sealReport(Buffer.from(text)), truncated: false,
     });
