@@ -11,21 +11,13 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { TenantId } from '../domain/tenant.js';
+import type { Notice } from '../domain/notice.js';
+
+export type { Notice } from '../domain/notice.js';
 
 export interface Contact {
   readonly email?: string;
   readonly webhook?: string;
-}
-
-export interface Notice {
-  readonly event: 'rate.warning' | 'suspension.automatic';
-  readonly tenant: TenantId;
-  /** ms since the epoch */
-  readonly at: number;
-  /** one line for people */
-  readonly summary: string;
-  /** the figures behind it; no addresses */
-  readonly details: Readonly<Record<string, unknown>>;
 }
 
 export interface NotifierDeps {

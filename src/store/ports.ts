@@ -3,6 +3,7 @@
 import type { Suspension, SuppressionEntry, TenantLimits } from '../domain/policy.js';
 import type { TenantId } from '../domain/tenant.js';
 import type { FeedbackRecord, FeedbackScope, VolumeCounts } from '../domain/feedback.js';
+import type { PendingNotice } from '../domain/notice.js';
 import type { TokenStore } from '../admin/tokens.js';
 
 export interface TenantRecord {
@@ -102,6 +103,12 @@ export interface AdminStore extends TokenStore {
   listFeedbackReports(scope: FeedbackScope, options?: { limit?: number }): Promise<FeedbackRecord[]>;
   /** Removes the report itself (a data-subject erasure), keeping its figures; false when there is no such record. */
   eraseFeedbackReport(scope: FeedbackScope, id: string, at: number): Promise<boolean>;
+
+  /** Keeps (or updates) a notice delivery that is on its way. */
+  savePendingNotice(pending: PendingNotice): Promise<void>;
+  dropPendingNotice(tenant: TenantId, id: string): Promise<void>;
+  /** every tenant's notice deliveries still on their way */
+  listPendingNotices(): Promise<PendingNotice[]>;
 }
 
 export interface Store extends PolicyStore, AdminStore {

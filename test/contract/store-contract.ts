@@ -1,5 +1,6 @@
 // One contract for the store ports, run against every adapter with a fake clock.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PendingNotice } from '../../src/domain/notice.js';
 import type { Suspension, TenantLimits } from '../../src/domain/policy.js';
 import type { Store, TenantRecord } from '../../src/store/ports.js';
 import { REVIEW, type FeedbackRecord } from '../../src/domain/feedback.js';
@@ -222,6 +223,7 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
         await store.addSuppressions(t, [{ pseudonym: `P-${t}`, reason: 'complaint', createdAt: T0 }]);
         await store.countVolume(t, 'x.test', { delivered: 5, complaints: 1 }, T0);
         await store.claimOnce(t, 'warn:x', 60_000, T0);
+        await store.savePendingNotice(pending(t, `N-${t}`));
         await store.putApiToken({ id: `tok${t}`.slice(0, 10), role: 'tenant', tenant: t, secretHash: 'h', createdAt: T0, createdBy: 'test' });
         await store.addFeedbackReport({
           id: `F-${t}`, receivedAt: T0, via: 'smtp', kind: 'complaint', outcome: 'applied', attribution: 'verified', tenant: t, feedbackTypes: ['abuse'], bounces: [],
@@ -240,12 +242,44 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
       expect(await store.volumeTotals(a, null, 24, T0)).toEqual({ delivered: 0, complaints: 0, hardBounces: 0 });
       expect((await store.listApiTokens()).some((t) => t.tenant === a)).toBe(false);
       expect(await store.claimOnce(a, 'warn:x', 60_000, T0)).toBe(true);
+      expect((await store.listPendingNotices()).some((n) => n.tenant === a)).toBe(false);
       // the other tenant is untouched
       expect(await store.getTenant(b)).not.toBeNull();
       expect(await store.countSuppressions(b)).toBe(1);
       expect(await store.listFeedbackReports(b)).toHaveLength(1);
       expect((await store.volumeTotals(b, null, 24, T0)).delivered).toBe(5);
       expect((await store.listApiTokens()).some((t) => t.tenant === b)).toBe(true);
+      expect((await store.listPendingNotices()).some((n) => n.tenant === b)).toBe(true);
+    });
+
+    it('keeps notice deliveries on their way until they are dropped', async () => {
+      const [a, b] = [fresh(), fresh()];
+      for (const t of [a, b]) await store.putTenant(tenant(t));
+      await store.savePendingNotice(pending(a, 'D1'));
+      await store.savePendingNotice(pending(a, 'D2'));
+      await store.savePendingNotice(pending(b, 'D1'));
+      // an update replaces
+      await store.savePendingNotice({ ...pending(a, 'D1'), attempts: 2, leaseUntil: T0 + 60_000 });
+      const mine = (t: string) => store.listPendingNotices().then((all) => all.filter((n) => n.tenant === t).sort((x, y) => x.id.localeCompare(y.id)));
+      expect((await mine(a)).map((n) => [n.id, n.attempts, n.leaseUntil])).toEqual([['D1', 2, T0 + 60_000], ['D2', 0, T0]]);
+      expect((await mine(a))[0]!.notice).toEqual(pending(a, 'D1').notice);
+      await store.dropPendingNotice(a, 'D1');
+      expect((await mine(a)).map((n) => n.id)).toEqual(['D2']);
+      // the same id of another tenant is another delivery
+      expect((await mine(b)).map((n) => n.id)).toEqual(['D1']);
     });
   });
+}
+
+function pending(tenant: string, id: string): PendingNotice {
+  return {
+    id,
+    tenant,
+    channel: 'webhook',
+    who: 'abuse-desk',
+    target: 'https://desk.example/hook',
+    notice: { event: 'suspension.automatic', tenant, at: T0, summary: `${tenant}: suspended`, details: { complaints: 3, delivered: 20 } },
+    attempts: 0,
+    leaseUntil: T0,
+  };
 }

@@ -8,6 +8,7 @@ import type { Suspension, SuppressionEntry } from '../../domain/policy.js';
 import type { TenantId } from '../../domain/tenant.js';
 import { scopeOf, type FeedbackRecord, type FeedbackScope, type VolumeCounts } from '../../domain/feedback.js';
 import type { ApiToken } from '../../admin/tokens.js';
+import type { PendingNotice } from '../../domain/notice.js';
 import { hourOf, totalsFields, volumeFields, VOLUME_KEEP_MS } from '../volume.js';
 import { admit, MemoryTatState } from '../gcra.js';
 import { mailBuckets, recipientBuckets } from '../buckets.js';
@@ -39,6 +40,7 @@ export class EmbeddedStore implements Store {
   /** tenant \0 name -> expiry */
   readonly #claims: Database<number, string>;
   readonly #tokens: Database<ApiToken, string>;
+  readonly #notices: Database<PendingNotice, string>;
   readonly #rates = new MemoryTatState();
   #sweeps = 0;
 
@@ -53,6 +55,7 @@ export class EmbeddedStore implements Store {
     this.#volume = this.#root.openDB<number, string>({ name: 'volume' });
     this.#claims = this.#root.openDB<number, string>({ name: 'claims' });
     this.#tokens = this.#root.openDB<ApiToken, string>({ name: 'tokens' });
+    this.#notices = this.#root.openDB<PendingNotice, string>({ name: 'notices' });
   }
 
   async checkMail(q: MailQuestion): Promise<MailAnswer> {
@@ -192,6 +195,7 @@ export class EmbeddedStore implements Store {
       drop('feedbackIndex', this.#feedbackBySha as Database<unknown, string>);
       drop('volumeCounts', this.#volume as Database<unknown, string>);
       drop('claims', this.#claims as Database<unknown, string>);
+      drop('pendingNotices', this.#notices as Database<unknown, string>);
       let tokens = 0;
       for (const { key, value } of this.#tokens.getRange()) {
         if (value.tenant === tenant) {
@@ -251,6 +255,18 @@ export class EmbeddedStore implements Store {
       this.#feedback.putSync(key, { ...record, sealedReport: '', erasedAt: at });
       return true;
     });
+  }
+
+  async savePendingNotice(pending: PendingNotice): Promise<void> {
+    await this.#notices.put(pending.tenant + SEP + pending.id, pending);
+  }
+
+  async dropPendingNotice(tenant: TenantId, id: string): Promise<void> {
+    await this.#notices.remove(tenant + SEP + id);
+  }
+
+  async listPendingNotices(): Promise<PendingNotice[]> {
+    return [...this.#notices.getRange()].map(({ value }) => value);
   }
 
   async close(): Promise<void> {

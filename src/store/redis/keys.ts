@@ -31,6 +31,8 @@ export function keys(tenant: TenantId) {
     suppressions: `${t}:supp`,
     /** hash per hour: "d", "c", "h" (and ":domain" variants) -> deliveries, complaints, hard bounces */
     volume: (hour: number) => `${t}:vol:${hour}`,
+    /** hash: delivery id -> pending notice JSON */
+    notices: `${t}:notices`,
     /** string with expiry: a notice already sent this period */
     claim: (name: string) => `${t}:claim:${name}`,
   } as const;

@@ -13,6 +13,7 @@ import { isActive } from '../suspension-match.js';
 import { feedbackKeys, keys, TENANTS_KEY, TOKENS_KEY } from './keys.js';
 import type { ApiToken } from '../../admin/tokens.js';
 import { scopeOf, type FeedbackRecord, type FeedbackScope, type VolumeCounts } from '../../domain/feedback.js';
+import type { PendingNotice } from '../../domain/notice.js';
 import { hourOf, totalsFields, volumeFields, VOLUME_KEEP_MS } from '../volume.js';
 
 const SCRIPT_VERSION = 'v1';
@@ -318,6 +319,22 @@ export class RedisStore implements Store {
     if (raw === null) return false;
     await this.#call(() => this.client.hset(k.records, id, JSON.stringify({ ...(JSON.parse(raw) as FeedbackRecord), sealedReport: '', erasedAt: at })));
     return true;
+  }
+
+  async savePendingNotice(pending: PendingNotice): Promise<void> {
+    await this.#call(() => this.client.hset(keys(pending.tenant).notices, pending.id, JSON.stringify(pending)));
+  }
+
+  async dropPendingNotice(tenant: TenantId, id: string): Promise<void> {
+    await this.#call(() => this.client.hdel(keys(tenant).notices, id));
+  }
+
+  async listPendingNotices(): Promise<PendingNotice[]> {
+    const out: PendingNotice[] = [];
+    for (const t of await this.listTenants()) {
+      for (const raw of await this.#call(() => this.client.hvals(keys(t.id).notices))) out.push(JSON.parse(raw) as PendingNotice);
+    }
+    return out;
   }
 
   async close(): Promise<void> {
