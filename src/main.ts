@@ -153,6 +153,8 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     accountant,
     onNotice: (channel, ok) => metrics.notices.inc({ channel, outcome: ok ? 'sent' : 'failed' }),
   });
+  // notices a stopped or lost process left on their way are taken over
+  notifier.start();
   const dsn = new DsnSender({ upstream, log: log.child({ component: 'dsn' }) });
 
   const front = new SmtpFront({

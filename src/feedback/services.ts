@@ -51,6 +51,8 @@ export function feedbackServices(o: FeedbackServicesOptions): FeedbackServices {
     timeoutMs: n.timeoutMs,
     log: log.child({ component: 'notify' }),
     onOutcome: o.onNotice,
+    outbox: store,
+    now: o.now,
   });
   const rates = new RateWatch({
     store,

@@ -11,7 +11,8 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { TenantId } from '../domain/tenant.js';
-import type { Notice } from '../domain/notice.js';
+import type { Notice, PendingNotice } from '../domain/notice.js';
+import type { AdminStore } from '../store/ports.js';
 
 export type { Notice } from '../domain/notice.js';
 
@@ -34,9 +35,18 @@ export interface NotifierDeps {
   readonly log: Logger;
   /** told about every final outcome: channel webhook|email, ok or not */
   readonly onOutcome?: (channel: 'webhook' | 'email', ok: boolean) => void;
+  /**
+   * Where deliveries on their way are kept, so that a restart or a lost replica does not
+   * lose them; without it they live in this process only.
+   */
+  readonly outbox?: Pick<AdminStore, 'savePendingNotice' | 'dropPendingNotice' | 'listPendingNotices' | 'claimOnce'>;
+  readonly now?: () => number;
 }
 
 class PermanentFailure extends Error {}
+
+/** how long a delivery stays with the process working on it beyond its next attempt */
+const LEASE_MS = 60_000;
 
 export function signature(secret: string, timestamp: number, body: string): string {
   return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
@@ -44,30 +54,63 @@ export function signature(secret: string, timestamp: number, body: string): stri
 
 export class Notifier {
   readonly #deps: NotifierDeps;
+  readonly #now: () => number;
   readonly #pending = new Set<Promise<void>>();
   readonly #timers = new Map<NodeJS.Timeout, () => void>();
+  #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(deps: NotifierDeps) {
     this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
   }
 
   /** Queues a notice; returns at once and never throws. */
   notify(notice: Notice): void {
-    const job = this.#fanOut(notice)
-      .catch((err: unknown) => this.#deps.log.error({ err: (err as Error).message, event: notice.event, tenant: notice.tenant }, 'notice not sent'))
-      .finally(() => this.#pending.delete(job));
-    this.#pending.add(job);
+    this.#track(this.#fanOut(notice), notice);
   }
 
-  /** Resolves when every queued notice has been delivered or given up on. */
+  /**
+   * Takes over, now and every `intervalMs`, the kept deliveries that nobody works on: those
+   * of a process that stopped or was lost. Each is taken by one process only.
+   */
+  start(intervalMs = LEASE_MS): void {
+    if (!this.#deps.outbox) return;
+    void this.sweep();
+    this.#sweeper = setInterval(() => void this.sweep(), intervalMs);
+    this.#sweeper.unref();
+  }
+
+  /** One pass of start(): resolves once the deliveries it took over are started. */
+  async sweep(): Promise<number> {
+    const outbox = this.#deps.outbox;
+    if (!outbox || this.#closed) return 0;
+    let taken = 0;
+    try {
+      const now = this.#now();
+      for (const p of await outbox.listPendingNotices()) {
+        if (p.leaseUntil > now || !(await outbox.claimOnce(p.tenant, `notice:${p.id}:${p.attempts}`, LEASE_MS, now))) continue;
+        const mine = { ...p, leaseUntil: now + this.#deps.timeoutMs + LEASE_MS };
+        await this.#keep(mine);
+        this.#deps.log.info({ event: p.notice.event, tenant: p.tenant, channel: p.channel, to: p.who, attempts: p.attempts }, 'notice delivery taken over');
+        this.#track(this.#deliver(mine), p.notice);
+        taken++;
+      }
+    } catch (err) {
+      this.#deps.log.warn({ err: (err as Error).message }, 'kept notices not read; next sweep tries again');
+    }
+    return taken;
+  }
+
+  /** Resolves when every queued notice has been delivered, given up on or kept for later. */
   async idle(): Promise<void> {
     while (this.#pending.size > 0) await Promise.all([...this.#pending]);
   }
 
-  /** Stops retrying; deliveries still waiting for a retry are logged as not sent. */
+  /** Stops retrying; deliveries waiting for a retry stay kept for the next start (or are logged as not sent). */
   close(): void {
     this.#closed = true;
+    clearInterval(this.#sweeper);
     for (const [t, resolve] of this.#timers) {
       clearTimeout(t);
       resolve();
@@ -75,47 +118,79 @@ export class Notifier {
     this.#timers.clear();
   }
 
+  #track(job: Promise<void>, notice: Notice): void {
+    const tracked = job
+      .catch((err: unknown) => this.#deps.log.error({ err: (err as Error).message, event: notice.event, tenant: notice.tenant }, 'notice not sent'))
+      .finally(() => this.#pending.delete(tracked));
+    this.#pending.add(tracked);
+  }
+
   async #fanOut(notice: Notice): Promise<void> {
     const tenantContact = await this.#deps.contactOf(notice.tenant);
     const targets: Array<{ who: 'tenant' | 'abuse-desk'; contact: Contact }> = [];
     if (tenantContact) targets.push({ who: 'tenant', contact: tenantContact });
     if (this.#deps.abuseDesk) targets.push({ who: 'abuse-desk', contact: this.#deps.abuseDesk });
-    const body = JSON.stringify({ ...notice, at: new Date(notice.at).toISOString() });
-    const jobs: Promise<void>[] = [];
-    for (const { who, contact } of targets) {
-      if (contact.webhook) {
-        const delivery = randomUUID();
-        jobs.push(this.#withRetries('webhook', who, notice, () => this.#post(contact.webhook!, notice, body, delivery)));
-      }
-      if (contact.email) jobs.push(this.#withRetries('email', who, notice, () => this.#mail(contact.email!, notice)));
-    }
     if (targets.length === 0) this.#deps.log.warn({ event: notice.event, tenant: notice.tenant }, 'no abuse contact to notify: set notifications.abuseDesk and tenants[].abuseContact');
-    await Promise.all(jobs);
+    const deliveries: PendingNotice[] = [];
+    const lease = this.#now() + this.#deps.timeoutMs + LEASE_MS;
+    for (const { who, contact } of targets) {
+      const base = { tenant: notice.tenant, who, notice, attempts: 0, leaseUntil: lease };
+      if (contact.webhook) deliveries.push({ ...base, id: randomUUID(), channel: 'webhook', target: contact.webhook });
+      if (contact.email) deliveries.push({ ...base, id: randomUUID(), channel: 'email', target: contact.email });
+    }
+    for (const d of deliveries) await this.#keep(d);
+    await Promise.all(deliveries.map((d) => this.#deliver(d)));
   }
 
-  async #withRetries(channel: 'webhook' | 'email', who: string, notice: Notice, attempt: () => Promise<void>): Promise<void> {
-    const log = this.#deps.log.child({ channel, to: who, event: notice.event, tenant: notice.tenant });
-    for (let i = 0; ; i++) {
+  /** Attempts a delivery until it succeeds, fails for good, or runs out of retries. */
+  async #deliver(first: PendingNotice): Promise<void> {
+    const log = this.#deps.log.child({ channel: first.channel, to: first.who, event: first.notice.event, tenant: first.tenant });
+    let p = first;
+    for (;;) {
       try {
-        await attempt();
-        log.info({ attempt: i + 1 }, 'notice sent');
-        this.#deps.onOutcome?.(channel, true);
+        await (p.channel === 'webhook' ? this.#post(p) : this.#mail(p.target, p.notice));
+        log.info({ attempt: p.attempts + 1 }, 'notice sent');
+        await this.#done(p);
+        this.#deps.onOutcome?.(p.channel, true);
         return;
       } catch (err) {
         const permanent = err instanceof PermanentFailure;
-        const last = permanent || i >= this.#deps.retryDelaysMs.length || this.#closed;
-        log.warn({ attempt: i + 1, err: (err as Error).message, final: last }, 'notice not delivered');
+        const last = permanent || p.attempts >= this.#deps.retryDelaysMs.length;
+        log.warn({ attempt: p.attempts + 1, err: (err as Error).message, final: last }, 'notice not delivered');
         if (last) {
-          this.#deps.onOutcome?.(channel, false);
+          await this.#done(p);
+          this.#deps.onOutcome?.(p.channel, false);
           return;
         }
-        await this.#sleep(this.#deps.retryDelaysMs[i]!);
+        const delay = this.#deps.retryDelaysMs[p.attempts]!;
+        p = { ...p, attempts: p.attempts + 1, leaseUntil: this.#now() + delay + this.#deps.timeoutMs + LEASE_MS };
+        await this.#keep(p);
+        if (!this.#closed) await this.#sleep(delay);
         if (this.#closed) {
-          this.#deps.onOutcome?.(channel, false);
-          log.warn('notice dropped at shutdown');
+          if (this.#deps.outbox) log.info({ attempts: p.attempts }, 'notice kept for the next start');
+          else {
+            this.#deps.onOutcome?.(p.channel, false);
+            log.warn('notice dropped at shutdown');
+          }
           return;
         }
       }
+    }
+  }
+
+  async #keep(p: PendingNotice): Promise<void> {
+    try {
+      await this.#deps.outbox?.savePendingNotice(p);
+    } catch (err) {
+      this.#deps.log.warn({ err: (err as Error).message, tenant: p.tenant }, 'notice delivery not kept in the store; it lives in this process only');
+    }
+  }
+
+  async #done(p: PendingNotice): Promise<void> {
+    try {
+      await this.#deps.outbox?.dropPendingNotice(p.tenant, p.id);
+    } catch (err) {
+      this.#deps.log.warn({ err: (err as Error).message, tenant: p.tenant }, 'finished notice delivery not removed from the store');
     }
   }
 
@@ -130,7 +205,9 @@ export class Notifier {
     });
   }
 
-  async #post(url: string, notice: Notice, body: string, delivery: string): Promise<void> {
+  async #post(p: PendingNotice): Promise<void> {
+    const { notice, target: url, id: delivery } = p;
+    const body = JSON.stringify({ ...notice, at: new Date(notice.at).toISOString() });
     if (!this.#deps.secret) throw new PermanentFailure('no webhook secret configured (notifications.webhookSecret or MAILWARDEN_WEBHOOK_SECRET)');
     const timestamp = Math.floor(Date.now() / 1000);
     const res = await fetch(url, {
