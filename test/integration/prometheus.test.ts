@@ -1,7 +1,7 @@
 // A real Prometheus server (Debian package prometheus) scrapes a running mailwarden; its
 // HTTP API gives back the counters for the traffic this test sent.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,5 +106,28 @@ describe('scraped by Prometheus', () => {
       if (!near) await new Promise((r) => setTimeout(r, 250));
     }
     expect(near).toMatchObject({ state: 'pending', labels: { tenant: 'acme', severity: 'warning' } });
+  }, 30_000);
+
+  it('answers every query of the Grafana dashboards without error (variables filled in)', async () => {
+    const dir = join(import.meta.dirname, '../../deploy/grafana/dashboards');
+    type Dashboard = { uid: string; panels: Array<{ id: number; title: string; targets?: Array<{ expr: string; refId: string }> }>; templating: { list: Array<{ name: string }> } };
+    const failures: string[] = [];
+    let queries = 0;
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+      const d = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Dashboard;
+      expect(new Set(d.panels.map((p) => p.id)).size, `${file}: panel ids are unique`).toBe(d.panels.length);
+      const variables = new Set(d.templating.list.map((v) => v.name));
+      for (const panel of d.panels) {
+        for (const target of panel.targets ?? []) {
+          for (const used of target.expr.matchAll(/\$(\w+)/g)) if (!variables.has(used[1]!)) failures.push(`${file} "${panel.title}": $${used[1]} is not a variable of the dashboard`);
+          const res = await fetch(`${api}/query?query=${encodeURIComponent(target.expr.replaceAll('$tenant', 'acme'))}`);
+          const body = (await res.json()) as { status: string; error?: string };
+          queries++;
+          if (body.status !== 'success') failures.push(`${file} "${panel.title}" ${target.refId}: ${body.error}`);
+        }
+      }
+    }
+    expect(queries).toBeGreaterThan(30);
+    expect(failures).toEqual([]);
   }, 30_000);
 });
