@@ -174,8 +174,7 @@ export class RedisStore implements Store {
     const tenants = tenant === undefined ? (await this.listTenants()).map((t) => t.id) : [tenant];
     const now = options.now ?? Date.now();
     const out: Suspension[] = [];
-    for (const t of tenants) {
-      const records = await this.#call(() => this.client.hvals(keys(t).suspensionRecords));
+    for (const records of await this.#eachTenant(tenants, (t) => this.client.hvals(keys(t).suspensionRecords))) {
       for (const raw of records) {
         const s = JSON.parse(raw) as Suspension;
         if (options.includeLifted || isActive(s, now)) out.push(s);
@@ -330,15 +329,22 @@ export class RedisStore implements Store {
   }
 
   async listPendingNotices(): Promise<PendingNotice[]> {
-    const out: PendingNotice[] = [];
-    for (const t of await this.listTenants()) {
-      for (const raw of await this.#call(() => this.client.hvals(keys(t.id).notices))) out.push(JSON.parse(raw) as PendingNotice);
-    }
-    return out;
+    const tenants = (await this.listTenants()).map((t) => t.id);
+    return (await this.#eachTenant(tenants, (t) => this.client.hvals(keys(t).notices))).flat().map((raw) => JSON.parse(raw) as PendingNotice);
   }
 
   async close(): Promise<void> {
     this.client.disconnect();
+  }
+
+  /**
+   * One read per tenant, many in flight at once rather than a round trip each in turn (the
+   * background jobs that read every tenant run every 30 to 60 s on every replica).
+   */
+  async #eachTenant<T>(tenants: readonly TenantId[], read: (tenant: TenantId) => Promise<T>): Promise<T[]> {
+    const out: T[] = [];
+    for (let i = 0; i < tenants.length; i += 256) out.push(...(await Promise.all(tenants.slice(i, i + 256).map((t) => this.#call(() => read(t))))));
+    return out;
   }
 
   async #call<T>(fn: () => Promise<T>): Promise<T> {
