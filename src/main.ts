@@ -16,7 +16,7 @@ import { SuspensionGauge } from './observability/suspensions.js';
 import { listenObservability } from './observability/http.js';
 import { Readiness } from './observability/readiness.js';
 import { AdminError, AdminService } from './admin/service.js';
-import { bareSuppression, eraseFromReports, exportSubject } from './accounting/subject.js';
+import { eraseSubject, exportSubject } from './accounting/subject.js';
 import { offboardTenant } from './tenants/offboard.js';
 import { parseMailAddress } from './smtp/address.js';
 import { AuditLog } from './admin/audit.js';
@@ -223,13 +223,8 @@ export async function start(config: Config, options: StartOptions = {}): Promise
           },
           erase: async (tenant, address) => {
             const key = await admin.keyOf(tenant);
-            const parsed = parseMailAddress(address.trim());
-            if (!key || !parsed) throw new AdminError('INVALID_INPUT', 'not an email address', ['address: not an email address']);
-            const pseudonym = key.pseudonym(parsed.matchForm);
-            const { segments, removed } = await accounting.eraseSubject(tenant, pseudonym);
-            const reportsErased = await eraseFromReports(store, tenant, key, address, now());
-            const stillSuppressed = await bareSuppression(store, tenant, pseudonym);
-            return { segmentsRewritten: segments, recordsRemoved: removed, reportsErased, stillSuppressed };
+            if (!key || !parseMailAddress(address.trim())) throw new AdminError('INVALID_INPUT', 'not an email address', ['address: not an email address']);
+            return eraseSubject({ store, tenant, key, address, now: now(), eraseSegments: (pseudonym) => accounting.eraseSubject(tenant, pseudonym) });
           },
         },
       })

@@ -81,6 +81,29 @@ export async function eraseFromSegments(dir: string, tenant: TenantId, pseudonym
   return { segments, removed };
 }
 
+/**
+ * Erases one address of one tenant wherever mailwarden keeps it: the accounting records
+ * (through `eraseSegments`: the relay's writer, or the files themselves when no relay
+ * writes them), the text of kept reports naming it, and the address of its suppression
+ * entry, which stays as a bare pseudonym.
+ */
+export async function eraseSubject(o: {
+  readonly store: Pick<AdminStore, 'listFeedbackReports' | 'eraseFeedbackReport' | 'getSuppression' | 'addSuppressions'>;
+  readonly tenant: TenantId;
+  readonly key: TenantKey;
+  /** as the data subject gave it */
+  readonly address: string;
+  readonly now: number;
+  readonly eraseSegments: (pseudonym: string) => Promise<{ segments: number; removed: number }>;
+}): Promise<EraseResult> {
+  const parsed = parseMailAddress(o.address.trim());
+  if (!parsed) throw new Error('not an email address');
+  const pseudonym = o.key.pseudonym(parsed.matchForm);
+  const { segments, removed } = await o.eraseSegments(pseudonym);
+  const reportsErased = await eraseFromReports(o.store, o.tenant, o.key, o.address, o.now);
+  return { segmentsRewritten: segments, recordsRemoved: removed, reportsErased, stillSuppressed: await bareSuppression(o.store, o.tenant, pseudonym) };
+}
+
 /** Keeps the subject suppressed, but by pseudonym only: an opt-out must outlive erasure. */
 export async function bareSuppression(store: Pick<AdminStore, 'getSuppression' | 'addSuppressions'>, tenant: TenantId, pseudonym: string): Promise<boolean> {
   const entry = await store.getSuppression(tenant, pseudonym);

@@ -7,7 +7,7 @@ import { audited, UsageError, withService, type Io } from './policy-commands.js'
 import { queryAccounting } from '../accounting/query.js';
 import type { AccountingRecord } from '../accounting/records.js';
 import { parseMailAddress } from '../smtp/address.js';
-import { bareSuppression, eraseFromReports, eraseFromSegments, exportSubject } from '../accounting/subject.js';
+import { eraseFromSegments, eraseSubject, exportSubject } from '../accounting/subject.js';
 import { askRelay, relayOf } from './relay-call.js';
 import type { EraseResult } from '../accounting/subject.js';
 import { writeFileSync } from 'node:fs';
@@ -178,10 +178,7 @@ async function subjectErase(config: Config, tenant: string, address: string, io:
       const key = await svc.keyOf(tenant);
       if (!key) throw new UsageError(`no tenant "${tenant}"`);
       if (relay === null) {
-        const pseudonym = key.pseudonym(parseMailAddress(address.trim())!.matchForm);
-        const { segments, removed } = await eraseFromSegments(config.accounting.dir, tenant, pseudonym);
-        const reportsErased = await eraseFromReports(store, tenant, key, address, Date.now());
-        return { segmentsRewritten: segments, recordsRemoved: removed, reportsErased, stillSuppressed: await bareSuppression(store, tenant, pseudonym) };
+        return eraseSubject({ store, tenant, key, address, now: Date.now(), eraseSegments: (pseudonym) => eraseFromSegments(config.accounting.dir, tenant, pseudonym) });
       }
       io.err(`a relay (pid ${relay.pid}) writes these records: asking it to erase them`);
       return askRelay<EraseResult>(relay, store, `/tenants/${tenant}/subjects/erase`, { address }, 'subject erase');
