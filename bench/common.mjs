@@ -118,7 +118,13 @@ log: { level: warn }
      const { start } = await import(${JSON.stringify(join(root, 'dist/main.js'))});
      const app = await start(loadConfigFile(${JSON.stringify(file)}).config, ${JSON.stringify(startOptions)});
      process.on('SIGTERM', () => app.close().then(() => process.exit(0)));`;
-  const child = spawn(process.execPath, [...nodeArgs, '--input-type=module', '-e', script], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = await spawnListening([...nodeArgs, '--input-type=module', '-e', script], { cwd: dir }, port, 'relay');
+  return { port, pid: child.pid, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) };
+}
+
+/** Node with these arguments, once it listens on `port`; on failure, what it printed. */
+export async function spawnListening(args, options, port, what) {
+  const child = spawn(process.execPath, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -126,7 +132,7 @@ log: { level: warn }
     await waitPort(port);
   } catch {
     child.kill('SIGKILL');
-    throw new Error(`relay did not start:\n${out}`);
+    throw new Error(`${what} did not start:\n${out}`);
   }
-  return { port, pid: child.pid, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) };
+  return child;
 }

@@ -10,7 +10,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { benchCertificate, freePort, waitPort } from './common.mjs';
+import { benchCertificate, freePort, spawnListening } from './common.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
@@ -108,20 +108,7 @@ log:
   level: warn
 `,
   );
-  const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'serve'], {
-    cwd: dir,
-    env: { ...process.env, MAILWARDEN_CONFIG: file },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  try {
-    await waitPort(port);
-  } catch {
-    child.kill('SIGKILL');
-    throw new Error(`mailwarden did not start:\n${out}`);
-  }
+  const child = await spawnListening([join(root, 'dist/cli/main.js'), 'serve'], { cwd: dir, env: { ...process.env, MAILWARDEN_CONFIG: file } }, port, 'mailwarden');
   return { port, pid: child.pid, stop: () => child.kill('SIGKILL') };
 }
 
