@@ -212,6 +212,8 @@ export class Metrics {
   );
 
   readonly #tenants = new Map<string, TenantSeries>();
+  /** the series every tenant beyond the label cap shares */
+  #otherTenants: TenantSeries | undefined;
   #tenantLabelLimit = 1000;
 
   /** A tenant id as a label value: the first `tenantLabelLimit` seen keep their id, later ones share "_other". */
@@ -223,20 +225,25 @@ export class Metrics {
   #tenant(tenant: string): TenantSeries {
     const known = this.#tenants.get(tenant);
     if (known) return known;
-    const label = this.#tenants.size >= this.#tenantLabelLimit ? '_other' : tenant;
-    const shared = label === '_other' ? this.#tenants.get('\0_other') : undefined;
-    const series: TenantSeries = shared ?? {
+    if (this.#tenants.size >= this.#tenantLabelLimit) return (this.#otherTenants ??= this.#series('_other'));
+    const series = this.#series(tenant);
+    this.#tenants.set(tenant, series);
+    return series;
+  }
+
+  #series(label: string): TenantSeries {
+    const complaints = this.tenantComplaints.labels({ tenant: label });
+    const hardBounces = this.tenantHardBounces.labels({ tenant: label });
+    complaints.inc(0);
+    hardBounces.inc(0);
+    return {
       label,
       relayed: this.#tenantMessageTallies.child({ tenant: label, outcome: 'relayed' }),
       refused: this.#tenantMessageTallies.child({ tenant: label, outcome: 'refused' }),
       deliveries: this.#tenantDeliveryTallies.child({ tenant: label }),
-      complaints: this.tenantComplaints.labels({ tenant: label }),
-      hardBounces: this.tenantHardBounces.labels({ tenant: label }),
+      complaints,
+      hardBounces,
     };
-    if (!shared) for (const c of [series.complaints, series.hardBounces]) c.inc(0);
-    if (label === '_other') this.#tenants.set('\0_other', series);
-    else this.#tenants.set(tenant, series);
-    return series;
   }
 
   /** creates the series of these tenants at 0 (within the label cap) */
