@@ -18,7 +18,7 @@ import { Readiness } from './observability/readiness.js';
 import { AdminError, AdminService } from './admin/service.js';
 import { eraseSubject, exportSubject } from './accounting/subject.js';
 import { offboardTenant } from './tenants/offboard.js';
-import { parseMailAddress } from './smtp/address.js';
+import { parseMailAddress } from './domain/mailbox.js';
 import { AuditLog } from './admin/audit.js';
 import { listenAdminApi } from './admin/http.js';
 import type { FeedbackIntake } from './feedback/intake.js';

@@ -4,7 +4,7 @@ import type { TenantKey } from '../crypto/keys.js';
 import type { MailAddress } from '../domain/envelope.js';
 import type { TenantId } from '../domain/tenant.js';
 import type { DeliveryOutcome } from '../forward/upstream.js';
-import { parseMailAddress } from '../smtp/address.js';
+import { parseMailAddress } from '../domain/mailbox.js';
 import { ACCOUNTING_SCHEMA_VERSION, messageIdOf, type AccountingRecord, type PseudonymousAddress, type RejectedRecord } from './records.js';
 
 export interface AccountingSink {

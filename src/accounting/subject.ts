@@ -5,7 +5,7 @@ import type { TenantKey } from '../crypto/keys.js';
 import type { TenantId } from '../domain/tenant.js';
 import { REFERENCE_HEADER } from '../feedback/parse.js';
 import { verifyReference } from '../feedback/reference.js';
-import { parseMailAddress } from '../smtp/address.js';
+import { parseMailAddress } from '../domain/mailbox.js';
 import type { AdminStore } from '../store/ports.js';
 import { queryAccounting } from './query.js';
 import { readIndex, rewriteSegment, segmentsOf, sortedHas } from './segments.js';

@@ -7,7 +7,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { MasterKey, TenantKey } from '../crypto/keys.js';
 import { SUPPRESSION_REASONS, type Suspension, type SuppressionEntry, type SuppressionReason } from '../domain/policy.js';
 import type { TenantId } from '../domain/tenant.js';
-import { parseMailAddress, toAsciiDomain } from '../smtp/address.js';
+import { parseMailAddress, toAsciiDomain } from '../domain/mailbox.js';
 import type { Store, TenantRecord } from '../store/ports.js';
 import { tenantSchema, type Config } from '../config/schema.js';
 import { tenantRecord } from '../tenants/bootstrap.js';

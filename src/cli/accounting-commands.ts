@@ -6,7 +6,7 @@ import { runLogRetention } from '../observability/log-files.js';
 import { audited, UsageError, withService, type Io } from './policy-commands.js';
 import { queryAccounting } from '../accounting/query.js';
 import type { AccountingRecord } from '../accounting/records.js';
-import { parseMailAddress } from '../smtp/address.js';
+import { parseMailAddress } from '../domain/mailbox.js';
 import { eraseFromSegments, eraseSubject, exportSubject } from '../accounting/subject.js';
 import { askRelay, relayOf } from './relay-call.js';
 import type { EraseResult } from '../accounting/subject.js';

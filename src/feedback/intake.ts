@@ -9,7 +9,7 @@ import type { MasterKey, TenantKey } from '../crypto/keys.js';
 import { REVIEW, type Attribution, type FeedbackCounts, type FeedbackOutcome, type FeedbackRecord, type FeedbackScope } from '../domain/feedback.js';
 import type { SuppressionReason } from '../domain/policy.js';
 import type { TenantId } from '../domain/tenant.js';
-import { parseMailAddress } from '../smtp/address.js';
+import { parseMailAddress } from '../domain/mailbox.js';
 import type { AdminStore } from '../store/ports.js';
 import type { FeedbackRules } from './classify.js';
 import { parseReport, type OriginalMessage, type ParsedReport } from './parse.js';

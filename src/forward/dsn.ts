@@ -4,7 +4,7 @@
 // reported to the envelope sender the way any MTA would after accepting a message.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { isAscii } from '../smtp/address.js';
+import { isAscii } from '../domain/mailbox.js';
 import { rfc5322Date } from './trace.js';
 import { UpstreamError, type RecipientRejection, type Upstream } from './upstream.js';
 

@@ -2,7 +2,7 @@
 // development outbox. Used by the relay and by CLI commands that send notices.
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { isAscii } from '../smtp/address.js';
+import { isAscii } from '../domain/mailbox.js';
 import { DevOutbox } from './dev-outbox.js';
 import { SmtpUpstream } from './smtp-upstream.js';
 import type { Upstream, UpstreamTimings } from './upstream.js';

@@ -17,7 +17,7 @@ import type { Accountant } from '../accounting/accountant.js';
 import type { Acceptance } from '../accounting/writer.js';
 import type { Upstream } from '../forward/upstream.js';
 import type { DsnSender } from '../forward/dsn.js';
-import { isAscii, parseMailAddress } from './address.js';
+import { isAscii, parseMailAddress } from '../domain/mailbox.js';
 import { acceptedText, replyFor, smtpError, upstreamFailureReply, verdictError, type Reply } from './reply-table.js';
 
 export type TransactionOutcome = 'relayed' | 'partly_refused' | 'refused' | 'upstream_failed' | 'client_gone';

@@ -4,7 +4,7 @@
 import type { Config, TenantConfig } from '../config/schema.js';
 import type { MasterKey } from '../crypto/keys.js';
 import type { AdminStore, TenantRecord } from '../store/ports.js';
-import { toAsciiDomain } from '../smtp/address.js';
+import { toAsciiDomain } from '../domain/mailbox.js';
 import { resolveLimits } from './limits.js';
 
 export function normalizeDomain(d: string): string {

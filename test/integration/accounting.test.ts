@@ -12,7 +12,7 @@ import { authedSession, sendMail } from '../helpers/client.js';
 import { spawnRelay } from '../helpers/process.js';
 import { sample, scrape } from '../helpers/metrics.js';
 import type { AccountingRecord } from '../../src/accounting/records.js';
-import { parseMailAddress } from '../../src/smtp/address.js';
+import { parseMailAddress } from '../../src/domain/mailbox.js';
 import { arf, dsn } from '../helpers/reports.js';
 import { newToken } from '../../src/admin/tokens.js';
 

@@ -12,7 +12,7 @@ import { AccountingLog } from '../../src/accounting/writer.js';
 import { Accountant, type AccountingSink } from '../../src/accounting/accountant.js';
 import type { AccountingRecord, AdminRecord } from '../../src/accounting/records.js';
 import { MasterKey } from '../../src/crypto/keys.js';
-import { parseMailAddress } from '../../src/smtp/address.js';
+import { parseMailAddress } from '../../src/domain/mailbox.js';
 
 const DAY = 86_400_000;
 const record = (tenant: string, at: number, action: string): AdminRecord => ({ v: 1, type: 'admin', time: new Date(at).toISOString(), tenant, action, actor: 'test' });

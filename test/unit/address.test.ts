@@ -1,6 +1,7 @@
 import { domainToASCII } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseMailAddress, redactAddresses, toAsciiDomain } from '../../src/smtp/address.js';
+import { parseMailAddress, toAsciiDomain } from '../../src/domain/mailbox.js';
+import { redactAddresses } from '../../src/smtp/address.js';
 import { parseReply } from '../../src/forward/upstream.js';
 import { senderDomainAllowed } from '../../src/policy/sender-domain.js';
 
