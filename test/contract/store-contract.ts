@@ -205,14 +205,25 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
       expect(await store.volumeTotals(b, null, 24, T0 + H)).toEqual({ delivered: 7, complaints: 0, hardBounces: 0 });
     });
 
-    it('claims a name once per tenant until it expires', async () => {
+    it('claims a name once per tenant until it expires, by the caller\'s clock', async () => {
       const a = fresh();
-      const now = Date.now();
-      expect(await store.claimOnce(a, 'warn:complaints:24h', 200, now)).toBe(true);
-      expect(await store.claimOnce(a, 'warn:complaints:24h', 200, now)).toBe(false);
-      expect(await store.claimOnce(fresh(), 'warn:complaints:24h', 200, now)).toBe(true);
-      await new Promise((r) => setTimeout(r, 250));
-      expect(await store.claimOnce(a, 'warn:complaints:24h', 200, Date.now())).toBe(true);
+      expect(await store.claimOnce(a, 'warn:complaints:24h', 60 * MIN, T0)).toBe(true);
+      expect(await store.claimOnce(a, 'warn:complaints:24h', 60 * MIN, T0 + 59 * MIN)).toBe(false);
+      expect(await store.claimOnce(fresh(), 'warn:complaints:24h', 60 * MIN, T0)).toBe(true);
+      expect(await store.claimOnce(a, 'warn:complaints:24h', 60 * MIN, T0 + 60 * MIN)).toBe(true);
+      expect(await store.claimOnce(a, 'warn:complaints:24h', 60 * MIN, T0 + 61 * MIN)).toBe(false);
+    });
+
+    it('an expired suspension stops refusing and stays in the history', async () => {
+      const a = fresh();
+      await store.addSuspension(suspension({ id: 'S-exp', tenant: a, expiresAt: T0 + MIN }));
+      expect(await store.checkMail(mail(a, 'x@a.test', T0))).toEqual({ kind: 'suspended', ref: 'S-exp' });
+      expect(await store.checkMail(mail(a, 'x@a.test', T0 + MIN))).toEqual({ kind: 'ok' });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await store.checkMail(mail(a, 'x@a.test', T0 + 2 * MIN))).toEqual({ kind: 'ok' });
+      expect(await store.listSuspensions(a, { now: T0 + 2 * MIN })).toEqual([]);
+      expect((await store.listSuspensions(a, { includeLifted: true, now: T0 + 2 * MIN })).map((s) => s.id)).toEqual(['S-exp']);
+      expect(await store.liftSuspension(a, 'S-exp', { at: T0 + 2 * MIN, by: 'desk', reason: 'late' })).toBe(false);
     });
 
     it('deletes everything of one tenant and nothing of another', async () => {

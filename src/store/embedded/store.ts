@@ -60,7 +60,12 @@ export class EmbeddedStore implements Store {
 
   async checkMail(q: MailQuestion): Promise<MailAnswer> {
     const active: Suspension[] = [];
-    for (const { value } of this.#active.getRange({ start: q.tenant + SEP, end: q.tenant + END })) active.push(value);
+    let expired: string[] | undefined;
+    for (const { key, value } of this.#active.getRange({ start: q.tenant + SEP, end: q.tenant + END })) {
+      if (value.expiresAt !== undefined && value.expiresAt <= q.now) (expired ??= []).push(key);
+      else active.push(value);
+    }
+    if (expired) this.#retire(expired, q.now);
     const hit = activeMatch(active, q.senderDomain, q.sender, q.now);
     if (hit) return { kind: 'suspended', ref: hit.id };
     if (++this.#sweeps % 10_000 === 0) this.#rates.sweep(q.now);
@@ -89,6 +94,22 @@ export class EmbeddedStore implements Store {
 
   async addSuspension(s: Suspension): Promise<void> {
     await this.#active.put(s.tenant + SEP + s.id, s);
+  }
+
+  /** Expired suspensions leave the active index for the history, so MAIL does not scan them again. */
+  #retire(keys: readonly string[], now: number): void {
+    this.#root
+      .transaction(() => {
+        for (const key of keys) {
+          const s = this.#active.get(key);
+          if (s?.expiresAt === undefined || s.expiresAt > now) continue;
+          this.#active.removeSync(key);
+          this.#history.putSync(key, s);
+        }
+      })
+      .catch(() => {
+        // retried at the next MAIL that finds them
+      });
   }
 
   async liftSuspension(tenant: TenantId, id: string, lifted: NonNullable<Suspension['lifted']>): Promise<boolean> {

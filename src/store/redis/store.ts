@@ -1,8 +1,10 @@
 // The Redis store, shared by every replica: one Lua script per hot-path operation (MAIL,
 // RCPT), so each SMTP command costs one round trip and is atomic across replicas. Every key
 // of a tenant carries the "{tenant}" hash tag and lives in one Redis Cluster slot.
-// ioredis is set to fail fast: no offline queue, one retry, a command timeout.
+// ioredis is set to fail fast: no offline queue, one retry, a command timeout, and no command
+// resent after a reconnect.
 import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import type { Suspension, SuppressionEntry } from '../../domain/policy.js';
 import type { TenantId } from '../../domain/tenant.js';
@@ -17,6 +19,8 @@ import type { PendingNotice } from '../../domain/notice.js';
 import { hourOf, totalsFields, volumeFields, VOLUME_KEEP_MS } from '../volume.js';
 
 const SCRIPT_VERSION = 'v1';
+/** how long a claim whose reply was lost waits for the reconnect before it is asked again */
+const CLAIM_RETRY_WAIT_MS = 2000;
 
 function loadScript(name: string): string {
   const dir = new URL('./lua/', import.meta.url);
@@ -44,7 +48,7 @@ export class RedisStore implements Store {
 
   private constructor(client: Client) {
     this.client = client;
-    for (const name of ['check-mail', 'check-recipient', 'add-suspension', 'lift-suspension', 'add-feedback']) {
+    for (const name of ['check-mail', 'check-recipient', 'add-suspension', 'lift-suspension', 'add-feedback', 'claim-once']) {
       client.defineCommand(`mw_${name.replace(/-/g, '_')}_${SCRIPT_VERSION}`, { lua: loadScript(name) });
     }
   }
@@ -54,6 +58,9 @@ export class RedisStore implements Store {
     const base: RedisOptions = {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
+      // a command whose reply was lost with the connection may have run: resent, a check-mail
+      // would charge its buckets twice and a claim would read back as somebody else's
+      autoResendUnfulfilledCommands: false,
       commandTimeout: options.commandTimeoutMs,
       connectTimeout: Math.max(1000, options.commandTimeoutMs * 4),
       // keep trying in the background, at most every 2 s: service returns by itself
@@ -284,8 +291,19 @@ export class RedisStore implements Store {
     return totals;
   }
 
-  async claimOnce(tenant: TenantId, name: string, ttlMs: number): Promise<boolean> {
-    return (await this.#call(() => this.client.set(keys(tenant).claim(name), '1', 'PX', ttlMs, 'NX'))) === 'OK';
+  /**
+   * The claim is idempotent for its holder, a token drawn here: when the connection drops
+   * before the reply, the claim is asked once more after the reconnect, and a claim that did
+   * run reads back as this caller's own.
+   */
+  async claimOnce(tenant: TenantId, name: string, ttlMs: number, now: number): Promise<boolean> {
+    const args = [1, keys(tenant).claim(name), now, ttlMs, randomUUID()];
+    try {
+      return Number(await this.#run('mw_claim_once', args)) === 1;
+    } catch (err) {
+      if (!(await this.#ready(CLAIM_RETRY_WAIT_MS))) throw err;
+      return Number(await this.#run('mw_claim_once', args)) === 1;
+    }
   }
 
   async addFeedbackReport(record: FeedbackRecord): Promise<boolean> {
@@ -345,6 +363,21 @@ export class RedisStore implements Store {
     const out: T[] = [];
     for (let i = 0; i < tenants.length; i += 256) out.push(...(await Promise.all(tenants.slice(i, i + 256).map((t) => this.#call(() => read(t))))));
     return out;
+  }
+
+  /** true once the client is ready again within `ms` */
+  async #ready(ms: number): Promise<boolean> {
+    if (this.client.status === 'ready') return true;
+    return new Promise<boolean>((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.client.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), ms);
+      this.client.on('ready', onReady);
+    });
   }
 
   async #call<T>(fn: () => Promise<T>): Promise<T> {

@@ -7,6 +7,9 @@
 -- ARGV[4]      number of buckets
 -- ARGV[5..]    per bucket: windowMs, limit, name
 -- Returns { 'ok' } | { 'suspended', id } | { 'rate', bucket name, retry after ms }
+-- An expired suspension leaves the active index here (its record stays in susp:records), so
+-- MAIL never scans history. pcall: a Redis that refuses writes (read-only replica, out of
+-- memory) still answers the suspension question.
 --@include gcra
 
 local now = tonumber(ARGV[1])
@@ -17,7 +20,9 @@ local active = redis.call('HGETALL', KEYS[1])
 for i = 1, #active, 2 do
   local id = active[i]
   local scope, value, expires = string.match(active[i + 1], '^([^\t]*)\t([^\t]*)\t([^\t]*)$')
-  if expires == '' or tonumber(expires) > now then
+  if expires ~= '' and tonumber(expires) <= now then
+    redis.pcall('HDEL', KEYS[1], id)
+  else
     if scope == 'tenant'
       or (scope == 'domain' and domain ~= '' and value == domain)
       or (scope == 'sender' and sender ~= '' and value == sender) then

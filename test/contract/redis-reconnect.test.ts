@@ -1,0 +1,71 @@
+// What the Redis adapter does with a command whose reply was lost with the connection: the
+// command ran, the adapter never heard it. A check-mail is not asked again (its buckets are
+// charged at most once, the client gets 451), a claim is asked again and reads back as the
+// caller's own; expired suspensions leave the active index.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { RedisStore } from '../../src/store/redis/store.js';
+import { startRedis, type RedisProcess } from '../helpers/redis.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import type { TenantLimits } from '../../src/domain/policy.js';
+
+const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
+const THREE_AN_HOUR: TenantLimits = { messages: [{ limit: 3, windowMs: 3_600_000 }], recipients: [], perSender: [], perRecipientDomain: [], nullSender: [] };
+
+describe('redis adapter across a lost reply', () => {
+  let redis: RedisProcess;
+  let proxy: TcpProxy;
+  let store: RedisStore;
+  let direct: Redis;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    proxy = await startTcpProxy(redis.port);
+    store = await RedisStore.connect({ urls: [`redis://127.0.0.1:${proxy.port}`], commandTimeoutMs: 1000 });
+    direct = new Redis(redis.url);
+  });
+  afterAll(async () => {
+    direct?.disconnect();
+    await store?.close();
+    await proxy?.close();
+    await redis?.stop();
+  });
+
+  const ready = () =>
+    new Promise<void>((resolve) => {
+      if (store.client.status === 'ready') resolve();
+      else store.client.once('ready', () => resolve());
+    });
+
+  it('a check-mail whose reply was lost charges its buckets once, and is not run again after the reconnect', async () => {
+    const q = { tenant: 'lost1', sender: 'a@lost1.test', senderDomain: 'lost1.test', limits: THREE_AN_HOUR, now: T0 };
+    expect(await store.checkMail(q)).toEqual({ kind: 'ok' }); // 1 of 3, and the script is loaded
+    proxy.dropNextReply();
+    await expect(store.checkMail(q)).rejects.toThrow(); // 2 of 3: ran, reply lost
+    await ready();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await store.checkMail(q)).toEqual({ kind: 'ok' }); // 3 of 3
+    expect(await store.checkMail(q)).toMatchObject({ kind: 'rate-limited' });
+    expect(proxy.dropped).toBe(1);
+  });
+
+  it('a claim whose reply was lost is asked again after the reconnect and is the caller\'s', async () => {
+    await ready();
+    proxy.dropNextReply();
+    expect(await store.claimOnce('lost2', 'warn:complaints', 3_600_000, T0)).toBe(true);
+    expect(proxy.dropped).toBe(2);
+    // and nobody else's: another caller still finds it taken
+    expect(await store.claimOnce('lost2', 'warn:complaints', 3_600_000, T0)).toBe(false);
+    expect(await store.claimOnce('lost2', 'warn:complaints', 3_600_000, T0 + 3_600_000)).toBe(true);
+  });
+
+  it('an expired suspension leaves the active index at the next MAIL; its record stays', async () => {
+    await ready();
+    await store.addSuspension({ id: 'S-old', tenant: 'lost3', scope: 'tenant', reason: 'r', actor: 'desk', source: 'manual', createdAt: T0, expiresAt: T0 + 1000 });
+    expect(await direct.hlen('mw:{lost3}:susp:active')).toBe(1);
+    const q = { tenant: 'lost3', sender: null, senderDomain: null, limits: THREE_AN_HOUR, now: T0 + 1000 };
+    expect(await store.checkMail(q)).toEqual({ kind: 'ok' });
+    expect(await direct.hlen('mw:{lost3}:susp:active')).toBe(0);
+    expect(await direct.hlen('mw:{lost3}:susp:records')).toBe(1);
+  });
+});
