@@ -8,7 +8,8 @@ import type { Registry } from 'prom-client';
 import type { Config } from './config/schema.js';
 import { createLogger } from './observability/logger.js';
 import { TenantRegistry } from './tenants/registry.js';
-import { bootstrapTenants } from './tenants/bootstrap.js';
+import { bootstrapTenants, checkMasterKey } from './tenants/bootstrap.js';
+import { prepareStore, StoreIdentityWatch } from './policy/store-identity.js';
 import { createPolicy, type Policy } from './policy/pipeline.js';
 import { ProcessRateLimiter } from './policy/rate-fallback.js';
 import { Metrics } from './observability/metrics.js';
@@ -73,15 +74,48 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const master = loadMasterKey(config.keys, options.env ?? process.env);
   if (master.generated) log.warn({ file: config.keys.masterKeyFile }, 'generated a master key; keep it safe: without it no tenant key, pseudonym or stored address can be read');
   const store = options.store ?? (await openStore(config.store));
-  await bootstrapTenants(config, store, master.key, now());
+  const storeLog = log.child({ component: 'store' });
   // with metrics off nothing is measured on the hot path either
   const metrics = new Metrics({ defaultMetrics: config.metrics.enabled, tenantLabelLimit: config.metrics.tenantLabelLimit });
+  const prepared = await prepareStore(store, now());
+  if (prepared === 'created') storeLog.info('new store: identity created');
+  if (prepared === 'adopted') storeLog.warn('the store had tenants but no identity (written before mailwarden kept one): identity created for it');
   // every tenant's series exist from the start: Prometheus sees no increase before its first scrape of a series
-  const tenants = new TenantRegistry(store, master.key, log.child({ component: 'tenants' }), (ids) => metrics.knowTenants(ids));
+  const tenants = new TenantRegistry(store, master.key, log.child({ component: 'tenants' }), (ids) => metrics.knowTenants(ids), {
+    serving: () => identity.serving(),
+    check: () => identity.check(),
+  });
+  // changes seen before the first load below are that load's business
+  let loaded = false;
+  const identity = new StoreIdentityWatch({
+    store,
+    deadlineMs: Math.max(config.store.deadlineMs, 1000),
+    onChange: (state, watch) => {
+      metrics.storeLost.set(state === 'serving' ? 0 : 1);
+      if (state === 'serving') {
+        storeLog.info({ identity: watch.known?.id }, 'serving the store');
+        if (loaded) tenants.load().catch((err: unknown) => storeLog.warn({ err: (err as Error).message }, 'tenant reload failed; the refresh tries again'));
+      } else storeLog.error({ state, identity: watch.known?.id }, watch.describe()!);
+    },
+  });
+  metrics.storeLost.set(1);
+  if ((await identity.check()) === 'serving') {
+    // a wrong master key would start a relay that serves nobody and writes keys nobody can read
+    checkMasterKey(await store.listTenants(), master.key);
+    await bootstrapTenants(config, store, master.key, now());
+  } else storeLog.error({ state: identity.state }, `serving nobody until the store is set up: ${identity.describe()!}`);
   await tenants.load();
+  loaded = true;
   tenants.startRefresh(config.store.tenantRefreshMs);
+  identity.start(config.store.identityCheckMs);
+  void store.durability().then(
+    (d) => {
+      metrics.storePersistent.set(d.persistent === null ? -1 : d.persistent ? 1 : 0);
+      if (d.persistent === false) storeLog.warn({ detail: d.detail }, 'the store keeps nothing on disk: a restart loses every tenant key and suppression list; enable AOF or RDB snapshots');
+    },
+    (err: unknown) => storeLog.warn({ err: (err as Error).message }, 'could not tell whether the store persists'),
+  );
   metrics.certificateExpiry.set(Math.floor(certificateExpiresAt / 1000));
-  const storeLog = log.child({ component: 'store' });
   const fallback = config.store.rateLimitFallback;
   const meter = config.metrics.enabled ? (p: Policy) => metrics.meter(p) : (p: Policy) => p;
   const policy = meter(
@@ -90,6 +124,8 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       deadlineMs: config.store.deadlineMs,
       now,
       pseudonym: (tenant, matchForm) => tenants.keyOf(tenant)?.pseudonym(matchForm) ?? null,
+      storeId: () => identity.current(),
+      onStoreLost: () => identity.suspect(),
       rateFallback: fallback.enabled ? new ProcessRateLimiter(fallback) : undefined,
       onStoreFailure: (stage, kind, err) => {
         metrics.storeFailure(stage, kind);
@@ -109,7 +145,13 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   });
   if (config.metrics.enabled) suspensionGauge.start(30_000);
   const readiness = new Readiness({
-    pingStore: () => store.getTenant('~readyz'),
+    // a fresh look at the identity as well: the store answers, but is it the one known?
+    pingStore: async () => {
+      await store.getIdentity();
+      await identity.check();
+    },
+    storeIdentity: () => ({ state: identity.state, cause: identity.describe() }),
+    tenants: () => tenants.unservable(),
     upstream: config.upstream.dev === 'outbox' ? null : { host: config.upstream.host, port: config.upstream.port },
     deadlineMs: Math.max(config.store.deadlineMs, 1000),
     upstreamFreshMs: 30_000,
@@ -172,6 +214,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     ...(config.metrics.enabled ? { events: metrics.frontEvents() } : {}),
     accepting: () => accounting.accepting(),
     onDelivered: (tenant, senderDomain, recipients) => deliveries.add(tenant, senderDomain, recipients, now()),
+    storeServing: () => identity.serving(),
   });
   const feedback = config.feedback.enabled
     ? new FeedbackListener({
@@ -263,6 +306,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       await notifier.idle();
       await upstream.close();
       tenants.stop();
+      identity.stop();
       if (!options.store) await store.close();
       log.info('stopped');
     },

@@ -9,6 +9,8 @@ import { feedback } from './feedback-commands.js';
 import { token } from './token-commands.js';
 import { tenantOffboard } from './offboard-command.js';
 import { accountingQuery, retentionRun, subject } from './accounting-commands.js';
+import { storeCommand } from './store-commands.js';
+import { MasterKeyMismatchError } from '../tenants/bootstrap.js';
 import { describeError, suppression, suspend, suspensions, tenantAdd, tenantList, unsuspend, type Io } from './policy-commands.js';
 
 const USAGE = `usage: mailwarden <command>
@@ -23,6 +25,13 @@ commands:
              [--abuse-email E] [--abuse-webhook URL]   who hears about rate warnings and automatic suspensions
   tenant offboard T --return DIR --yes   end of contract: return all its data to DIR, delete it everywhere
                                          with its key, write DIR/deletion-certificate.json
+
+  store status [--json]       the store's identity, whether it persists, how many tenants
+  store init --empty --yes   give a new (or lost) store an identity and the configuration's tenants,
+                             with new keys and empty lists; relays on a lost store take it up
+  store backup FILE [--force]  the whole policy store (tenants with wrapped keys, suppressions,
+                               suspensions, feedback records, counts, tokens) as one file
+  store restore FILE         load a backup into a store without an identity (new or lost)
 
   suspend --tenant T [--domain D | --sender S] --reason R [--ticket X] [--expires 7d|DATE]
   unsuspend --tenant T --id ID --reason R
@@ -77,6 +86,8 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       break;
+    case 'store':
+      return storeCommand(config(), argv.slice(1), io);
     case 'suspend':
       return suspend(config(), argv.slice(1), io);
     case 'unsuspend':
@@ -160,7 +171,10 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const known = describeError(err);
-    if (known !== null) {
+    if (err instanceof MasterKeyMismatchError) {
+      process.stderr.write(`mailwarden: ${err.message}\n`);
+      process.exitCode = 78; // EX_CONFIG
+    } else if (known !== null) {
       process.stderr.write(`mailwarden: ${known}\n`);
       process.exitCode = 2;
     } else if (err instanceof ConfigError) {

@@ -16,7 +16,9 @@ import { Accountant } from '../accounting/accountant.js';
 import { createLogger } from '../observability/logger.js';
 import { liftRequest, problemsOf, suppressRequest, suspendRequest } from '../admin/schemas.js';
 import { suppressionJson, suspensionJson } from '../admin/views.js';
-import type { Store } from '../store/ports.js';
+import { StoreIdentityMissingError, StoreNotEmptyError, type Store } from '../store/ports.js';
+import { prepareStore } from '../policy/store-identity.js';
+import { MasterKeyMismatchError } from '../tenants/bootstrap.js';
 
 export class UsageError extends Error {}
 
@@ -51,6 +53,14 @@ export function checked<S extends z.ZodType>(schema: S, data: unknown, flags: Re
 export async function withService<T>(config: Config, fn: (svc: AdminService, store: Store, accountant: Accountant) => Promise<T>): Promise<T> {
   const master = loadMasterKey(config.keys, process.env);
   const store = await openStore(config.store);
+  // nothing is read from or written to a store that is new or lost as if it were the one known
+  try {
+    await prepareStore(store, Date.now());
+    if (!(await store.getIdentity())) throw new StoreIdentityMissingError();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   // changes are accounted for in the relay's accounting log, beside the relay if it runs
   const accounting = await AccountingLog.open({ ...config.accounting, secondary: true, now: Date.now, log: createLogger('warn', process.stderr) });
   // records about recipients need the tenant's key: the one the command already looked up
@@ -271,7 +281,7 @@ export async function tenantList(config: Config, _args: string[], io: Io): Promi
 }
 
 export function describeError(err: unknown): string | null {
-  if (err instanceof AdminError || err instanceof UsageError) return err.message;
+  if (err instanceof AdminError || err instanceof UsageError || err instanceof StoreIdentityMissingError || err instanceof StoreNotEmptyError || err instanceof MasterKeyMismatchError) return err.message;
   if (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) return err.message;
   return null;
 }

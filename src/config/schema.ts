@@ -130,6 +130,7 @@ export const storeSchema = z
     sentinel: z.strictObject({ name: z.string().min(1), urls: z.array(z.string().regex(/^redis:\/\//)).min(1) }).optional(),
     deadlineMs: z.number().int().min(10).max(2000).default(250),
     tenantRefreshMs: ms.default(5000),
+    identityCheckMs: ms.default(1000),
     rateLimitFallback: z
       .strictObject({
         enabled: z.boolean().default(false),

@@ -282,6 +282,25 @@ export class Metrics {
     };
   }
 
+  readonly storeLost = new Gauge({
+    name: 'mailwarden_store_lost',
+    help: '1 while the store is not the store this relay knows (it lost its identity, shows another, or never had one): every AUTH, MAIL and RCPT gets 4xx',
+    registers: [this.registry],
+  });
+
+  readonly storeLostRefusals = new Counter({
+    name: 'mailwarden_store_lost_refusals_total',
+    help: 'AUTH (454 4.7.0), MAIL and RCPT (451 4.3.0) refused because the store was not the store this relay knows',
+    labelNames: ['command'] as const,
+    registers: [this.registry],
+  });
+
+  readonly storePersistent = new Gauge({
+    name: 'mailwarden_store_persistent',
+    help: '1 when the store keeps its state on disk, 0 when a restart empties it (Redis with neither AOF nor RDB snapshots), -1 when it would not say',
+    registers: [this.registry],
+  });
+
   readonly certificateExpiry = new Gauge({
     name: 'mailwarden_tls_certificate_expiry_timestamp_seconds',
     help: 'When the SMTP (STARTTLS) certificate expires, seconds since the epoch',
@@ -320,6 +339,7 @@ export class Metrics {
       upstreamError: (kind) => this.upstreamErrors.inc({ kind }),
       accountingRefused: () => this.accountingRefusals.inc(),
       refused: (reason) => this.frontRefusals.inc({ reason }),
+      storeLost: (command) => this.storeLostRefusals.inc({ command }),
       reply: (command, replyClass) => replies.get(`${command}:${replyClass}`)!.inc(),
     };
   }
@@ -329,6 +349,8 @@ export class Metrics {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'mailwarden_' });
     // every series that can appear exists from the start, so dashboards and alerts see 0, not "no data"
     for (const outcome of ['relayed', 'partly_refused', 'refused', 'upstream_failed', 'client_gone']) this.transactions.inc({ outcome }, 0);
+    for (const command of ['auth', 'mail', 'rcpt']) this.storeLostRefusals.inc({ command }, 0);
+    this.storePersistent.set(-1);
     for (const kind of ['unavailable', 'timeout', 'tempfail', 'permfail', 'aborted']) this.upstreamErrors.inc({ kind }, 0);
     for (const phase of ['connect', 'final_reply', 'transaction']) this.upstreamDuration.child({ phase });
     for (const stage of ['mail', 'recipient']) this.policyDuration.child({ stage });

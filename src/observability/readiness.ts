@@ -1,6 +1,7 @@
 // Readiness for load balancers and Kubernetes (/readyz): ready only while the store answers
-// within its deadline, the upstream was reachable recently, and the relay is not shutting
-// down. Relayed messages keep the upstream's state fresh; when there was no traffic lately,
+// within its deadline and is the store this relay knows, at least one tenant key unwraps
+// (when there are tenants), the upstream was reachable recently, and the relay is not
+// shutting down. Relayed messages keep the upstream's state fresh; when there was no traffic lately,
 // a TCP connection to it is tried.
 import { connect } from 'node:net';
 import { withDeadline } from '../policy/pipeline.js';
@@ -8,6 +9,10 @@ import { withDeadline } from '../policy/pipeline.js';
 export interface ReadinessOptions {
   /** a cheap question to the store */
   readonly pingStore: () => Promise<unknown>;
+  /** whether the store is the one this relay knows, and if not why */
+  readonly storeIdentity: () => { readonly state: 'serving' | 'uninitialised' | 'lost' | 'changed'; readonly cause: string | null };
+  /** null while the relay can serve its tenants, else why not */
+  readonly tenants: () => string | null;
   /** the upstream's address; null for the development outbox (always reachable) */
   readonly upstream: { readonly host: string; readonly port: number } | null;
   readonly deadlineMs: number;
@@ -18,9 +23,12 @@ export interface ReadinessOptions {
 
 export interface ReadinessReport {
   readonly ready: boolean;
-  readonly store: 'ok' | 'unavailable';
+  readonly store: 'ok' | 'unavailable' | 'uninitialised' | 'lost' | 'changed';
   readonly upstream: 'ok' | 'unreachable';
+  readonly tenants: 'ok' | 'unservable';
   readonly draining: boolean;
+  /** one sentence per reason the relay is not ready */
+  readonly causes: readonly string[];
 }
 
 export class Readiness {
@@ -45,16 +53,23 @@ export class Readiness {
 
   async check(): Promise<ReadinessReport> {
     const [store, upstream] = await Promise.all([this.#store(), this.#upstream()]);
-    return { ready: store === 'ok' && upstream === 'ok' && !this.#draining, store, upstream, draining: this.#draining };
+    const causes: string[] = [];
+    if (store.cause) causes.push(store.cause);
+    if (upstream === 'unreachable') causes.push('the upstream cannot be reached');
+    const unservable = this.#o.tenants();
+    if (unservable) causes.push(unservable);
+    if (this.#draining) causes.push('shutting down');
+    return { ready: causes.length === 0, store: store.state, upstream, tenants: unservable ? 'unservable' : 'ok', draining: this.#draining, causes };
   }
 
-  async #store(): Promise<'ok' | 'unavailable'> {
+  async #store(): Promise<{ state: ReadinessReport['store']; cause: string | null }> {
     try {
       await withDeadline(this.#o.pingStore(), this.#o.deadlineMs);
-      return 'ok';
     } catch {
-      return 'unavailable';
+      return { state: 'unavailable', cause: `the store does not answer within ${this.#o.deadlineMs} ms` };
     }
+    const identity = this.#o.storeIdentity();
+    return identity.state === 'serving' ? { state: 'ok', cause: null } : { state: identity.state, cause: identity.cause };
   }
 
   async #upstream(): Promise<'ok' | 'unreachable'> {

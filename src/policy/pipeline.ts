@@ -2,7 +2,9 @@
 // store round trip per command. A store that does not answer within its deadline fails
 // closed: 451 4.3.0, never an accept (ARCHITECTURE invariant 2). When the store answers but
 // refuses writes and store.rateLimitFallback is on, rates come from a per-process limiter:
-// one extra round trip for the command that found out, then one per command again.
+// one extra round trip for the command that found out, then one per command again. A store
+// that lost its identity (restarted empty, flushed, an empty replica) is no answer either:
+// 451 4.3.0 until an operator restores or re-initialises it, never a 250 or 5xx on its word.
 import { ACCEPT, reject, type Verdict } from '../domain/verdict.js';
 import type { MailAddress, Transaction } from '../domain/envelope.js';
 import type { TenantId } from '../domain/tenant.js';
@@ -19,6 +21,10 @@ export interface PolicyDeps {
   /** the tenant's keyed pseudonym of an address in matching form; null when the tenant has no key */
   readonly pseudonym: (tenant: TenantId, matchForm: string) => string | null;
   readonly now: () => number;
+  /** the identity this process knows the store by; null while it is lost or has none */
+  readonly storeId: () => string | null;
+  /** told when the store answered that it is not the store this process knows */
+  readonly onStoreLost?: () => void;
   /** the per-process limiter for rates the store cannot record; absent unless configured */
   readonly rateFallback?: ProcessRateLimiter;
   /** told about every store failure, for logs and metrics */
@@ -66,12 +72,20 @@ export function createPolicy(deps: PolicyDeps): Policy {
     return admission.allowed ? answer : { kind: 'rate-limited', bucket: admission.bucket, retryAfterMs: admission.retryAfterMs };
   };
 
+  const lost = (): Verdict => {
+    deps.onStoreLost?.();
+    return reject('STORE_LOST');
+  };
+
   return {
     async mail(tx) {
       const local = checkSenderDomain(tx);
       if (local.kind !== 'accept') return local;
+      const store = deps.storeId();
+      if (store === null) return reject('STORE_LOST');
       const q: MailQuestion = {
         tenant: tx.tenant.id,
+        store,
         senderDomain: tx.sender?.domain ?? null,
         sender: tx.sender?.matchForm ?? null,
         limits: tx.tenant.limits,
@@ -79,6 +93,7 @@ export function createPolicy(deps: PolicyDeps): Policy {
       };
       const answer = await ask('mail', q, (x) => deps.store.checkMail(x), (x) => fallback!.admitMail(x));
       if (answer === null) return reject('POLICY_UNAVAILABLE');
+      if (answer.kind === 'lost') return lost();
       if (answer.kind === 'suspended') return reject('SUSPENDED', `ref ${answer.ref}`);
       if (answer.kind === 'rate-limited') return rateLimited(answer.bucket, answer.retryAfterMs);
       return ACCEPT;
@@ -86,9 +101,12 @@ export function createPolicy(deps: PolicyDeps): Policy {
     async recipient(tx, rcpt, known) {
       const pseudonym = known ?? deps.pseudonym(tx.tenant.id, rcpt.matchForm);
       if (pseudonym === null) return reject('POLICY_UNAVAILABLE');
-      const q: RecipientQuestion = { tenant: tx.tenant.id, pseudonym, recipientDomain: rcpt.domain, limits: tx.tenant.limits, now: deps.now() };
+      const store = deps.storeId();
+      if (store === null) return reject('STORE_LOST');
+      const q: RecipientQuestion = { tenant: tx.tenant.id, store, pseudonym, recipientDomain: rcpt.domain, limits: tx.tenant.limits, now: deps.now() };
       const answer = await ask('recipient', q, (x) => deps.store.checkRecipient(x), (x) => fallback!.admitRecipient(x));
       if (answer === null) return reject('POLICY_UNAVAILABLE');
+      if (answer.kind === 'lost') return lost();
       if (answer.kind === 'suppressed') return reject('SUPPRESSED');
       if (answer.kind === 'rate-limited') return rateLimited(answer.bucket, answer.retryAfterMs);
       return ACCEPT;

@@ -37,11 +37,11 @@ export class ProcessRateLimiter {
     this.#localUntil = now + this.#options.retryStoreAfterMs;
   }
 
-  admitMail(q: MailQuestion): Admission {
+  admitMail(q: Omit<MailQuestion, 'store'>): Admission {
     return this.#admit(mailBuckets(q.tenant, q.sender, this.#scale(q.limits)), q.now);
   }
 
-  admitRecipient(q: RecipientQuestion): Admission {
+  admitRecipient(q: Omit<RecipientQuestion, 'store'>): Admission {
     return this.#admit(recipientBuckets(q.tenant, q.recipientDomain, this.#scale(q.limits)), q.now);
   }
 

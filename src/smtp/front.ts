@@ -44,6 +44,8 @@ export interface FrontEvents {
   refused(reason: ReasonId): void;
   /** the class of the reply to a connection (its greeting), MAIL, RCPT or the end of DATA */
   reply(command: SmtpCommand, replyClass: ReplyClass): void;
+  /** AUTH, MAIL or RCPT refused because the store is not the store this relay knows */
+  storeLost(command: 'auth' | 'mail' | 'rcpt'): void;
 }
 
 export interface FrontDeps {
@@ -65,6 +67,8 @@ export interface FrontDeps {
   readonly events?: FrontEvents;
   /** whether the upstream answered a transaction (true), or could not be reached or timed out (false) */
   readonly onUpstream?: (reached: boolean) => void;
+  /** whether the store is the store this relay knows; while not, AUTH gets 454 4.7.0 and MAIL and RCPT 451 4.3.0 */
+  readonly storeServing?: () => boolean;
   /** after the upstream accepted a message: how many of its recipients, for complaint and bounce rates; must not throw */
   readonly onDelivered?: (tenant: TenantId, senderDomain: string | null, recipients: number) => void;
 }
@@ -209,6 +213,11 @@ export class SmtpFront {
     return smtpError(reply);
   }
 
+  #storeLost(state: SessionState, command: 'mail' | 'rcpt'): Error {
+    this.#deps.events?.storeLost(command);
+    return this.#refuse(state, 'STORE_LOST', `${command === 'mail' ? 'mail' : 'recipient'} deferred: the store is not the store this relay knows`);
+  }
+
   #onConnect(session: SMTPServerSession): Error | null {
     const { limits } = this.#deps.config.smtp;
     const ip = session.remoteAddress;
@@ -271,6 +280,12 @@ export class SmtpFront {
   #onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, response?: { user?: unknown }) => void): void {
     const state = this.#sessions.get(session.id);
     if (!session.secure) return cb(this.#refuse(state, 'AUTH_TLS_REQUIRED', 'auth refused'));
+    // credentials checked against a lost store's tenants (or none) would be a 535 on its word
+    if (this.#deps.storeServing?.() === false) {
+      this.#deps.events?.storeLost('auth');
+      state?.log.warn({ reason: 'STORE_LOST' }, 'auth deferred: the store is not the store this relay knows');
+      return cb(smtpError(replyFor('AUTH_UNAVAILABLE')));
+    }
     const username = auth.username ?? '';
     const password = auth.password ?? '';
     this.#deps.tenants.authenticate(username, password).then(
@@ -298,6 +313,7 @@ export class SmtpFront {
     const state = this.#sessions.get(session.id);
     if (!state) return smtpError(replyFor('LOCAL_ERROR'));
     if (this.#draining) return this.#refuse(state, 'SHUTTING_DOWN', 'transaction refused');
+    if (this.#deps.storeServing?.() === false) return this.#storeLost(state, 'mail');
     const tenant = state.tenant;
     if (!tenant) return this.#refuse(state, 'AUTH_REQUIRED', 'mail refused');
     const room = this.#deps.accepting?.() ?? 'ok';
@@ -322,6 +338,7 @@ export class SmtpFront {
     const verdict = await this.#deps.policy.mail({ sessionId: session.id, tenant, sender });
     const err = verdictError(verdict);
     if (err) {
+      if (verdict.kind === 'reject' && verdict.reason === 'STORE_LOST') this.#deps.events?.storeLost('mail');
       state.log.info({ reason: verdict.kind === 'reject' ? verdict.reason : undefined, senderDomain: sender?.domain }, 'mail refused');
       if (verdict.kind === 'reject') this.#deps.accountant?.mailRefused({ tenant: tenant.id, session: session.id, sender }, verdict.reason, replyFor(verdict.reason).code);
       return err;
@@ -333,6 +350,7 @@ export class SmtpFront {
   async #onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<Error | null> {
     const state = this.#sessions.get(session.id);
     if (!state || !state.tenant) return smtpError(replyFor('LOCAL_ERROR'));
+    if (this.#deps.storeServing?.() === false) return this.#storeLost(state, 'rcpt');
     const rcpt = parseMailAddress(address.address);
     const facts = { tenant: state.tenant.id, session: session.id, sender: state.sender };
     const refuse = (reason: ReasonId) => {
@@ -346,6 +364,7 @@ export class SmtpFront {
     const verdict = await this.#deps.policy.recipient({ sessionId: session.id, tenant: state.tenant, sender: state.sender }, rcpt, pseudonym);
     const err = verdictError(verdict);
     if (err) {
+      if (verdict.kind === 'reject' && verdict.reason === 'STORE_LOST') this.#deps.events?.storeLost('rcpt');
       // the recipient is never logged, only why it was refused
       state.log.info({ reason: verdict.kind === 'reject' ? verdict.reason : undefined }, 'recipient refused');
       if (verdict.kind === 'reject') this.#deps.accountant?.recipientRefused(facts, rcpt, verdict.reason, replyFor(verdict.reason).code);

@@ -4,7 +4,7 @@ import type { Suspension, SuppressionEntry, TenantLimits } from '../domain/polic
 import type { TenantId } from '../domain/tenant.js';
 import type { FeedbackRecord, FeedbackScope, VolumeCounts } from '../domain/feedback.js';
 import type { PendingNotice } from '../domain/notice.js';
-import type { TokenStore } from '../admin/tokens.js';
+import type { ApiToken, TokenStore } from '../admin/tokens.js';
 
 export interface TenantRecord {
   readonly id: TenantId;
@@ -19,8 +19,35 @@ export interface TenantRecord {
   readonly createdAt: number;
 }
 
+/**
+ * Who a store is: given once when it is first set up (`mailwarden store init`, a restore, a
+ * new embedded database) and read by every replica and the CLI. A store that lost it
+ * (restarted empty, flushed, failed over to an empty replica) or shows another one is lost:
+ * nothing it says is taken as an answer (ARCHITECTURE invariant 2).
+ */
+export interface StoreIdentity {
+  readonly id: string;
+  /** ms since the epoch */
+  readonly createdAt: number;
+  /** the lost store's identity an operator replaced on purpose (`store init --empty`) */
+  readonly replaces?: string;
+}
+
+/** One record of a store backup (`mailwarden store backup`): addresses stay sealed as stored. */
+export type BackupItem =
+  | { readonly t: 'tenant'; readonly v: TenantRecord }
+  /** `active`: in the index MAIL reads (not lifted, not yet expired) */
+  | { readonly t: 'suspension'; readonly v: Suspension; readonly active: boolean }
+  | { readonly t: 'suppression'; readonly tenant: TenantId; readonly v: SuppressionEntry }
+  | { readonly t: 'feedback'; readonly v: FeedbackRecord }
+  | { readonly t: 'volume'; readonly tenant: TenantId; readonly hour: number; readonly field: string; readonly n: number }
+  | { readonly t: 'notice'; readonly v: PendingNotice }
+  | { readonly t: 'token'; readonly v: ApiToken };
+
 export interface MailQuestion {
   readonly tenant: TenantId;
+  /** the identity the asker knows the store by: a store that shows another answers `lost` */
+  readonly store: string;
   /** A-label; null for the null sender */
   readonly senderDomain: string | null;
   /** the sender address in matching form; null for the null sender */
@@ -31,11 +58,14 @@ export interface MailQuestion {
 
 export type MailAnswer =
   | { readonly kind: 'ok' }
+  | { readonly kind: 'lost' }
   | { readonly kind: 'suspended'; readonly ref: string }
   | { readonly kind: 'rate-limited'; readonly bucket: string; readonly retryAfterMs: number };
 
 export interface RecipientQuestion {
   readonly tenant: TenantId;
+  /** as in MailQuestion */
+  readonly store: string;
   readonly pseudonym: string;
   /** A-label */
   readonly recipientDomain: string;
@@ -45,6 +75,7 @@ export interface RecipientQuestion {
 
 export type RecipientAnswer =
   | { readonly kind: 'ok' }
+  | { readonly kind: 'lost' }
   | { readonly kind: 'suppressed' }
   | { readonly kind: 'rate-limited'; readonly bucket: string; readonly retryAfterMs: number };
 
@@ -60,8 +91,42 @@ export interface SuppressionFilter {
   readonly tenant: TenantId;
 }
 
+export interface Durability {
+  /** null when the store would not say (a managed Redis that refuses CONFIG) */
+  readonly persistent: boolean | null;
+  /** for the log line: what was found */
+  readonly detail: string;
+}
+
+/** Who the store is, and its whole state as a backup. */
+export interface IdentityStore {
+  /** true when this process created the store just now (an embedded database on a new path); a Redis is never fresh: an empty one may have lost its data */
+  readonly fresh: boolean;
+  getIdentity(): Promise<StoreIdentity | null>;
+  /**
+   * Gives a store without an identity this one; false, and nothing written, when it has one.
+   * Tenants already in it (a store from before identities) are sealed with it too.
+   */
+  createIdentity(identity: StoreIdentity): Promise<boolean>;
+  /** A replica that found its store lost says which identity it knew, for `store init --empty` to name what it replaces; the first report stays. */
+  reportLostIdentity(id: string): Promise<void>;
+  /** the identity a replica reported lost, until an identity is created or restored */
+  getLostIdentity(): Promise<string | null>;
+  /** everything `restore` needs, streamed; one tenant's records read together */
+  backup(now: number): AsyncIterable<BackupItem>;
+  /**
+   * Loads a backup into a store without an identity, the identity last: until the load is
+   * complete no replica takes the store as found. Returns how many of each kind were loaded.
+   * Throws StoreNotEmptyError when the store has an identity.
+   */
+  restore(identity: StoreIdentity, items: AsyncIterable<BackupItem>): Promise<Record<string, number>>;
+  /** whether the store keeps its state across a restart (a Redis with neither AOF nor RDB snapshots does not) */
+  durability(): Promise<Durability>;
+}
+
 /** Everything else: the CLI, the admin API, bootstrap. */
-export interface AdminStore extends TokenStore {
+export interface AdminStore extends TokenStore, IdentityStore {
+  /** Throws StoreIdentityMissingError into a store without an identity: no tenant or key is created in a lost store. */
   putTenant(tenant: TenantRecord): Promise<void>;
   getTenant(id: TenantId): Promise<TenantRecord | null>;
   listTenants(): Promise<TenantRecord[]>;
@@ -133,6 +198,23 @@ export class StoreWriteRefusedError extends StoreUnavailableError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StoreWriteRefusedError';
+  }
+}
+
+/** A write that would set up state in a store without an identity (a new or lost one). */
+export class StoreIdentityMissingError extends Error {
+  readonly code = 'STORE_NO_IDENTITY';
+  constructor() {
+    super('the store has no identity (a new store, or one that lost its data): run `mailwarden store restore FILE` or `mailwarden store init --empty --yes`');
+    this.name = 'StoreIdentityMissingError';
+  }
+}
+
+export class StoreNotEmptyError extends Error {
+  readonly code = 'STORE_NOT_EMPTY';
+  constructor(identity: StoreIdentity) {
+    super(`the store already has identity ${identity.id} (created ${new Date(identity.createdAt).toISOString()}): restore and init load only into a store without one`);
+    this.name = 'StoreNotEmptyError';
   }
 }
 

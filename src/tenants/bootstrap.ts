@@ -26,6 +26,29 @@ export function tenantRecord(t: TenantConfig, defaults: Config['limits'], wrappe
   };
 }
 
+/** A master key that is not the one the store's tenant keys were wrapped with. */
+export class MasterKeyMismatchError extends Error {
+  readonly code = 'MASTER_KEY_MISMATCH';
+  constructor(tenants: number) {
+    super(`the master key (MAILWARDEN_MASTER_KEY or keys.masterKeyFile) unwraps none of the ${tenants} tenant keys in the store: it is not the key this store was set up with`);
+    this.name = 'MasterKeyMismatchError';
+  }
+}
+
+/** Throws MasterKeyMismatchError when the store has tenants and the master key unwraps none of their keys: such a relay would serve nobody. */
+export function checkMasterKey(records: readonly TenantRecord[], master: MasterKey): void {
+  if (records.length === 0) return;
+  for (const r of records) {
+    try {
+      master.unwrap(r.wrappedKey, r.id);
+      return;
+    } catch {
+      // the next one may unwrap
+    }
+  }
+  throw new MasterKeyMismatchError(records.length);
+}
+
 export async function bootstrapTenants(config: Config, store: AdminStore, master: MasterKey, now: number): Promise<number> {
   for (const t of config.tenants) {
     const existing = await store.getTenant(t.id);

@@ -8,6 +8,13 @@ import type { MasterKey, TenantKey } from '../crypto/keys.js';
 import type { AdminStore, TenantRecord } from '../store/ports.js';
 import { verifyPassword } from './password.js';
 
+/** What the registry asks before it believes a tenant list: is the store still the one known? */
+export interface StoreTrust {
+  serving(): boolean;
+  /** looks at the store again */
+  check(): Promise<string>;
+}
+
 interface Entry {
   readonly tenant: Tenant;
   readonly key: TenantKey;
@@ -23,6 +30,8 @@ export class TenantRegistry {
   /** by tenant id: policy asks for a tenant's key on every RCPT */
   #entries = new Map<TenantId, Entry>();
   #timer: NodeJS.Timeout | undefined;
+  /** tenants in the store at the last load, whether or not their key unwrapped */
+  #inStore = 0;
 
   constructor(
     private readonly store: AdminStore,
@@ -30,11 +39,24 @@ export class TenantRegistry {
     private readonly log: Logger,
     /** after each load, the ids of the tenants served */
     private readonly onLoad?: (ids: readonly TenantId[]) => void,
+    /** without it every list is believed */
+    private readonly trust?: StoreTrust,
   ) {}
 
-  /** Reads every tenant from the store. A tenant whose key does not unwrap is left out and logged. */
+  /**
+   * Reads every tenant from the store. A tenant whose key does not unwrap is left out and
+   * logged. A store that is not the one known keeps the last list, and so does a list that
+   * shrank to nothing unless the store, looked at again, is still the one known (then the
+   * tenants were offboarded).
+   */
   async load(): Promise<void> {
+    if (this.trust && !this.trust.serving()) return;
     const records = await this.store.listTenants();
+    if (records.length === 0 && this.#entries.size > 0 && (!this.trust || (await this.trust.check()) !== 'serving')) {
+      this.log.warn({ last: this.#entries.size }, 'the store lists no tenants and is not the store this relay knows; keeping the last list');
+      return;
+    }
+    this.#inStore = records.length;
     const entries = new Map<TenantId, Entry>();
     for (const r of records) {
       try {
@@ -90,6 +112,12 @@ export class TenantRegistry {
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** null while the relay can serve its tenants; else why not, for /readyz */
+  unservable(): string | null {
+    if (this.#inStore > 0 && this.#entries.size === 0) return `none of the ${this.#inStore} tenant keys in the store unwraps with the configured master key`;
+    return null;
   }
 
   #entry(r: TenantRecord, previous: Entry | undefined): Entry {

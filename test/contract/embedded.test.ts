@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from 'lmdb';
@@ -6,16 +6,27 @@ import { describe, expect, it } from 'vitest';
 import { EmbeddedStore } from '../../src/store/embedded/store.js';
 import { storeContract } from './store-contract.js';
 
-storeContract('embedded (LMDB)', async () => new EmbeddedStore(join(mkdtempSync(join(tmpdir(), 'mw-lmdb-')), 'store')));
+const path = join(mkdtempSync(join(tmpdir(), 'mw-lmdb-')), 'store');
+storeContract(
+  'embedded (LMDB)',
+  async () => new EmbeddedStore(path),
+  // the directory deleted while the relay was stopped
+  async (store) => {
+    await store.close();
+    rmSync(path, { recursive: true });
+    return new EmbeddedStore(path);
+  },
+);
 
 describe('embedded store', () => {
   it('an expired suspension leaves the active index at the next MAIL, for the history', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'mw-lmdb-')), 'store');
     const store = new EmbeddedStore(path);
     const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
+    await store.createIdentity({ id: 'S', createdAt: T0 });
     await store.addSuspension({ id: 'S-old', tenant: 'a', scope: 'tenant', reason: 'r', actor: 'desk', source: 'manual', createdAt: T0, expiresAt: T0 + 1000 });
     const limits = { messages: [], recipients: [], perSender: [], perRecipientDomain: [], nullSender: [] };
-    expect(await store.checkMail({ tenant: 'a', sender: null, senderDomain: null, limits, now: T0 + 1000 })).toEqual({ kind: 'ok' });
+    expect(await store.checkMail({ tenant: 'a', store: 'S', sender: null, senderDomain: null, limits, now: T0 + 1000 })).toEqual({ kind: 'ok' });
     await new Promise((r) => setTimeout(r, 50));
     await store.close();
     const root = open({ path, compression: false, readOnly: true });

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { RedisStore } from '../../src/store/redis/store.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis.js';
-import { storeContract } from './store-contract.js';
+import { flushed, storeContract } from './store-contract.js';
 
 let cluster: RedisCluster;
 beforeAll(async () => {
@@ -13,4 +13,4 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-storeContract('redis cluster (3 masters)', () => RedisStore.connect({ urls: cluster.urls, cluster: true, commandTimeoutMs: 2000 }));
+storeContract('redis cluster (3 masters)', () => RedisStore.connect({ urls: cluster.urls, cluster: true, commandTimeoutMs: 2000 }), flushed);

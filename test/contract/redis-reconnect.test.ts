@@ -23,6 +23,8 @@ describe('redis adapter across a lost reply', () => {
     proxy = await startTcpProxy(redis.port);
     store = await RedisStore.connect({ urls: [`redis://127.0.0.1:${proxy.port}`], commandTimeoutMs: 1000 });
     direct = new Redis(redis.url);
+    await store.createIdentity({ id: 'S', createdAt: T0 });
+    for (const id of ['lost1', 'lost3']) await store.putTenant({ id, domains: [], networks: [], limits: THREE_AN_HOUR, wrappedKey: 'x', createdAt: T0 });
   });
   afterAll(async () => {
     direct?.disconnect();
@@ -38,7 +40,7 @@ describe('redis adapter across a lost reply', () => {
     });
 
   it('a check-mail whose reply was lost charges its buckets once, and is not run again after the reconnect', async () => {
-    const q = { tenant: 'lost1', sender: 'a@lost1.test', senderDomain: 'lost1.test', limits: THREE_AN_HOUR, now: T0 };
+    const q = { tenant: 'lost1', store: 'S', sender: 'a@lost1.test', senderDomain: 'lost1.test', limits: THREE_AN_HOUR, now: T0 };
     expect(await store.checkMail(q)).toEqual({ kind: 'ok' }); // 1 of 3, and the script is loaded
     proxy.dropNextReply();
     await expect(store.checkMail(q)).rejects.toThrow(); // 2 of 3: ran, reply lost
@@ -59,11 +61,22 @@ describe('redis adapter across a lost reply', () => {
     expect(await store.claimOnce('lost2', 'warn:complaints', 3_600_000, T0 + 3_600_000)).toBe(true);
   });
 
+  it('a store written before identities keeps answering once it has one: its tenants are sealed with it', async () => {
+    await ready();
+    await direct.hset('mw:tenants', 'legacy', JSON.stringify({ id: 'legacy', domains: [], networks: [], limits: THREE_AN_HOUR, wrappedKey: 'x', createdAt: T0 }));
+    const q = { tenant: 'legacy', store: 'S', sender: null, senderDomain: null, limits: THREE_AN_HOUR, now: T0 };
+    expect(await store.checkMail(q)).toEqual({ kind: 'lost' });
+    await direct.del('mw:identity');
+    expect(await store.createIdentity({ id: 'S', createdAt: T0 })).toBe(true);
+    expect(await store.checkMail(q)).toEqual({ kind: 'ok' });
+    expect(await store.checkMail({ ...q, tenant: 'lost1' })).toMatchObject({ kind: 'rate-limited' });
+  });
+
   it('an expired suspension leaves the active index at the next MAIL; its record stays', async () => {
     await ready();
     await store.addSuspension({ id: 'S-old', tenant: 'lost3', scope: 'tenant', reason: 'r', actor: 'desk', source: 'manual', createdAt: T0, expiresAt: T0 + 1000 });
     expect(await direct.hlen('mw:{lost3}:susp:active')).toBe(1);
-    const q = { tenant: 'lost3', sender: null, senderDomain: null, limits: THREE_AN_HOUR, now: T0 + 1000 };
+    const q = { tenant: 'lost3', store: 'S', sender: null, senderDomain: null, limits: THREE_AN_HOUR, now: T0 + 1000 };
     expect(await store.checkMail(q)).toEqual({ kind: 'ok' });
     expect(await direct.hlen('mw:{lost3}:susp:active')).toBe(0);
     expect(await direct.hlen('mw:{lost3}:susp:records')).toBe(1);

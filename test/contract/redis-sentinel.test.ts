@@ -2,7 +2,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { RedisStore } from '../../src/store/redis/store.js';
 import { startRedisSentinel, type RedisSentinel } from '../helpers/redis.js';
-import { storeContract } from './store-contract.js';
+import { flushed, storeContract } from './store-contract.js';
 
 let sentinel: RedisSentinel;
 beforeAll(async () => {
@@ -12,4 +12,4 @@ afterAll(async () => {
   await sentinel?.stop();
 });
 
-storeContract('redis via sentinel', () => RedisStore.connect({ urls: [], sentinel: { name: 'mymaster', urls: [sentinel.sentinelUrl] }, commandTimeoutMs: 1000 }));
+storeContract('redis via sentinel', () => RedisStore.connect({ urls: [], sentinel: { name: 'mymaster', urls: [sentinel.sentinelUrl] }, commandTimeoutMs: 1000 }), flushed);

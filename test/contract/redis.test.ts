@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { RedisStore } from '../../src/store/redis/store.js';
 import { startRedis, type RedisProcess } from '../helpers/redis.js';
-import { storeContract } from './store-contract.js';
+import { flushed, storeContract } from './store-contract.js';
 
 let redis: RedisProcess;
 beforeAll(async () => {
@@ -11,4 +11,4 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-storeContract('redis', () => RedisStore.connect({ urls: [redis.url], commandTimeoutMs: 1000 }));
+storeContract('redis', () => RedisStore.connect({ urls: [redis.url], commandTimeoutMs: 1000 }), flushed);

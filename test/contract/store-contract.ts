@@ -2,8 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PendingNotice } from '../../src/domain/notice.js';
 import type { Suspension, TenantLimits } from '../../src/domain/policy.js';
-import type { Store, TenantRecord } from '../../src/store/ports.js';
+import { StoreIdentityMissingError, StoreNotEmptyError, type BackupItem, type Store, type TenantRecord } from '../../src/store/ports.js';
 import { REVIEW, type FeedbackRecord } from '../../src/domain/feedback.js';
+import { Cluster } from 'ioredis';
+import type { RedisStore } from '../../src/store/redis/store.js';
 
 const MIN = 60_000;
 const NO_LIMITS: TenantLimits = { messages: [], recipients: [], perSender: [], perRecipientDomain: [], nullSender: [] };
@@ -17,31 +19,47 @@ function suspension(over: Partial<Suspension> & Pick<Suspension, 'id' | 'tenant'
   return { scope: 'tenant', reason: 'test', actor: 'abuse-desk', source: 'manual', createdAt: T0, ...over };
 }
 
+/** the identity every contract store is given: hot-path questions carry it */
+const STORE_ID = 'contract-store';
+
 const mail = (t: string, sender: string | null, now = T0, limits = NO_LIMITS) => ({
   tenant: t,
+  store: STORE_ID,
   sender,
   senderDomain: sender === null ? null : sender.split('@')[1]!,
   limits,
   now,
 });
-const rcpt = (t: string, pseudonym: string, now = T0, limits = NO_LIMITS, recipientDomain = 'example.org') => ({ tenant: t, pseudonym, recipientDomain, limits, now });
+const rcpt = (t: string, pseudonym: string, now = T0, limits = NO_LIMITS, recipientDomain = 'example.org') => ({ tenant: t, store: STORE_ID, pseudonym, recipientDomain, limits, now });
 
-export function storeContract(name: string, create: () => Promise<Store>, destroy?: (s: Store) => Promise<void>): void {
+/**
+ * `lose`: what a store losing its state looks like for this adapter (a Redis restarted empty,
+ * an embedded directory deleted); it returns the store to use from then on. The suite's last
+ * test uses it.
+ */
+export function storeContract(name: string, create: () => Promise<Store>, lose: (s: Store) => Promise<Store>, destroy?: (s: Store) => Promise<void>): void {
   describe(`store contract: ${name}`, () => {
     let store: Store;
     let n = 0;
-    const fresh = () => `t${++n}-${Math.random().toString(36).slice(2, 8)}`;
+    /** a new tenant, put in the store */
+    const fresh = async () => {
+      const id = `t${++n}-${Math.random().toString(36).slice(2, 8)}`;
+      await store.putTenant(tenant(id));
+      return id;
+    };
 
     beforeAll(async () => {
       store = await create();
+      expect(await store.createIdentity({ id: STORE_ID, createdAt: T0 })).toBe(true);
     });
     afterAll(async () => {
+      if (!store) return;
       if (destroy) await destroy(store);
       else await store.close();
     });
 
     it('keeps tenants', async () => {
-      const id = fresh();
+      const id = (await fresh());
       await store.putTenant(tenant(id));
       expect((await store.getTenant(id))?.domains).toEqual([`${id}.test`]);
       expect((await store.listTenants()).map((t) => t.id)).toContain(id);
@@ -49,7 +67,7 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
     });
 
     it('a tenant suspension refuses every sender of that tenant, and only that tenant', async () => {
-      const [a, b] = [fresh(), fresh()];
+      const [a, b] = [(await fresh()), (await fresh())];
       await store.addSuspension(suspension({ id: 'S1', tenant: a }));
       expect(await store.checkMail(mail(a, 'x@a.test'))).toEqual({ kind: 'suspended', ref: 'S1' });
       expect(await store.checkMail(mail(a, null))).toEqual({ kind: 'suspended', ref: 'S1' });
@@ -57,7 +75,7 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
     });
 
     it('domain and sender suspensions cover exactly their domain or address', async () => {
-      const a = fresh();
+      const a = (await fresh());
       await store.addSuspension(suspension({ id: 'D1', tenant: a, scope: 'domain', value: 'bad.test' }));
       await store.addSuspension(suspension({ id: 'A1', tenant: a, scope: 'sender', value: 'spammer@good.test' }));
       expect(await store.checkMail(mail(a, 'x@bad.test'))).toEqual({ kind: 'suspended', ref: 'D1' });
@@ -67,7 +85,7 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
     });
 
     it('a suspension ends at its expiry, or when lifted, and its history stays', async () => {
-      const a = fresh();
+      const a = (await fresh());
       await store.addSuspension(suspension({ id: 'E1', tenant: a, expiresAt: T0 + 10 * MIN }));
       expect((await store.checkMail(mail(a, 'x@a.test', T0 + 9 * MIN))).kind).toBe('suspended');
       expect((await store.checkMail(mail(a, 'x@a.test', T0 + 10 * MIN))).kind).toBe('ok');
@@ -81,7 +99,7 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
     });
 
     it('suppressions are per tenant, expire, and can be removed', async () => {
-      const [a, b] = [fresh(), fresh()];
+      const [a, b] = [(await fresh()), (await fresh())];
       await store.addSuppressions(a, [
         { pseudonym: 'P1', reason: 'complaint', createdAt: T0 },
         { pseudonym: 'P2', reason: 'manual', createdAt: T0, expiresAt: T0 + MIN },
@@ -102,7 +120,7 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
     });
 
     it('rate limits admit exactly the limit per window and say when to retry', async () => {
-      const a = fresh();
+      const a = (await fresh());
       const limits: TenantLimits = { ...NO_LIMITS, messages: [{ limit: 3, windowMs: MIN }] };
       for (let i = 0; i < 3; i++) expect(await store.checkMail(mail(a, 'x@a.test', T0, limits))).toEqual({ kind: 'ok' });
       const refused = await store.checkMail(mail(a, 'x@a.test', T0, limits));
@@ -112,7 +130,7 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
     });
 
     it('a refused request charges no bucket (all or nothing)', async () => {
-      const a = fresh();
+      const a = (await fresh());
       const limits: TenantLimits = { ...NO_LIMITS, messages: [{ limit: 10, windowMs: MIN }], perSender: [{ limit: 1, windowMs: MIN }] };
       expect((await store.checkMail(mail(a, 'one@a.test', T0, limits))).kind).toBe('ok');
       // the sender bucket is full: these must not use up the tenant's messages
@@ -122,7 +140,7 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
     });
 
     it('the null sender has its own stricter bucket', async () => {
-      const a = fresh();
+      const a = (await fresh());
       const limits: TenantLimits = { ...NO_LIMITS, nullSender: [{ limit: 1, windowMs: MIN }], perSender: [{ limit: 100, windowMs: MIN }] };
       expect((await store.checkMail(mail(a, null, T0, limits))).kind).toBe('ok');
       expect(await store.checkMail(mail(a, null, T0, limits))).toMatchObject({ kind: 'rate-limited', bucket: 'null-sender/1m' });
@@ -130,7 +148,7 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
     });
 
     it('recipients are limited per tenant and per recipient domain', async () => {
-      const a = fresh();
+      const a = (await fresh());
       const limits: TenantLimits = { ...NO_LIMITS, perRecipientDomain: [{ limit: 2, windowMs: MIN }] };
       expect((await store.checkRecipient(rcpt(a, 'R1', T0, limits, 'big.example'))).kind).toBe('ok');
       expect((await store.checkRecipient(rcpt(a, 'R2', T0, limits, 'big.example'))).kind).toBe('ok');
@@ -139,8 +157,8 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
     });
 
     it('keeps feedback records per tenant and for review, once per report, newest first', async () => {
-      const a = fresh();
-      const b = fresh();
+      const a = (await fresh());
+      const b = (await fresh());
       const rec = (id: string, sha: string, tenant: string | undefined, at: number): FeedbackRecord => ({
         id,
         receivedAt: at,
@@ -186,8 +204,8 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
     });
 
     it('sums deliveries, complaints and hard bounces over rolling windows, per tenant and per sender domain', async () => {
-      const a = fresh();
-      const b = fresh();
+      const a = (await fresh());
+      const b = (await fresh());
       const H = 3_600_000;
       await store.countVolume(a, 'one.test', { delivered: 100 }, T0);
       await store.countVolume(a, 'one.test', { delivered: 50, complaints: 2 }, T0 + H);
@@ -206,16 +224,16 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
     });
 
     it('claims a name once per tenant until it expires, by the caller\'s clock', async () => {
-      const a = fresh();
+      const a = (await fresh());
       expect(await store.claimOnce(a, 'warn:complaints:24h', 60 * MIN, T0)).toBe(true);
       expect(await store.claimOnce(a, 'warn:complaints:24h', 60 * MIN, T0 + 59 * MIN)).toBe(false);
-      expect(await store.claimOnce(fresh(), 'warn:complaints:24h', 60 * MIN, T0)).toBe(true);
+      expect(await store.claimOnce((await fresh()), 'warn:complaints:24h', 60 * MIN, T0)).toBe(true);
       expect(await store.claimOnce(a, 'warn:complaints:24h', 60 * MIN, T0 + 60 * MIN)).toBe(true);
       expect(await store.claimOnce(a, 'warn:complaints:24h', 60 * MIN, T0 + 61 * MIN)).toBe(false);
     });
 
     it('an expired suspension stops refusing and stays in the history', async () => {
-      const a = fresh();
+      const a = (await fresh());
       await store.addSuspension(suspension({ id: 'S-exp', tenant: a, expiresAt: T0 + MIN }));
       expect(await store.checkMail(mail(a, 'x@a.test', T0))).toEqual({ kind: 'suspended', ref: 'S-exp' });
       expect(await store.checkMail(mail(a, 'x@a.test', T0 + MIN))).toEqual({ kind: 'ok' });
@@ -227,7 +245,7 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
     });
 
     it('deletes everything of one tenant and nothing of another', async () => {
-      const [a, b] = [fresh(), fresh()];
+      const [a, b] = [(await fresh()), (await fresh())];
       for (const t of [a, b]) {
         await store.putTenant(tenant(t));
         await store.addSuspension(suspension({ id: `S-${t}`, tenant: t }));
@@ -263,8 +281,33 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
       expect((await store.listPendingNotices()).some((n) => n.tenant === b)).toBe(true);
     });
 
+    it('carries one identity, given once', async () => {
+      expect(await store.getIdentity()).toEqual({ id: STORE_ID, createdAt: T0 });
+      expect(await store.createIdentity({ id: 'another', createdAt: T0 + 1 })).toBe(false);
+      expect(await store.getIdentity()).toEqual({ id: STORE_ID, createdAt: T0 });
+      expect(await store.getLostIdentity()).toBeNull();
+    });
+
+    it('answers "lost", and charges nothing, to a question that knows the store by another identity', async () => {
+      const a = await fresh();
+      const one: TenantLimits = { ...NO_LIMITS, messages: [{ limit: 1, windowMs: 60 * MIN }], recipients: [{ limit: 1, windowMs: 60 * MIN }] };
+      await store.addSuppressions(a, [{ pseudonym: 'P-lost', reason: 'complaint', createdAt: T0 }]);
+      expect(await store.checkMail({ ...mail(a, 'x@a.test', T0, one), store: 'another' })).toEqual({ kind: 'lost' });
+      expect(await store.checkRecipient({ ...rcpt(a, 'P-lost', T0, one), store: 'another' })).toEqual({ kind: 'lost' });
+      expect(await store.checkRecipient({ ...rcpt(a, 'P-other', T0, one), store: 'another' })).toEqual({ kind: 'lost' });
+      expect(await store.checkMail(mail(a, 'x@a.test', T0, one))).toEqual({ kind: 'ok' });
+      expect(await store.checkRecipient(rcpt(a, 'P-other', T0, one))).toEqual({ kind: 'ok' });
+      expect(await store.checkRecipient(rcpt(a, 'P-lost', T0, one))).toEqual({ kind: 'suppressed' });
+    });
+
+    it('says whether it keeps its state on disk', async () => {
+      const d = await store.durability();
+      expect([true, false, null]).toContain(d.persistent);
+      expect(d.detail).not.toBe('');
+    });
+
     it('keeps notice deliveries on their way until they are dropped', async () => {
-      const [a, b] = [fresh(), fresh()];
+      const [a, b] = [(await fresh()), (await fresh())];
       for (const t of [a, b]) await store.putTenant(tenant(t));
       await store.savePendingNotice(pending(a, 'D1'));
       await store.savePendingNotice(pending(a, 'D2'));
@@ -279,7 +322,77 @@ export function storeContract(name: string, create: () => Promise<Store>, destro
       // the same id of another tenant is another delivery
       expect((await mine(b)).map((n) => n.id)).toEqual(['D1']);
     });
+
+    // last: it loses the store
+    it('a backup taken before the store lost its state restores it whole, identity last; a lost store creates nothing', async () => {
+      const a = await fresh();
+      await store.addSuspension(suspension({ id: 'S-keep', tenant: a, scope: 'domain', value: 'keep.test' }));
+      await store.addSuspension(suspension({ id: 'S-gone', tenant: a }));
+      await store.liftSuspension(a, 'S-gone', { at: T0 + 1, by: 'desk', reason: 'paid' });
+      await store.addSuppressions(a, [
+        { pseudonym: 'P-keep', sealed: 'sealed-address', reason: 'complaint', source: 'feedback:F1', createdAt: T0 },
+        { pseudonym: 'P-until', reason: 'manual', createdAt: T0, expiresAt: T0 + 60 * MIN },
+      ]);
+      await store.countVolume(a, 'keep.test', { delivered: 7, complaints: 2 }, T0);
+      await store.savePendingNotice(pending(a, 'D-keep'));
+      await store.putApiToken({ id: 'tokkeep000', role: 'tenant', tenant: a, secretHash: 'h', createdAt: T0, createdBy: 'test' });
+      const report: FeedbackRecord = {
+        id: `F-keep`, receivedAt: T0, via: 'smtp', kind: 'complaint', outcome: 'applied', attribution: 'verified', tenant: a, feedbackTypes: ['abuse'], bounces: [],
+        counts: { complaints: 1, unsubscribes: 0, hardBounces: 0, softBounces: 0, policyBounces: 0, other: 0, suppressed: 1 }, notes: [], sha256: 'sha-keep', sealedReport: 's', truncated: false,
+      };
+      await store.addFeedbackReport(report);
+      await store.addFeedbackReport({ ...report, id: 'F-review', tenant: undefined, attribution: 'unknown-tenant', sha256: 'sha-review' });
+      const tenantsBefore = (await store.listTenants()).map((t) => t.id).sort();
+      const suppressionsBefore = await store.countSuppressions(a);
+
+      const backup: BackupItem[] = [];
+      for await (const item of store.backup(T0)) backup.push(JSON.parse(JSON.stringify(item)) as BackupItem);
+      const identity = (await store.getIdentity())!;
+
+      store = await lose(store);
+      expect(await store.getIdentity()).toBeNull();
+      await store.reportLostIdentity(STORE_ID);
+      await store.reportLostIdentity('a later report');
+      expect(await store.getLostIdentity()).toBe(STORE_ID);
+      // a lost store answers nothing as if it were the store known, and takes no tenant
+      expect(await store.checkMail(mail(a, 'x@keep.test'))).toEqual({ kind: 'lost' });
+      expect(await store.checkRecipient(rcpt(a, 'P-keep'))).toEqual({ kind: 'lost' });
+      await expect(store.putTenant(tenant('newcomer'))).rejects.toBeInstanceOf(StoreIdentityMissingError);
+      expect(await store.listTenants()).toEqual([]);
+
+      async function* items() {
+        yield* backup;
+      }
+      const counts = await store.restore(identity, items());
+      expect(counts.tenants).toBe(tenantsBefore.length);
+      expect(await store.getIdentity()).toEqual(identity);
+      expect(await store.getLostIdentity()).toBeNull();
+      expect((await store.listTenants()).map((t) => t.id).sort()).toEqual(tenantsBefore);
+      expect(await store.checkMail(mail(a, 'x@keep.test'))).toEqual({ kind: 'suspended', ref: 'S-keep' });
+      expect(await store.checkMail(mail(a, 'x@other.test'))).toEqual({ kind: 'ok' });
+      expect(await store.checkRecipient(rcpt(a, 'P-keep'))).toEqual({ kind: 'suppressed' });
+      expect(await store.checkRecipient(rcpt(a, 'P-until', T0 + 60 * MIN))).toEqual({ kind: 'ok' });
+      expect(await store.getSuppression(a, 'P-keep')).toEqual({ pseudonym: 'P-keep', sealed: 'sealed-address', reason: 'complaint', source: 'feedback:F1', createdAt: T0 });
+      expect(await store.countSuppressions(a)).toBe(suppressionsBefore);
+      expect((await store.listSuspensions(a, { includeLifted: true, now: T0 })).map((s) => [s.id, Boolean(s.lifted)]).sort()).toEqual([['S-gone', true], ['S-keep', false]]);
+      expect(await store.volumeTotals(a, 'keep.test', 24, T0)).toEqual({ delivered: 7, complaints: 2, hardBounces: 0 });
+      expect((await store.listPendingNotices()).filter((n) => n.tenant === a).map((n) => n.id)).toEqual(['D-keep']);
+      expect((await store.getApiToken('tokkeep000'))?.tenant).toBe(a);
+      expect((await store.getFeedbackReport(a, 'F-keep'))?.sha256).toBe('sha-keep');
+      expect((await store.findFeedbackReport(REVIEW, 'sha-review'))?.id).toBe('F-review');
+      expect(await store.addFeedbackReport(report)).toBe(false);
+      // one restore only: the store has an identity again
+      await expect(store.restore(identity, items())).rejects.toBeInstanceOf(StoreNotEmptyError);
+      await store.putTenant(tenant('newcomer'));
+    });
   });
+}
+
+/** A Redis store losing its state: every master flushed, as a restart without persistence leaves it. */
+export async function flushed(store: Store): Promise<Store> {
+  const client = (store as RedisStore).client;
+  for (const node of client instanceof Cluster ? client.nodes('master') : [client]) await node.flushall();
+  return store;
 }
 
 function pending(tenant: string, id: string): PendingNotice {

@@ -10,6 +10,7 @@ import { AdminService } from '../../src/admin/service.js';
 import { loadMasterKey } from '../../src/crypto/master-key-file.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/ports.js';
+import { newIdentity } from '../../src/policy/store-identity.js';
 
 // scrypt hash of "acme-secret" and "globex-secret" with a small cost, for fast tests
 export const ACME_PASSWORD = 'acme-secret';
@@ -50,7 +51,11 @@ export function testConfig(upstreamPort: number | 'outbox', overrides: Record<st
   return configSchema.parse(merge(base, overrides));
 }
 
-export async function startTestRelay(config: Config, options: { now?: () => number } = {}): Promise<TestRelay> {
+/**
+ * `initStore` (the default): a store without an identity is initialised first, as an operator
+ * does once with `mailwarden store init --empty --yes`; false starts the relay on it as it is.
+ */
+export async function startTestRelay(config: Config, options: { now?: () => number; initStore?: boolean } = {}): Promise<TestRelay> {
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -60,6 +65,7 @@ export async function startTestRelay(config: Config, options: { now?: () => numb
   });
   const log = createLogger(config.log.level, sink);
   const store = await openStore(config.store);
+  if ((options.initStore ?? true) && !store.fresh && (await store.getIdentity()) === null) await store.createIdentity(newIdentity(Date.now()));
   const app = await start(config, { log, store, now: options.now });
   const admin = new AdminService(store, loadMasterKey(config.keys, {}).key, options.now);
   let closing: Promise<void> | undefined;

@@ -17,14 +17,14 @@ describe('/readyz', () => {
     const upstream = await startCaptureUpstream();
     const relay = await startTestRelay(testConfig(upstream.port));
     try {
-      expect(await readyz(relay.metrics!.port)).toEqual({ status: 200, body: { status: 'ready', ready: true, store: 'ok', upstream: 'ok', draining: false } });
+      expect(await readyz(relay.metrics!.port)).toEqual({ status: 200, body: { status: 'ready', ready: true, store: 'ok', upstream: 'ok', tenants: 'ok', draining: false, causes: [] } });
       const ok = await sendMail({ port: relay.port, user: 'acme', pass: ACME_PASSWORD, from: 'alice@acme.test', to: ['bob@example.org'], message: 'Subject: s\r\n\r\nbody\r\n' });
       expect(ok.ok).toBe(true);
       await upstream.close();
       // the next message finds the upstream gone
       const sent = await sendMail({ port: relay.port, user: 'acme', pass: ACME_PASSWORD, from: 'alice@acme.test', to: ['bob@example.org'], message: 'Subject: s\r\n\r\nb\r\n' });
       expect(sent.response).toMatch(/^451 4\.4\.1/);
-      expect(await readyz(relay.metrics!.port)).toMatchObject({ status: 503, body: { status: 'not ready', upstream: 'unreachable', store: 'ok' } });
+      expect(await readyz(relay.metrics!.port)).toMatchObject({ status: 503, body: { status: 'not ready', upstream: 'unreachable', store: 'ok', causes: ['the upstream cannot be reached'] } });
       expect((await fetch(`http://127.0.0.1:${relay.metrics!.port}/healthz`)).status).toBe(200);
       // and the metrics saw both transactions
       const text = await scrape(relay.metrics!.port);

@@ -50,6 +50,8 @@ log: { level: info }
     const dir = mkdtempSync(join(tmpdir(), 'mw-replicas-'));
     configFile = join(dir, 'config.yaml');
     writeFileSync(configFile, yaml);
+    // a new Redis is set up once by an operator: it is never taken as new by itself
+    await run(process.execPath, [CLI, 'store', 'init', '--empty', '--yes'], { env: { ...process.env, MAILWARDEN_CONFIG: configFile, MAILWARDEN_MASTER_KEY: masterKey } });
     for (let i = 0; i < 2; i++) replicas.push(await spawnRelay(yaml, mkdtempSync(join(tmpdir(), 'mw-replica-')), { MAILWARDEN_MASTER_KEY: masterKey }));
   });
   afterAll(async () => {

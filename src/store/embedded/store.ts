@@ -3,6 +3,7 @@
 // LMDB committed it, so a SIGKILL loses nothing acknowledged. Rate-limit state is kept in
 // process memory: it is a few numbers per active sender, and restarting the relay restarts
 // the rate windows.
+import { existsSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Suspension, SuppressionEntry } from '../../domain/policy.js';
 import type { TenantId } from '../../domain/tenant.js';
@@ -12,7 +13,7 @@ import type { PendingNotice } from '../../domain/notice.js';
 import { hourOf, totalsFields, volumeFields, VOLUME_KEEP_MS } from '../volume.js';
 import { admit, MemoryTatState } from '../gcra.js';
 import { mailBuckets, recipientBuckets } from '../buckets.js';
-import type { MailAnswer, MailQuestion, RecipientAnswer, RecipientQuestion, Store, TenantRecord } from '../ports.js';
+import { StoreIdentityMissingError, StoreNotEmptyError, type BackupItem, type Durability, type MailAnswer, type MailQuestion, type RecipientAnswer, type RecipientQuestion, type Store, type StoreIdentity, type TenantRecord } from '../ports.js';
 import { activeMatch, isActive } from '../suspension-match.js';
 
 const SEP = '\u0000';
@@ -27,8 +28,17 @@ function scopeKey(scope: FeedbackScope): string {
   return typeof scope === 'string' ? scope : '~review';
 }
 
+const IDENTITY = 'identity';
+const LOST = 'lost';
+/** writes per transaction while a backup is loaded */
+const RESTORE_BATCH = 5000;
+
 export class EmbeddedStore implements Store {
+  /** a new database, created by this process: its files did not exist */
+  readonly fresh: boolean;
   readonly #root: RootDatabase;
+  /** "identity" -> StoreIdentity; "lost" -> the identity a replica reported lost */
+  readonly #meta: Database<StoreIdentity | string, string>;
   readonly #tenants: Database<TenantRecord, string>;
   readonly #active: Database<Suspension, string>;
   readonly #history: Database<Suspension, string>;
@@ -45,7 +55,9 @@ export class EmbeddedStore implements Store {
   #sweeps = 0;
 
   constructor(path: string) {
+    this.fresh = !existsSync(path);
     this.#root = open({ path, compression: false });
+    this.#meta = this.#root.openDB<StoreIdentity | string, string>({ name: 'meta' });
     this.#tenants = this.#root.openDB<TenantRecord, string>({ name: 'tenants' });
     this.#active = this.#root.openDB<Suspension, string>({ name: 'suspensions-active' });
     this.#history = this.#root.openDB<Suspension, string>({ name: 'suspensions-history' });
@@ -58,7 +70,12 @@ export class EmbeddedStore implements Store {
     this.#notices = this.#root.openDB<PendingNotice, string>({ name: 'notices' });
   }
 
+  #is(store: string): boolean {
+    return (this.#meta.get(IDENTITY) as StoreIdentity | undefined)?.id === store;
+  }
+
   async checkMail(q: MailQuestion): Promise<MailAnswer> {
+    if (!this.#is(q.store)) return { kind: 'lost' };
     const active: Suspension[] = [];
     let expired: string[] | undefined;
     for (const { key, value } of this.#active.getRange({ start: q.tenant + SEP, end: q.tenant + END })) {
@@ -74,6 +91,7 @@ export class EmbeddedStore implements Store {
   }
 
   async checkRecipient(q: RecipientQuestion): Promise<RecipientAnswer> {
+    if (!this.#is(q.store)) return { kind: 'lost' };
     const entry = this.#suppressions.get(q.tenant + SEP + q.pseudonym);
     if (entry && (entry.expiresAt === undefined || entry.expiresAt > q.now)) return { kind: 'suppressed' };
     const admission = admit(this.#rates, recipientBuckets(q.tenant, q.recipientDomain, q.limits), q.now);
@@ -81,7 +99,123 @@ export class EmbeddedStore implements Store {
   }
 
   async putTenant(tenant: TenantRecord): Promise<void> {
-    await this.#tenants.put(tenant.id, tenant);
+    await this.#root.transaction(() => {
+      if (this.#meta.get(IDENTITY) === undefined) throw new StoreIdentityMissingError();
+      this.#tenants.putSync(tenant.id, tenant);
+    });
+  }
+
+  async getIdentity(): Promise<StoreIdentity | null> {
+    return (this.#meta.get(IDENTITY) as StoreIdentity | undefined) ?? null;
+  }
+
+  async createIdentity(identity: StoreIdentity): Promise<boolean> {
+    return this.#root.transaction(() => {
+      if (this.#meta.get(IDENTITY) !== undefined) return false;
+      this.#meta.putSync(IDENTITY, identity);
+      this.#meta.removeSync(LOST);
+      return true;
+    });
+  }
+
+  async reportLostIdentity(id: string): Promise<void> {
+    await this.#root.transaction(() => {
+      if (this.#meta.get(LOST) === undefined) this.#meta.putSync(LOST, id);
+    });
+  }
+
+  async getLostIdentity(): Promise<string | null> {
+    return (this.#meta.get(LOST) as string | undefined) ?? null;
+  }
+
+  /** Every range read in one LMDB read transaction: the backup is the store as of its start. */
+  async *backup(): AsyncIterable<BackupItem> {
+    const transaction = this.#root.useReadTransaction();
+    const t = { transaction };
+    try {
+      for (const { value } of this.#tokens.getRange(t)) yield { t: 'token', v: value };
+      for (const { value } of this.#tenants.getRange(t)) yield { t: 'tenant', v: value };
+      for (const { value } of this.#active.getRange(t)) yield { t: 'suspension', v: value, active: true };
+      for (const { value } of this.#history.getRange(t)) yield { t: 'suspension', v: value, active: false };
+      for (const { key, value } of this.#suppressions.getRange(t)) yield { t: 'suppression', tenant: key.slice(0, key.indexOf(SEP)), v: value };
+      for (const { value } of this.#feedback.getRange(t)) yield { t: 'feedback', v: value };
+      for (const { key, value } of this.#volume.getRange(t)) {
+        const [tenant, hour, field] = key.split(SEP) as [string, string, string];
+        yield { t: 'volume', tenant, hour: Number(hour), field, n: value };
+      }
+      for (const { value } of this.#notices.getRange(t)) yield { t: 'notice', v: value };
+    } finally {
+      transaction.done();
+    }
+  }
+
+  /** In transactions of RESTORE_BATCH writes; the identity in the last one. */
+  async restore(identity: StoreIdentity, items: AsyncIterable<BackupItem>): Promise<Record<string, number>> {
+    const existing = await this.getIdentity();
+    if (existing) throw new StoreNotEmptyError(existing);
+    const counts: Record<string, number> = { tenants: 0, suspensions: 0, suppressions: 0, feedbackRecords: 0, volumeCounts: 0, notices: 0, tokens: 0 };
+    let batch: BackupItem[] = [];
+    const tenants: TenantRecord[] = [];
+    const flush = async () => {
+      const writes = batch;
+      batch = [];
+      await this.#root.transaction(() => {
+        for (const item of writes) this.#load(item, counts);
+      });
+    };
+    for await (const item of items) {
+      if (item.t === 'tenant') tenants.push(item.v);
+      else batch.push(item);
+      if (batch.length >= RESTORE_BATCH) await flush();
+    }
+    await flush();
+    await this.#root.transaction(() => {
+      if (this.#meta.get(IDENTITY) !== undefined) throw new StoreNotEmptyError(this.#meta.get(IDENTITY) as StoreIdentity);
+      for (const t of tenants) this.#tenants.putSync(t.id, t);
+      counts.tenants = tenants.length;
+      this.#meta.putSync(IDENTITY, identity);
+      this.#meta.removeSync(LOST);
+    });
+    return counts;
+  }
+
+  #load(item: BackupItem, counts: Record<string, number>): void {
+    switch (item.t) {
+      case 'suspension':
+        (item.active ? this.#active : this.#history).putSync(item.v.tenant + SEP + item.v.id, item.v);
+        counts.suspensions!++;
+        break;
+      case 'suppression':
+        this.#suppressions.putSync(item.tenant + SEP + item.v.pseudonym, item.v);
+        counts.suppressions!++;
+        break;
+      case 'feedback': {
+        const scope = scopeKey(scopeOf(item.v));
+        this.#feedbackBySha.putSync(scope + SEP + item.v.sha256, item.v.id);
+        this.#feedback.putSync(scope + SEP + item.v.id, item.v);
+        counts.feedbackRecords!++;
+        break;
+      }
+      case 'volume':
+        this.#volume.putSync(item.tenant + SEP + hourKey(item.hour) + SEP + item.field, item.n);
+        counts.volumeCounts!++;
+        break;
+      case 'notice':
+        this.#notices.putSync(item.v.tenant + SEP + item.v.id, item.v);
+        counts.notices!++;
+        break;
+      case 'token':
+        this.#tokens.putSync(item.v.id, item.v);
+        counts.tokens!++;
+        break;
+      case 'tenant':
+        break;
+    }
+  }
+
+  /** LMDB commits every write to disk before it is acknowledged. */
+  async durability(): Promise<Durability> {
+    return { persistent: true, detail: 'LMDB on local disk' };
   }
 
   async getTenant(id: TenantId): Promise<TenantRecord | null> {

@@ -4,6 +4,10 @@ import type { TenantId } from '../../domain/tenant.js';
 import type { FeedbackScope } from '../../domain/feedback.js';
 
 export const TENANTS_KEY = 'mw:tenants';
+/** string: the store's identity as JSON ({ id, createdAt, replaces? }) */
+export const IDENTITY_KEY = 'mw:identity';
+/** string: the identity a replica knew when it found the store without one */
+export const LOST_IDENTITY_KEY = 'mw:identity:lost';
 /** hash: token id -> API token JSON (role, tenant, SHA-256 of the secret; never the secret) */
 export const TOKENS_KEY = 'mw:tokens';
 
@@ -23,6 +27,8 @@ export function feedbackKeys(scope: FeedbackScope) {
 export function keys(tenant: TenantId) {
   const t = `mw:{${tenant}}`;
   return {
+    /** string: the store identity this tenant was written under; the hot-path scripts compare it, in the tenant's own slot */
+    seal: `${t}:store`,
     /** hash: suspension id -> "scope<TAB>value<TAB>expiresAt" for the active ones */
     activeSuspensions: `${t}:susp:active`,
     /** hash: suspension id -> suspension JSON, active and lifted */

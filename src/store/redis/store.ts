@@ -10,15 +10,31 @@ import type { Suspension, SuppressionEntry } from '../../domain/policy.js';
 import type { TenantId } from '../../domain/tenant.js';
 import { mailBuckets, recipientBuckets } from '../buckets.js';
 import type { Bucket } from '../gcra.js';
-import { StoreUnavailableError, StoreWriteRefusedError, type MailAnswer, type MailQuestion, type RecipientAnswer, type RecipientQuestion, type Store, type TenantRecord } from '../ports.js';
+import {
+  StoreIdentityMissingError,
+  StoreNotEmptyError,
+  StoreUnavailableError,
+  StoreWriteRefusedError,
+  type BackupItem,
+  type Durability,
+  type MailAnswer,
+  type MailQuestion,
+  type RecipientAnswer,
+  type RecipientQuestion,
+  type Store,
+  type StoreIdentity,
+  type TenantRecord,
+} from '../ports.js';
 import { isActive } from '../suspension-match.js';
-import { feedbackKeys, keys, TENANTS_KEY, TOKENS_KEY } from './keys.js';
+import { feedbackKeys, IDENTITY_KEY, keys, LOST_IDENTITY_KEY, TENANTS_KEY, TOKENS_KEY } from './keys.js';
 import type { ApiToken } from '../../admin/tokens.js';
-import { scopeOf, type FeedbackRecord, type FeedbackScope, type VolumeCounts } from '../../domain/feedback.js';
+import { REVIEW, scopeOf, type FeedbackRecord, type FeedbackScope, type VolumeCounts } from '../../domain/feedback.js';
 import type { PendingNotice } from '../../domain/notice.js';
 import { hourOf, totalsFields, volumeFields, VOLUME_KEEP_MS } from '../volume.js';
 
-const SCRIPT_VERSION = 'v1';
+const SCRIPT_VERSION = 'v2';
+/** commands per pipeline while a backup is loaded: Redis stays free for the relays between them */
+const RESTORE_BATCH = 1000;
 /** how long a claim whose reply was lost waits for the reconnect before it is asked again */
 const CLAIM_RETRY_WAIT_MS = 2000;
 
@@ -45,6 +61,8 @@ export interface RedisStoreOptions {
 
 export class RedisStore implements Store {
   readonly client: Client;
+  /** an empty Redis may be a new one or one that lost its data: it is never taken as new */
+  readonly fresh = false;
 
   private constructor(client: Client) {
     this.client = client;
@@ -121,15 +139,18 @@ export class RedisStore implements Store {
     const k = keys(q.tenant);
     const buckets = mailBuckets(q.tenant, q.sender, q.limits);
     const reply = (await this.#run('mw_check_mail', [
-      1 + buckets.length,
+      2 + buckets.length,
+      k.seal,
       k.activeSuspensions,
       ...buckets.map((b) => b.key),
+      q.store,
       q.now,
       q.senderDomain ?? '',
       q.sender ?? '',
       buckets.length,
       ...bucketArgs(buckets),
     ])) as [string, string?, number?];
+    if (reply[0] === 'lost') return { kind: 'lost' };
     if (reply[0] === 'suspended') return { kind: 'suspended', ref: reply[1]! };
     if (reply[0] === 'rate') return { kind: 'rate-limited', bucket: reply[1]!, retryAfterMs: Number(reply[2]) };
     return { kind: 'ok' };
@@ -139,21 +160,208 @@ export class RedisStore implements Store {
     const k = keys(q.tenant);
     const buckets = recipientBuckets(q.tenant, q.recipientDomain, q.limits);
     const reply = (await this.#run('mw_check_recipient', [
-      1 + buckets.length,
+      2 + buckets.length,
+      k.seal,
       k.suppressions,
       ...buckets.map((b) => b.key),
+      q.store,
       q.now,
       q.pseudonym,
       buckets.length,
       ...bucketArgs(buckets),
     ])) as [string, string?, number?];
+    if (reply[0] === 'lost') return { kind: 'lost' };
     if (reply[0] === 'suppressed') return { kind: 'suppressed' };
     if (reply[0] === 'rate') return { kind: 'rate-limited', bucket: reply[1]!, retryAfterMs: Number(reply[2]) };
     return { kind: 'ok' };
   }
 
+  /** The tenant's seal first, then its record: a tenant is never listed without the seal its MAIL and RCPT are checked against. */
   async putTenant(tenant: TenantRecord): Promise<void> {
+    const identity = await this.getIdentity();
+    if (!identity) throw new StoreIdentityMissingError();
+    await this.#call(() => this.client.set(keys(tenant.id).seal, identity.id));
     await this.#call(() => this.client.hset(TENANTS_KEY, tenant.id, JSON.stringify(tenant)));
+  }
+
+  async getIdentity(): Promise<StoreIdentity | null> {
+    const raw = await this.#call(() => this.client.get(IDENTITY_KEY));
+    return raw === null ? null : (JSON.parse(raw) as StoreIdentity);
+  }
+
+  async createIdentity(identity: StoreIdentity): Promise<boolean> {
+    const set = await this.#call(() => this.client.set(IDENTITY_KEY, JSON.stringify(identity), 'NX'));
+    if (set !== 'OK') return false;
+    // tenants from before identities: sealed now, or their MAIL and RCPT would answer 'lost'
+    const ids = await this.#call(() => this.client.hkeys(TENANTS_KEY));
+    await this.#eachTenant(ids, (t) => this.client.set(keys(t).seal, identity.id));
+    await this.#call(() => this.client.del(LOST_IDENTITY_KEY));
+    return true;
+  }
+
+  async reportLostIdentity(id: string): Promise<void> {
+    await this.#call(() => this.client.set(LOST_IDENTITY_KEY, id, 'NX'));
+  }
+
+  async getLostIdentity(): Promise<string | null> {
+    return this.#call(() => this.client.get(LOST_IDENTITY_KEY));
+  }
+
+  /**
+   * Per tenant, one MULTI reads its record, suspensions, feedback records, counts and notices
+   * together; its suppression list is read with HSCAN so that a list of millions never blocks
+   * Redis: an entry present for the whole backup is in it, one added or removed meanwhile may
+   * or may not be. Claims (notices sent this period) and rate buckets are not kept.
+   */
+  async *backup(now: number): AsyncIterable<BackupItem> {
+    for (const raw of await this.#call(() => this.client.hvals(TOKENS_KEY))) yield { t: 'token', v: JSON.parse(raw) as ApiToken };
+    const hours: number[] = [];
+    for (let h = hourOf(now - VOLUME_KEEP_MS); h <= hourOf(now); h++) hours.push(h);
+    for (const raw of await this.#call(() => this.client.hvals(TENANTS_KEY))) {
+      const tenant = JSON.parse(raw) as TenantRecord;
+      const k = keys(tenant.id);
+      const fb = feedbackKeys(tenant.id);
+      const tx = this.client.multi();
+      tx.hget(TENANTS_KEY, tenant.id);
+      tx.hgetall(k.suspensionRecords);
+      tx.hkeys(k.activeSuspensions);
+      tx.hvals(fb.records);
+      tx.hvals(k.notices);
+      for (const h of hours) tx.hgetall(k.volume(h));
+      // tenants hash and the tenant's keys are in different Cluster slots: the record is re-read outside the MULTI there
+      const results = this.client instanceof Cluster ? null : await this.#call(() => tx.exec());
+      const read = results ?? (await this.#readTenantApart(tenant.id, hours));
+      const value = (i: number) => {
+        const [err, v] = read[i]!;
+        if (err) throw storeError(err);
+        return v;
+      };
+      const current = value(0) as string | null;
+      if (current === null) continue; // offboarded while the backup ran
+      yield { t: 'tenant', v: JSON.parse(current) as TenantRecord };
+      const active = new Set(value(2) as string[]);
+      for (const [id, json] of Object.entries(value(1) as Record<string, string>)) yield { t: 'suspension', v: JSON.parse(json) as Suspension, active: active.has(id) };
+      for (const json of value(3) as string[]) yield { t: 'feedback', v: JSON.parse(json) as FeedbackRecord };
+      for (const json of value(4) as string[]) yield { t: 'notice', v: JSON.parse(json) as PendingNotice };
+      for (let i = 0; i < hours.length; i++) {
+        for (const [field, n] of Object.entries(value(5 + i) as Record<string, string>)) yield { t: 'volume', tenant: tenant.id, hour: hours[i]!, field, n: Number(n) };
+      }
+      for await (const e of this.listSuppressions(tenant.id)) yield { t: 'suppression', tenant: tenant.id, v: e };
+    }
+    for (const json of await this.#call(() => this.client.hvals(feedbackKeys(REVIEW).records))) yield { t: 'feedback', v: JSON.parse(json) as FeedbackRecord };
+  }
+
+  /** The same reads as backup's MULTI, on Redis Cluster: the tenant's own keys in one MULTI (one slot), its record apart. */
+  async #readTenantApart(tenant: TenantId, hours: readonly number[]): Promise<Array<[Error | null, unknown]>> {
+    const record = await this.#call(() => this.client.hget(TENANTS_KEY, tenant));
+    const k = keys(tenant);
+    const tx = this.client.multi();
+    tx.hgetall(k.suspensionRecords);
+    tx.hkeys(k.activeSuspensions);
+    tx.hvals(feedbackKeys(tenant).records);
+    tx.hvals(k.notices);
+    for (const h of hours) tx.hgetall(k.volume(h));
+    const rest = (await this.#call(() => tx.exec())) ?? [];
+    return [[null, record], ...rest];
+  }
+
+  /**
+   * Writes in pipelines of RESTORE_BATCH commands, each within one slot; tenant records go in
+   * after all their data, the identity last.
+   */
+  async restore(identity: StoreIdentity, items: AsyncIterable<BackupItem>): Promise<Record<string, number>> {
+    const existing = await this.getIdentity();
+    if (existing) throw new StoreNotEmptyError(existing);
+    const counts: Record<string, number> = { tenants: 0, suspensions: 0, suppressions: 0, feedbackRecords: 0, volumeCounts: 0, notices: 0, tokens: 0 };
+    let batch = this.client.pipeline();
+    let size = 0;
+    let group = '';
+    const flush = async () => {
+      if (size === 0) return;
+      const results = await this.#call(() => batch.exec());
+      for (const [err] of results ?? []) if (err) throw storeError(err);
+      batch = this.client.pipeline();
+      size = 0;
+    };
+    /** commands of one pipeline stay in one slot (Redis Cluster) */
+    const write = async (slot: string, add: (p: ReturnType<Client['pipeline']>) => void, commands = 1) => {
+      if (slot !== group || size + commands > RESTORE_BATCH) {
+        await flush();
+        group = slot;
+      }
+      add(batch);
+      size += commands;
+    };
+    const tenants: TenantRecord[] = [];
+    for await (const item of items) {
+      switch (item.t) {
+        case 'tenant':
+          tenants.push(item.v);
+          await write(item.v.id, (p) => p.set(keys(item.v.id).seal, identity.id));
+          counts.tenants!++;
+          break;
+        case 'suspension': {
+          const s = item.v;
+          const k = keys(s.tenant);
+          await write(s.tenant, (p) => {
+            p.hset(k.suspensionRecords, s.id, JSON.stringify(s));
+            if (item.active) p.hset(k.activeSuspensions, s.id, `${s.scope}\t${s.value ?? ''}\t${s.expiresAt ?? ''}`);
+          }, 2);
+          counts.suspensions!++;
+          break;
+        }
+        case 'suppression':
+          await write(item.tenant, (p) => p.hset(keys(item.tenant).suppressions, item.v.pseudonym, `${item.v.expiresAt ?? ''}\t${JSON.stringify(item.v)}`));
+          counts.suppressions!++;
+          break;
+        case 'feedback': {
+          const r = item.v;
+          const scope = scopeOf(r);
+          const k = feedbackKeys(scope);
+          await write(typeof scope === 'string' ? scope : '~review', (p) => p.hset(k.records, r.id, JSON.stringify(r)).hset(k.bySha, r.sha256, r.id).zadd(k.byTime, r.receivedAt, r.id), 3);
+          counts.feedbackRecords!++;
+          break;
+        }
+        case 'volume': {
+          const key = keys(item.tenant).volume(item.hour);
+          await write(item.tenant, (p) => p.hset(key, item.field, item.n).pexpire(key, VOLUME_KEEP_MS), 2);
+          counts.volumeCounts!++;
+          break;
+        }
+        case 'notice':
+          await write(item.v.tenant, (p) => p.hset(keys(item.v.tenant).notices, item.v.id, JSON.stringify(item.v)));
+          counts.notices!++;
+          break;
+        case 'token':
+          await write(TOKENS_KEY, (p) => p.hset(TOKENS_KEY, item.v.id, JSON.stringify(item.v)));
+          counts.tokens!++;
+          break;
+      }
+    }
+    for (const t of tenants) await write(TENANTS_KEY, (p) => p.hset(TENANTS_KEY, t.id, JSON.stringify(t)));
+    await flush();
+    if (!(await this.#call(() => this.client.set(IDENTITY_KEY, JSON.stringify(identity), 'NX')))) throw new StoreNotEmptyError((await this.getIdentity())!);
+    await this.#call(() => this.client.del(LOST_IDENTITY_KEY));
+    return counts;
+  }
+
+  /** Persistent when every master keeps an append-only file or RDB snapshots. */
+  async durability(): Promise<Durability> {
+    const nodes: Redis[] = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    const found: string[] = [];
+    for (const node of nodes) {
+      let aof: string;
+      let save: string;
+      try {
+        aof = ((await node.config('GET', 'appendonly')) as string[])[1] ?? '';
+        save = ((await node.config('GET', 'save')) as string[])[1] ?? '';
+      } catch (err) {
+        return { persistent: null, detail: `CONFIG GET refused: ${(err as Error).message}` };
+      }
+      found.push(`appendonly ${aof || 'no'}, save "${save}"`);
+      if (aof !== 'yes' && save.trim() === '') return { persistent: false, detail: found.join('; ') };
+    }
+    return { persistent: true, detail: found.join('; ') };
   }
 
   async getTenant(id: TenantId): Promise<TenantRecord | null> {

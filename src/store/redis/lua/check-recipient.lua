@@ -1,15 +1,22 @@
 -- check-recipient.lua: everything RCPT TO asks of the store, in one round trip.
--- KEYS[1]      mw:{tenant}:supp   hash: pseudonym -> "expiresAt<TAB>entry JSON"
--- KEYS[2..]    rate bucket keys (mw:{tenant}:rate:...), one per bucket
--- ARGV[1]      now, ms since the epoch
--- ARGV[2]      the recipient's keyed pseudonym
--- ARGV[3]      number of buckets
--- ARGV[4..]    per bucket: windowMs, limit, name
--- Returns { 'ok' } | { 'suppressed' } | { 'rate', bucket name, retry after ms }
+-- KEYS[1]      mw:{tenant}:store   string: the identity of the store the tenant was sealed in
+-- KEYS[2]      mw:{tenant}:supp    hash: pseudonym -> "expiresAt<TAB>entry JSON"
+-- KEYS[3..]    rate bucket keys (mw:{tenant}:rate:...), one per bucket
+-- ARGV[1]      the store identity the asker knows
+-- ARGV[2]      now, ms since the epoch
+-- ARGV[3]      the recipient's keyed pseudonym
+-- ARGV[4]      number of buckets
+-- ARGV[5..]    per bucket: windowMs, limit, name
+-- Returns { 'lost' } | { 'ok' } | { 'suppressed' } | { 'rate', bucket name, retry after ms }
+-- 'lost' as in check-mail.lua: an empty suppression list in a lost store is no answer.
 --@include gcra
 
-local now = tonumber(ARGV[1])
-local entry = redis.call('HGET', KEYS[1], ARGV[2])
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return { 'lost' }
+end
+
+local now = tonumber(ARGV[2])
+local entry = redis.call('HGET', KEYS[2], ARGV[3])
 if entry then
   local expires = string.match(entry, '^([^\t]*)\t')
   if expires == '' or tonumber(expires) > now then
@@ -17,7 +24,7 @@ if entry then
   end
 end
 
-local refused = gcra_admit(2, 4, tonumber(ARGV[3]), now)
+local refused = gcra_admit(3, 5, tonumber(ARGV[4]), now)
 if refused then
   return { 'rate', refused[1], refused[2] }
 end
