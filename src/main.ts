@@ -82,19 +82,20 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   if (prepared === 'adopted') storeLog.warn('the store had tenants but no identity (written before mailwarden kept one): identity created for it');
   // every tenant's series exist from the start: Prometheus sees no increase before its first scrape of a series
   const tenants = new TenantRegistry(store, master.key, log.child({ component: 'tenants' }), (ids) => metrics.knowTenants(ids), {
-    serving: () => identity.serving(),
+    serving: (): boolean => identity.serving(),
     check: () => identity.check(),
   });
-  // changes seen before the first load below are that load's business
-  let loaded = false;
-  const identity = new StoreIdentityWatch({
+  const identity: StoreIdentityWatch = new StoreIdentityWatch({
     store,
     deadlineMs: Math.max(config.store.deadlineMs, 1000),
+    // a store taken up (at start, or in place of a lost one) serves only with its own tenants and keys
+    onAdopt: (): Promise<void> => tenants.load({ trusted: true }),
     onChange: (state, watch) => {
       metrics.storeLost.set(state === 'serving' ? 0 : 1);
       if (state === 'serving') {
         storeLog.info({ identity: watch.known?.id }, 'serving the store');
-        if (loaded) tenants.load().catch((err: unknown) => storeLog.warn({ err: (err as Error).message }, 'tenant reload failed; the refresh tries again'));
+        // the same store back (a restore): its tenants may have changed meanwhile
+        tenants.load().catch((err: unknown) => storeLog.warn({ err: (err as Error).message }, 'tenant reload failed; the refresh tries again'));
       } else storeLog.error({ state, identity: watch.known?.id }, watch.describe()!);
     },
   });
@@ -105,7 +106,6 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     await bootstrapTenants(config, store, master.key, now());
   } else storeLog.error({ state: identity.state }, `serving nobody until the store is set up: ${identity.describe()!}`);
   await tenants.load();
-  loaded = true;
   tenants.startRefresh(config.store.tenantRefreshMs);
   identity.start(config.store.identityCheckMs);
   void store.durability().then(

@@ -10,7 +10,7 @@ import { loadMasterKey } from '../crypto/master-key-file.js';
 import { openStore } from '../store/open.js';
 import { StoreNotEmptyError, type BackupItem, type Store, type StoreIdentity } from '../store/ports.js';
 import { newIdentity, prepareStore } from '../policy/store-identity.js';
-import { bootstrapTenants, checkMasterKey } from '../tenants/bootstrap.js';
+import { checkMasterKey, tenantRecord } from '../tenants/bootstrap.js';
 import { UsageError, type Io } from './policy-commands.js';
 
 export const BACKUP_FORMAT = 'mailwarden-store-backup';
@@ -83,10 +83,16 @@ async function init(config: Config, io: Io): Promise<number> {
     const left = (await store.listTenants()).length;
     if (left > 0) throw new UsageError(`the store has no identity but still holds ${left} tenant(s): restore a backup (store restore FILE), or remove what is left before starting afresh`);
     const lost = await store.getLostIdentity();
-    const identity = newIdentity(Date.now(), lost ?? undefined);
-    if (!(await store.createIdentity(identity))) throw new StoreNotEmptyError((await store.getIdentity())!);
-    const n = await bootstrapTenants(config, store, master.key, Date.now());
-    io.out(`initialised store ${identity.id}${lost ? ` in place of the lost ${lost}` : ''}: ${n} tenant(s) from the configuration, with new keys; no suppressions, no suspensions`);
+    const now = Date.now();
+    const identity = newIdentity(now, lost ?? undefined);
+    // loaded like a backup of the configuration's tenants: the identity comes last, so a relay
+    // that takes the new store up finds its tenants already there
+    const tenants = config.tenants.map((t): BackupItem => ({ t: 'tenant', v: tenantRecord(t, config.limits, master.key.newTenantKey(t.id).wrapped, now) }));
+    async function* items(): AsyncIterable<BackupItem> {
+      yield* tenants;
+    }
+    await store.restore(identity, items());
+    io.out(`initialised store ${identity.id}${lost ? ` in place of the lost ${lost}` : ''}: ${tenants.length} tenant(s) from the configuration, with new keys; no suppressions, no suspensions`);
     io.out('relays serving the lost store take this one up by themselves');
     return 0;
   });

@@ -35,6 +35,13 @@ export async function prepareStore(store: Pick<IdentityStore, 'fresh' | 'getIden
 export interface IdentityWatchOptions {
   readonly store: Pick<IdentityStore, 'getIdentity' | 'reportLostIdentity'>;
   readonly deadlineMs: number;
+  /**
+   * Before the watch serves under an identity it did not know (the first one it sees, or the
+   * one an operator put in place of a lost store): the tenants and keys of that store are read
+   * here, so that no command is decided with another store's keys. A failure is tried again at
+   * the next look.
+   */
+  readonly onAdopt?: (identity: StoreIdentity) => Promise<void>;
   /** after every change of state, or of the identity known */
   readonly onChange?: (state: StoreState, watch: StoreIdentityWatch) => void;
 }
@@ -115,20 +122,29 @@ export class StoreIdentityWatch {
     }
     const known = this.#known;
     let next: StoreState;
+    let adopt: StoreIdentity | null = null;
     if (known === null) {
       next = found ? 'serving' : 'uninitialised';
-      this.#known = found;
+      adopt = found;
     } else if (found?.id === known.id) {
       next = 'serving';
     } else if (found && found.replaces === known.id) {
       // an operator re-initialised the lost store on purpose
-      this.#known = found;
       next = 'serving';
+      adopt = found;
     } else if (found === null) {
       next = 'lost';
       await this.#o.store.reportLostIdentity(known.id).catch(() => {});
     } else {
       next = 'changed';
+    }
+    if (adopt) {
+      try {
+        await this.#o.onAdopt?.(adopt);
+      } catch {
+        return this.#state;
+      }
+      this.#known = adopt;
     }
     this.#found = found;
     if (next !== this.#state || this.#known !== known) {

@@ -47,12 +47,14 @@ export class TenantRegistry {
    * Reads every tenant from the store. A tenant whose key does not unwrap is left out and
    * logged. A store that is not the one known keeps the last list, and so does a list that
    * shrank to nothing unless the store, looked at again, is still the one known (then the
-   * tenants were offboarded).
+   * tenants were offboarded). `trusted`: the caller vouches for the store (it is taking a new
+   * one up).
    */
-  async load(): Promise<void> {
-    if (this.trust && !this.trust.serving()) return;
+  async load(options: { trusted?: boolean } = {}): Promise<void> {
+    const trusted = options.trusted || !this.trust;
+    if (!trusted && !this.trust!.serving()) return;
     const records = await this.store.listTenants();
-    if (records.length === 0 && this.#entries.size > 0 && (!this.trust || (await this.trust.check()) !== 'serving')) {
+    if (records.length === 0 && this.#entries.size > 0 && !trusted && (await this.trust!.check()) !== 'serving') {
       this.log.warn({ last: this.#entries.size }, 'the store lists no tenants and is not the store this relay knows; keeping the last list');
       return;
     }
