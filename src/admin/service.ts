@@ -2,7 +2,8 @@
 // suspensions and suppression lists. Every input is validated whole before anything is
 // written; a bad input changes nothing.
 import { randomBytes } from 'node:crypto';
-import { parse } from 'csv-parse/sync';
+import { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
 import type { MasterKey, TenantKey } from '../crypto/keys.js';
 import { SUPPRESSION_REASONS, type Suspension, type SuppressionEntry, type SuppressionReason } from '../domain/policy.js';
@@ -11,6 +12,9 @@ import { parseMailAddress, toAsciiDomain } from '../domain/mailbox.js';
 import type { Store, TenantRecord } from '../store/ports.js';
 import { tenantSchema, type Config } from '../config/schema.js';
 import { tenantRecord } from '../tenants/bootstrap.js';
+
+/** entries handed to the store at a time by a CSV import */
+const IMPORT_BATCH = 5000;
 
 /** who added suppressions: the feedback report for automatic ones, else the admin interface */
 function actorOf(source: string | undefined): string {
@@ -142,33 +146,52 @@ export class AdminService {
    * CSV with a header line: address,reason,source,expires_at. Every line is checked first;
    * any bad line is reported with its line number and nothing is imported.
    */
-  async importCsv(tenant: TenantId, csv: string, onProgress?: (done: number) => void): Promise<number> {
+  /**
+   * A CSV import, streamed: the file is never held whole. Lines are checked as they come and
+   * staged in batches; with any bad line, every bad line is reported (the first 100 named)
+   * and nothing is imported.
+   */
+  async importCsv(tenant: TenantId, csv: string | Readable, onProgress?: (done: number) => void): Promise<number> {
     const key = await this.#tenantKey(tenant);
-    let rows: { record: Record<string, string>; info: { lines: number } }[];
-    try {
-      rows = parse(csv, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), info: true, skip_empty_lines: true, trim: true, bom: true });
-    } catch (err) {
-      throw new AdminError('INVALID_INPUT', `not valid CSV: ${(err as Error).message}`);
-    }
+    const input = typeof csv === 'string' ? Readable.from([csv]) : csv;
+    const parser = input.pipe(parse({ columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), info: true, skip_empty_lines: true, trim: true, bom: true }));
+    input.once('error', (err) => parser.destroy(err));
     const problems: string[] = [];
-    const entries: SuppressionEntry[] = [];
-    if (rows.length > 0 && !('address' in rows[0]!.record)) throw new AdminError('INVALID_INPUT', 'the header line must name an "address" column');
-    for (const [index, { record, info }] of rows.entries()) {
-      if (index > 0 && index % 100_000 === 0) onProgress?.(index);
+    let bad = 0;
+    const entry = (record: Record<string, string>): SuppressionEntry | string => {
       const expires = record.expires_at ? Date.parse(record.expires_at) : undefined;
-      if (expires !== undefined && Number.isNaN(expires)) {
-        problems.push(`line ${info.lines}: expires_at is not a date`);
-        continue;
+      if (expires !== undefined && Number.isNaN(expires)) return 'expires_at is not a date';
+      return this.#entry(key, { address: record.address ?? '', reason: (record.reason || 'import') as SuppressionReason, source: record.source || undefined, expiresAt: expires });
+    };
+    async function* batches(): AsyncIterable<SuppressionEntry[]> {
+      let batch: SuppressionEntry[] = [];
+      let rows = 0;
+      try {
+        for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+          if (rows++ === 0 && !('address' in record)) throw new AdminError('INVALID_INPUT', 'the header line must name an "address" column');
+          if (rows % 100_000 === 0) onProgress?.(rows);
+          const e = entry(record);
+          if (typeof e === 'string') {
+            if (++bad <= 100) problems.push(`line ${info.lines}: ${e}`);
+            batch = [];
+          } else if (bad === 0) {
+            batch.push(e);
+            if (batch.length >= IMPORT_BATCH) {
+              yield batch;
+              batch = [];
+            }
+          }
+        }
+      } catch (err) {
+        if (err instanceof AdminError) throw err;
+        throw new AdminError('INVALID_INPUT', `not valid CSV: ${(err as Error).message}`);
       }
-      const reason = (record.reason || 'import') as SuppressionReason;
-      const entry = this.#entry(key, { address: record.address ?? '', reason, source: record.source || undefined, expiresAt: expires });
-      if (typeof entry === 'string') problems.push(`line ${info.lines}: ${entry}`);
-      else entries.push(entry);
+      if (bad > 0) throw new AdminError('INVALID_INPUT', `${bad} bad line(s); nothing was imported`, problems);
+      if (batch.length > 0) yield batch;
     }
-    if (problems.length) throw new AdminError('INVALID_INPUT', `${problems.length} bad line(s); nothing was imported`, problems.slice(0, 100));
-    await this.store.addSuppressions(tenant, entries);
-    this.onChange?.(tenant, 'suppression.import', 'admin', undefined, { entries: entries.length });
-    return entries.length;
+    const n = await this.store.importSuppressions(tenant, batches());
+    this.onChange?.(tenant, 'suppression.import', 'admin', undefined, { entries: n });
+    return n;
   }
 
   /** The tenant's suppression list with addresses, for the tenant itself. */

@@ -1,6 +1,6 @@
 // The abuse desk's commands: suspend, unsuspend, suspensions, suppression ..., tenant list.
 // They open the same store and master key as the relay (also while it runs).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { AdminError, AdminService } from '../admin/service.js';
@@ -223,7 +223,9 @@ export async function suppression(config: Config, args: string[], io: Io): Promi
     }
     case 'import': {
       if (positionals.length !== 1) throw new UsageError('give one CSV file');
-      const csv = readFileSync(positionals[0]!, 'utf8');
+      const file = positionals[0]!;
+      if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
+      const csv = createReadStream(file);
       const started = Date.now();
       const n = await audited(
         config,

@@ -138,6 +138,14 @@ export interface AdminStore extends TokenStore, IdentityStore {
 
   /** all or nothing; an entry for a pseudonym already present replaces it */
   addSuppressions(tenant: TenantId, entries: readonly SuppressionEntry[]): Promise<void>;
+  /**
+   * A large import, streamed: batches are staged out of sight, in writes small enough to leave
+   * the store free for the relays between them, then made visible together in one short step.
+   * When `batches` throws (a bad line) or the store fails before that step, nothing is visible
+   * and the staging is dropped. Entries replace those of the same pseudonym. Returns how many
+   * were imported. One import per tenant at a time: a later one takes over an unfinished one.
+   */
+  importSuppressions(tenant: TenantId, batches: AsyncIterable<readonly SuppressionEntry[]>): Promise<number>;
   removeSuppression(tenant: TenantId, pseudonym: string): Promise<boolean>;
   getSuppression(tenant: TenantId, pseudonym: string): Promise<SuppressionEntry | null>;
   listSuppressions(tenant: TenantId): AsyncIterable<SuppressionEntry>;

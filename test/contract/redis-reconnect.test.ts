@@ -72,6 +72,34 @@ describe('redis adapter across a lost reply', () => {
     expect(await store.checkMail({ ...q, tenant: 'lost1' })).toMatchObject({ kind: 'rate-limited' });
   });
 
+  it('a committed import not yet merged counts beside the list: no duplicate, a newer write wins, the next import finishes it', async () => {
+    await ready();
+    await store.putTenant({ id: 'imp', domains: [], networks: [], limits: THREE_AN_HOUR, wrappedKey: 'x', createdAt: T0 });
+    const value = (p: string, reason: string) => `\t${JSON.stringify({ pseudonym: p, reason, createdAt: T0 })}`;
+    await store.addSuppressions('imp', [{ pseudonym: 'P-a', reason: 'complaint', createdAt: T0 }, { pseudonym: 'P-b', reason: 'manual', createdAt: T0 }]);
+    // as an importer that stopped between its commit and the end of the merge leaves it
+    await direct.hset('mw:{imp}:supp:import', 'P-a', value('P-a', 'import'), 'P-c', value('P-c', 'import'), 'P-d', value('P-d', 'import'));
+    await direct.set('mw:{imp}:supp:import:state', 'merging x');
+    const rcpt = (p: string) => store.checkRecipient({ tenant: 'imp', store: 'S', pseudonym: p, recipientDomain: 'example.org', limits: { ...THREE_AN_HOUR, messages: [] }, now: T0 });
+    expect(await rcpt('P-c')).toEqual({ kind: 'suppressed' });
+    expect(await store.getSuppression('imp', 'P-a')).toMatchObject({ reason: 'import' });
+    expect(await store.countSuppressions('imp')).toBe(4);
+    const listed: string[] = [];
+    for await (const e of store.listSuppressions('imp')) listed.push(`${e.pseudonym}:${e.reason}`);
+    expect(listed.sort()).toEqual(['P-a:import', 'P-b:manual', 'P-c:import', 'P-d:import']);
+    await store.addSuppressions('imp', [{ pseudonym: 'P-c', reason: 'complaint', createdAt: T0 + 1 }]);
+    expect(await store.getSuppression('imp', 'P-c')).toMatchObject({ reason: 'complaint' });
+    expect(await store.removeSuppression('imp', 'P-d')).toBe(true);
+    expect(await rcpt('P-d')).toEqual({ kind: 'ok' });
+    async function* one() {
+      yield [{ pseudonym: 'P-e', reason: 'import' as const, createdAt: T0 + 2 }];
+    }
+    expect(await store.importSuppressions('imp', one())).toBe(1);
+    expect(await direct.exists('mw:{imp}:supp:import', 'mw:{imp}:supp:import:state')).toBe(0);
+    expect(Object.keys(await direct.hgetall('mw:{imp}:supp')).sort()).toEqual(['P-a', 'P-b', 'P-c', 'P-e']);
+    expect(await store.getSuppression('imp', 'P-c')).toMatchObject({ reason: 'complaint' });
+  });
+
   it('an expired suspension leaves the active index at the next MAIL; its record stays', async () => {
     await ready();
     await store.addSuspension({ id: 'S-old', tenant: 'lost3', scope: 'tenant', reason: 'r', actor: 'desk', source: 'manual', createdAt: T0, expiresAt: T0 + 1000 });

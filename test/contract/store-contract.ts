@@ -281,6 +281,52 @@ export function storeContract(name: string, create: () => Promise<Store>, lose: 
       expect((await store.listPendingNotices()).some((n) => n.tenant === b)).toBe(true);
     });
 
+    it('an import is invisible while it is staged, and a failed one leaves the list as it was', async () => {
+      const a = await fresh();
+      await store.addSuppressions(a, [{ pseudonym: 'P-old', reason: 'complaint', source: 'feedback:F1', createdAt: T0 }]);
+      const seen: string[] = [];
+      async function* failing() {
+        yield [{ pseudonym: 'P-new1', reason: 'import' as const, createdAt: T0 + 1 }, { pseudonym: 'P-old', reason: 'import' as const, createdAt: T0 + 1 }];
+        seen.push((await store.checkRecipient(rcpt(a, 'P-new1'))).kind);
+        yield [{ pseudonym: 'P-new2', reason: 'import' as const, createdAt: T0 + 1 }];
+        throw new Error('line 3: not an email address');
+      }
+      await expect(store.importSuppressions(a, failing())).rejects.toThrow('line 3');
+      expect(seen).toEqual(['ok']);
+      expect(await store.checkRecipient(rcpt(a, 'P-new1'))).toEqual({ kind: 'ok' });
+      expect(await store.getSuppression(a, 'P-old')).toMatchObject({ reason: 'complaint', source: 'feedback:F1' });
+      expect(await store.countSuppressions(a)).toBe(1);
+      const listed: string[] = [];
+      for await (const e of store.listSuppressions(a)) listed.push(e.pseudonym);
+      expect(listed).toEqual(['P-old']);
+    });
+
+    it('a streamed import becomes visible whole, replacing entries of the same pseudonym', async () => {
+      const a = await fresh();
+      await store.addSuppressions(a, [{ pseudonym: 'P-0', reason: 'complaint', createdAt: T0 }, { pseudonym: 'P-keep', reason: 'manual', createdAt: T0 }]);
+      async function* batches() {
+        for (let b = 0; b < 5; b++) yield Array.from({ length: 2500 }, (_, i) => ({ pseudonym: `P-${b * 2500 + i}`, reason: 'import' as const, createdAt: T0 + 1 }));
+        yield [{ pseudonym: '5zPIdkL879rmICAE6NbtpQ', reason: 'import' as const, createdAt: T0 + 1 }, { pseudonym: 'ERWd_SFMZH2lSjGOBS_F6A', reason: 'import' as const, createdAt: T0 + 1 }];
+      }
+      expect(await store.importSuppressions(a, batches())).toBe(12_502);
+      expect(await store.countSuppressions(a)).toBe(12_503);
+      expect(await store.checkRecipient(rcpt(a, '5zPIdkL879rmICAE6NbtpQ'))).toEqual({ kind: 'suppressed' });
+      expect(await store.checkRecipient(rcpt(a, 'P-12499'))).toEqual({ kind: 'suppressed' });
+      expect(await store.getSuppression(a, 'P-0')).toMatchObject({ reason: 'import' });
+      expect(await store.getSuppression(a, 'P-keep')).toMatchObject({ reason: 'manual' });
+      const listed = new Set<string>();
+      let n = 0;
+      for await (const e of store.listSuppressions(a)) {
+        listed.add(e.pseudonym);
+        n++;
+      }
+      expect([n, listed.size]).toEqual([12_503, 12_503]);
+      // an empty import changes nothing
+      async function* none() {}
+      expect(await store.importSuppressions(a, none())).toBe(0);
+      expect(await store.countSuppressions(a)).toBe(12_503);
+    });
+
     it('carries one identity, given once', async () => {
       expect(await store.getIdentity()).toEqual({ id: STORE_ID, createdAt: T0 });
       expect(await store.createIdentity({ id: 'another', createdAt: T0 + 1 })).toBe(false);
@@ -332,6 +378,9 @@ export function storeContract(name: string, create: () => Promise<Store>, lose: 
       await store.addSuppressions(a, [
         { pseudonym: 'P-keep', sealed: 'sealed-address', reason: 'complaint', source: 'feedback:F1', createdAt: T0 },
         { pseudonym: 'P-until', reason: 'manual', createdAt: T0, expiresAt: T0 + 60 * MIN },
+        // pseudonyms as they really look: base64url, some opening with a digit
+        { pseudonym: 'ERWd_SFMZH2lSjGOBS_F6A', reason: 'manual', createdAt: T0 },
+        { pseudonym: '5zPIdkL879rmICAE6NbtpQ', reason: 'manual', createdAt: T0 },
       ]);
       await store.countVolume(a, 'keep.test', { delivered: 7, complaints: 2 }, T0);
       await store.savePendingNotice(pending(a, 'D-keep'));
@@ -371,6 +420,8 @@ export function storeContract(name: string, create: () => Promise<Store>, lose: 
       expect(await store.checkMail(mail(a, 'x@keep.test'))).toEqual({ kind: 'suspended', ref: 'S-keep' });
       expect(await store.checkMail(mail(a, 'x@other.test'))).toEqual({ kind: 'ok' });
       expect(await store.checkRecipient(rcpt(a, 'P-keep'))).toEqual({ kind: 'suppressed' });
+      expect(await store.checkRecipient(rcpt(a, '5zPIdkL879rmICAE6NbtpQ'))).toEqual({ kind: 'suppressed' });
+      expect(await store.checkRecipient(rcpt(a, 'ERWd_SFMZH2lSjGOBS_F6A'))).toEqual({ kind: 'suppressed' });
       expect(await store.checkRecipient(rcpt(a, 'P-until', T0 + 60 * MIN))).toEqual({ kind: 'ok' });
       expect(await store.getSuppression(a, 'P-keep')).toEqual({ pseudonym: 'P-keep', sealed: 'sealed-address', reason: 'complaint', source: 'feedback:F1', createdAt: T0 });
       expect(await store.countSuppressions(a)).toBe(suppressionsBefore);

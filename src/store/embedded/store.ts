@@ -4,6 +4,7 @@
 // process memory: it is a few numbers per active sender, and restarting the relay restarts
 // the rate windows.
 import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Suspension, SuppressionEntry } from '../../domain/policy.js';
 import type { TenantId } from '../../domain/tenant.js';
@@ -24,12 +25,19 @@ function hourKey(hour: number): string {
   return String(hour).padStart(8, '0');
 }
 
+/** the parts of a key written as "a\0b\0c", whichever form lmdb reads it back in */
+function keyParts(key: unknown): string[] {
+  return Array.isArray(key) ? key.map(String) : String(key).split(SEP);
+}
+
 function scopeKey(scope: FeedbackScope): string {
   return typeof scope === 'string' ? scope : '~review';
 }
 
 const IDENTITY = 'identity';
 const LOST = 'lost';
+/** staged entries per transaction of an import */
+const IMPORT_BATCH = 5000;
 /** writes per transaction while a backup is loaded */
 const RESTORE_BATCH = 5000;
 
@@ -43,6 +51,8 @@ export class EmbeddedStore implements Store {
   readonly #active: Database<Suspension, string>;
   readonly #history: Database<Suspension, string>;
   readonly #suppressions: Database<SuppressionEntry, string>;
+  /** "<import id>/<pseudonym>" -> entry: an import staged, not yet visible */
+  readonly #suppressionImports: Database<SuppressionEntry, string>;
   readonly #feedback: Database<FeedbackRecord, string>;
   readonly #feedbackBySha: Database<string, string>;
   /** tenant \0 hour (8 digits) \0 field -> count */
@@ -62,6 +72,7 @@ export class EmbeddedStore implements Store {
     this.#active = this.#root.openDB<Suspension, string>({ name: 'suspensions-active' });
     this.#history = this.#root.openDB<Suspension, string>({ name: 'suspensions-history' });
     this.#suppressions = this.#root.openDB<SuppressionEntry, string>({ name: 'suppressions' });
+    this.#suppressionImports = this.#root.openDB<SuppressionEntry, string>({ name: 'suppression-imports' });
     this.#feedback = this.#root.openDB<FeedbackRecord, string>({ name: 'feedback' });
     this.#feedbackBySha = this.#root.openDB<string, string>({ name: 'feedback-sha' });
     this.#volume = this.#root.openDB<number, string>({ name: 'volume' });
@@ -137,12 +148,16 @@ export class EmbeddedStore implements Store {
       for (const { value } of this.#tenants.getRange(t)) yield { t: 'tenant', v: value };
       for (const { value } of this.#active.getRange(t)) yield { t: 'suspension', v: value, active: true };
       for (const { value } of this.#history.getRange(t)) yield { t: 'suspension', v: value, active: false };
-      for (const { key, value } of this.#suppressions.getRange(t)) yield { t: 'suppression', tenant: key.slice(0, key.indexOf(SEP)), v: value };
-      for (const { value } of this.#feedback.getRange(t)) yield { t: 'feedback', v: value };
-      for (const { key, value } of this.#volume.getRange(t)) {
-        const [tenant, hour, field] = key.split(SEP) as [string, string, string];
-        yield { t: 'volume', tenant, hour: Number(hour), field, n: value };
+      // per tenant by range: lmdb may read a key with NULs in it back as an array of its parts
+      for (const { key: tenant } of this.#tenants.getRange(t)) {
+        const range = { ...t, start: tenant + SEP, end: tenant + END };
+        for (const { value } of this.#suppressions.getRange(range)) yield { t: 'suppression', tenant, v: value };
+        for (const { key, value } of this.#volume.getRange(range)) {
+          const [, hour, field] = keyParts(key);
+          yield { t: 'volume', tenant, hour: Number(hour), field: field!, n: value };
+        }
       }
+      for (const { value } of this.#feedback.getRange(t)) yield { t: 'feedback', v: value };
       for (const { value } of this.#notices.getRange(t)) yield { t: 'notice', v: value };
     } finally {
       transaction.done();
@@ -270,6 +285,44 @@ export class EmbeddedStore implements Store {
     await this.#root.transaction(() => {
       for (const e of entries) this.#suppressions.putSync(tenant + SEP + e.pseudonym, e);
     });
+  }
+
+  /**
+   * Staged in a database of its own, IMPORT_BATCH entries per transaction, then moved into the
+   * list in one transaction: LMDB readers (the relay's RCPT) never wait for a writer, and see
+   * all of it or none.
+   */
+  async importSuppressions(tenant: TenantId, batches: AsyncIterable<readonly SuppressionEntry[]>): Promise<number> {
+    // "<import id>/<pseudonym>": no NUL inside, which lmdb's key encoding reads back as an array
+    const id = randomUUID();
+    const prefix = `${id}/`;
+    const range = { start: prefix, end: `${id}0` };
+    let n = 0;
+    try {
+      for await (const batch of batches) {
+        for (let i = 0; i < batch.length; i += IMPORT_BATCH) {
+          const slice = batch.slice(i, i + IMPORT_BATCH);
+          await this.#root.transaction(() => {
+            for (const e of slice) this.#suppressionImports.putSync(prefix + e.pseudonym, e);
+          });
+          n += slice.length;
+        }
+      }
+      await this.#root.transaction(() => {
+        for (const { key, value } of this.#suppressionImports.getRange(range)) {
+          this.#suppressions.putSync(tenant + SEP + value.pseudonym, value);
+          this.#suppressionImports.removeSync(key);
+        }
+      });
+      return n;
+    } catch (err) {
+      await this.#root
+        .transaction(() => {
+          for (const key of this.#suppressionImports.getKeys(range)) this.#suppressionImports.removeSync(key);
+        })
+        .catch(() => {});
+      throw err;
+    }
   }
 
   async getSuppression(tenant: TenantId, pseudonym: string): Promise<SuppressionEntry | null> {

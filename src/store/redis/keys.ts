@@ -35,6 +35,10 @@ export function keys(tenant: TenantId) {
     suspensionRecords: `${t}:susp:records`,
     /** hash: recipient pseudonym -> "expiresAt<TAB>entry JSON" */
     suppressions: `${t}:supp`,
+    /** hash: an import's entries, staged (invisible) or committed and not yet merged into supp */
+    suppressionImport: `${t}:supp:import`,
+    /** string: "staging <import id>" while invisible, "merging <import id>" once committed */
+    suppressionImportState: `${t}:supp:import:state`,
     /** hash per hour: "d", "c", "h" (and ":domain" variants) -> deliveries, complaints, hard bounces */
     volume: (hour: number) => `${t}:vol:${hour}`,
     /** hash: delivery id -> pending notice JSON */

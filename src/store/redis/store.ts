@@ -35,6 +35,8 @@ import { hourOf, totalsFields, volumeFields, VOLUME_KEEP_MS } from '../volume.js
 const SCRIPT_VERSION = 'v2';
 /** commands per pipeline while a backup is loaded: Redis stays free for the relays between them */
 const RESTORE_BATCH = 1000;
+/** entries per script call of an import: each call is short, so the relays' commands interleave */
+const IMPORT_BATCH = 1000;
 /** how long a claim whose reply was lost waits for the reconnect before it is asked again */
 const CLAIM_RETRY_WAIT_MS = 2000;
 
@@ -66,7 +68,7 @@ export class RedisStore implements Store {
 
   private constructor(client: Client) {
     this.client = client;
-    for (const name of ['check-mail', 'check-recipient', 'add-suspension', 'lift-suspension', 'add-feedback', 'claim-once']) {
+    for (const name of ['check-mail', 'check-recipient', 'add-suspension', 'lift-suspension', 'add-feedback', 'claim-once', 'import-stage', 'import-commit', 'import-merge']) {
       client.defineCommand(`mw_${name.replace(/-/g, '_')}_${SCRIPT_VERSION}`, { lua: loadScript(name) });
     }
   }
@@ -160,9 +162,11 @@ export class RedisStore implements Store {
     const k = keys(q.tenant);
     const buckets = recipientBuckets(q.tenant, q.recipientDomain, q.limits);
     const reply = (await this.#run('mw_check_recipient', [
-      2 + buckets.length,
+      4 + buckets.length,
       k.seal,
       k.suppressions,
+      k.suppressionImport,
+      k.suppressionImportState,
       ...buckets.map((b) => b.key),
       q.store,
       q.now,
@@ -404,32 +408,126 @@ export class RedisStore implements Store {
     const tx = this.client.multi();
     for (let i = 0; i < entries.length; i += 5000) {
       const fields: string[] = [];
-      for (const e of entries.slice(i, i + 5000)) fields.push(e.pseudonym, `${e.expiresAt ?? ''}\t${JSON.stringify(e)}`);
+      const slice = entries.slice(i, i + 5000);
+      for (const e of slice) fields.push(e.pseudonym, `${e.expiresAt ?? ''}\t${JSON.stringify(e)}`);
       tx.hset(k.suppressions, ...fields);
+      // newer than a committed import's entry of the same pseudonym, which would otherwise win
+      tx.hdel(k.suppressionImport, ...slice.map((e) => e.pseudonym));
     }
     await this.#call(() => tx.exec().then(checkExec));
   }
 
+  /**
+   * Staged in a hash of its own, IMPORT_BATCH entries per script call; one SET makes the whole
+   * import visible (RCPT then reads the staging hash too), then the entries move into the list,
+   * IMPORT_BATCH at a time. A failure before the SET drops the staging.
+   */
+  async importSuppressions(tenant: TenantId, batches: AsyncIterable<readonly SuppressionEntry[]>): Promise<number> {
+    const k = keys(tenant);
+    const id = randomUUID();
+    // an import committed but not merged (its importer stopped) is finished first; an unfinished one is taken over
+    if ((await this.#importState(tenant))?.startsWith('merging ')) await this.#mergeImport(tenant);
+    await this.#call(() => this.client.multi().unlink(k.suppressionImport).set(k.suppressionImportState, `staging ${id}`).exec().then(checkExec));
+    let n = 0;
+    try {
+      for await (const batch of batches) {
+        for (let i = 0; i < batch.length; i += IMPORT_BATCH) {
+          const fields: string[] = [];
+          for (const e of batch.slice(i, i + IMPORT_BATCH)) fields.push(e.pseudonym, `${e.expiresAt ?? ''}\t${JSON.stringify(e)}`);
+          if (Number(await this.#run('mw_import_stage', [2, k.suppressionImport, k.suppressionImportState, id, ...fields])) !== 1) throw new ImportSupersededError();
+          n += fields.length / 2;
+        }
+      }
+      if (Number(await this.#run('mw_import_commit', [2, k.suppressionImportState, k.suppressionImport, id])) !== 1) throw new ImportSupersededError();
+    } catch (err) {
+      if (!(err instanceof ImportSupersededError)) {
+        // nothing was visible: drop what was staged, unless another import took over meanwhile
+        if ((await this.#importState(tenant).catch(() => null)) === `staging ${id}`) await this.client.multi().del(k.suppressionImportState).unlink(k.suppressionImport).exec().catch(() => {});
+      }
+      throw err;
+    }
+    await this.#mergeImport(tenant);
+    return n;
+  }
+
+  async #importState(tenant: TenantId): Promise<string | null> {
+    return this.#call(() => this.client.get(keys(tenant).suppressionImportState));
+  }
+
+  /** Moves a committed import into the list, IMPORT_BATCH at a time; it is visible all along. */
+  async #mergeImport(tenant: TenantId): Promise<void> {
+    const k = keys(tenant);
+    // the merge script removes the state with the last entry
+    while ((await this.#call(() => this.client.hlen(k.suppressionImport))) > 0) {
+      let cursor = '0';
+      do {
+        const [next, flat] = await this.#call(() => this.client.hscan(k.suppressionImport, cursor, 'COUNT', IMPORT_BATCH));
+        const fields = flat.filter((_, i) => i % 2 === 0);
+        if (fields.length > 0) await this.#run('mw_import_merge', [3, k.suppressions, k.suppressionImport, k.suppressionImportState, ...fields]);
+        cursor = next;
+      } while (cursor !== '0');
+    }
+  }
+
+  /** whether a committed import's entries still count beside the list */
+  async #merging(tenant: TenantId): Promise<boolean> {
+    return (await this.#importState(tenant))?.startsWith('merging ') ?? false;
+  }
+
   async getSuppression(tenant: TenantId, pseudonym: string): Promise<SuppressionEntry | null> {
-    const raw = await this.#call(() => this.client.hget(keys(tenant).suppressions, pseudonym));
+    const k = keys(tenant);
+    const imported = (await this.#merging(tenant)) ? await this.#call(() => this.client.hget(k.suppressionImport, pseudonym)) : null;
+    const raw = imported ?? (await this.#call(() => this.client.hget(k.suppressions, pseudonym)));
     return raw === null ? null : (JSON.parse(raw.slice(raw.indexOf('\t') + 1)) as SuppressionEntry);
   }
 
   async removeSuppression(tenant: TenantId, pseudonym: string): Promise<boolean> {
-    return (await this.#call(() => this.client.hdel(keys(tenant).suppressions, pseudonym))) === 1;
+    const k = keys(tenant);
+    const [[, a], [, b]] = (await this.#call(() => this.client.multi().hdel(k.suppressions, pseudonym).hdel(k.suppressionImport, pseudonym).exec())) as [[null, number], [null, number]];
+    return a + b > 0;
   }
 
+  /** While an import merges, its entries first, then the list's entries it does not replace. */
   async *listSuppressions(tenant: TenantId): AsyncIterable<SuppressionEntry> {
+    const k = keys(tenant);
+    const merging = await this.#merging(tenant);
+    if (merging) for await (const [, entry] of this.#scanSuppressions(k.suppressionImport)) yield entry;
+    for await (const [pseudonyms, entries] of this.#scanPages(k.suppressions)) {
+      const shadowed = merging && pseudonyms.length > 0 ? await this.#call(() => this.client.hmget(k.suppressionImport, ...pseudonyms)) : [];
+      for (let i = 0; i < entries.length; i++) if (!shadowed[i]) yield entries[i]!;
+    }
+  }
+
+  async *#scanSuppressions(key: string): AsyncIterable<[string, SuppressionEntry]> {
+    for await (const [pseudonyms, entries] of this.#scanPages(key)) for (let i = 0; i < entries.length; i++) yield [pseudonyms[i]!, entries[i]!];
+  }
+
+  async *#scanPages(key: string): AsyncIterable<[string[], SuppressionEntry[]]> {
     let cursor = '0';
     do {
-      const [next, flat] = await this.#call(() => this.client.hscan(keys(tenant).suppressions, cursor, 'COUNT', 1000));
-      for (let i = 1; i < flat.length; i += 2) yield JSON.parse(flat[i]!.slice(flat[i]!.indexOf('\t') + 1)) as SuppressionEntry;
+      const [next, flat] = await this.#call(() => this.client.hscan(key, cursor, 'COUNT', 1000));
+      const pseudonyms: string[] = [];
+      const entries: SuppressionEntry[] = [];
+      for (let i = 0; i < flat.length; i += 2) {
+        pseudonyms.push(flat[i]!);
+        entries.push(JSON.parse(flat[i + 1]!.slice(flat[i + 1]!.indexOf('\t') + 1)) as SuppressionEntry);
+      }
+      yield [pseudonyms, entries];
       cursor = next;
     } while (cursor !== '0');
   }
 
   async countSuppressions(tenant: TenantId): Promise<number> {
-    return this.#call(() => this.client.hlen(keys(tenant).suppressions));
+    const k = keys(tenant);
+    let n = await this.#call(() => this.client.hlen(k.suppressions));
+    if (await this.#merging(tenant)) {
+      for await (const [pseudonyms] of this.#scanPages(k.suppressionImport)) {
+        if (pseudonyms.length === 0) continue;
+        const existing = await this.#call(() => this.client.hmget(k.suppressions, ...pseudonyms));
+        n += existing.filter((v) => v === null).length;
+      }
+    }
+    return n;
   }
 
   async deleteTenantData(tenant: TenantId): Promise<Record<string, number>> {
@@ -594,6 +692,15 @@ export class RedisStore implements Store {
     } catch (err) {
       throw storeError(err);
     }
+  }
+}
+
+/** Another import of the same tenant took the staging over. */
+export class ImportSupersededError extends Error {
+  readonly code = 'IMPORT_SUPERSEDED';
+  constructor() {
+    super('another suppression import of this tenant started meanwhile and took over; nothing of this one was imported');
+    this.name = 'ImportSupersededError';
   }
 }
 
