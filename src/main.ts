@@ -227,6 +227,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
         intake,
         log: log.child({ component: 'feedback' }),
         onReport: (result) => metrics.feedbackReport(result),
+        storeServing: () => identity.serving(),
       })
     : null;
   const feedbackAddress = feedback ? await feedback.listen() : null;
@@ -243,6 +244,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
         now,
         rates: config.feedback.rates,
         maxReportBytes: config.feedback.maxMessageBytes,
+        storeLost: () => identity.describe(),
         offboard: async (tenant, returnDir, actor) => {
           const certificate = await offboardTenant({
             tenant,

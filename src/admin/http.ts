@@ -39,6 +39,8 @@ export interface AdminApiDeps {
   };
   /** the end of a contract: return everything to a directory on this host, delete it all, certify */
   readonly offboard: (tenant: string, returnDir: string, actor: string) => Promise<unknown>;
+  /** null while the store is the store this relay knows; else why not: every request then gets 503, tokens included */
+  readonly storeLost?: () => string | null;
 }
 
 const JSON_LIMIT = 1024 * 1024;
@@ -326,6 +328,12 @@ export async function listenAdminApi(host: string, port: number, deps: AdminApiD
     const tenant = /^\/api\/v1\/tenants\/([^/]+)/.exec(url.pathname)?.[1] ?? null;
 
     const audit = (entry: Omit<AuditEntry, 'requestId' | 'via' | 'action'>) => deps.audit.record({ ...entry, action: route.action, requestId, via: 'http' }, deps.now());
+    // a lost store's tokens, tenants and lists are no answer, and nothing is written into it
+    const lost = deps.storeLost?.() ?? null;
+    if (lost !== null) {
+      await audit({ actor: 'anonymous', role: 'none', ...(tenant ? { tenant } : {}), outcome: 'error', detail: { why: 'STORE_LOST' } });
+      return fail(new HttpError(503, 'STORE_LOST', lost));
+    }
     const check = await checkToken(req.headers.authorization, deps.store, deps.now());
     if (!check.ok) {
       await audit({ actor: 'anonymous', role: 'none', ...(tenant ? { tenant } : {}), outcome: 'denied', detail: { why: `token ${check.why}` } });

@@ -22,6 +22,8 @@ export interface FeedbackListenerOptions {
   readonly log: Logger;
   /** told about every report taken in or refused, for metrics */
   readonly onReport?: (result: IntakeResult | null) => void;
+  /** false while the store is not the store this relay knows: reports get 451 4.3.0 and are sent again later */
+  readonly storeServing?: () => boolean;
 }
 
 export class FeedbackListener {
@@ -74,6 +76,10 @@ export class FeedbackListener {
     for await (const chunk of stream) chunks.push(chunk as Buffer);
     const log = this.#options.log.child({ session });
     if (stream.sizeExceeded) throw smtpError(replyFor('MESSAGE_TOO_BIG'));
+    if (this.#options.storeServing?.() === false) {
+      log.warn({ reason: 'STORE_LOST' }, 'feedback report deferred: the store is not the store this relay knows');
+      throw smtpError(replyFor('FEEDBACK_UNAVAILABLE'));
+    }
     let result: IntakeResult;
     try {
       result = await this.#options.intake.ingest(Buffer.concat(chunks), 'smtp');

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
 import { CLI, spawnRelay, type RelayProcess } from '../helpers/process.js';
 import { scrape, sample } from '../helpers/metrics.js';
-import { authedSession, tlsSession } from '../helpers/client.js';
+import { authedSession, sendMail, tlsSession } from '../helpers/client.js';
 import { ACME_HASH, ACME_PASSWORD } from '../helpers/relay.js';
 import { startRedis, startRedisOnPort, type RedisProcess } from '../helpers/redis.js';
 
@@ -238,8 +238,8 @@ upstream: { host: 127.0.0.1, port: ${upstream.port}, starttls: off }
 store: { kind: redis, url: "${redis.url}", identityCheckMs: 100 }
 keys: { generateMasterKey: false }
 metrics: { port: 0 }
-feedback: { enabled: false }
-admin: { enabled: false }
+feedback: { port: 0 }
+admin: { port: 0 }
 tenants:
   - { id: acme, username: acme, password: "${ACME_HASH}", domains: [acme.test] }
 log: { level: info }
@@ -253,6 +253,13 @@ log: { level: info }
       expect(await s.login('acme', ACME_PASSWORD)).toMatch(/^454 4\.7\.0 /);
       expect(await s.command('MAIL FROM:<a@acme.test>')).toMatch(/^451 4\.3\.0 /);
       s.destroy();
+      // the admin API and the feedback listener take nothing in either
+      const adminPort = Number(/"port":(\d+)[^\n]*"msg":"admin API listening"/.exec(relay.output())![1]);
+      const api = await fetch(`http://127.0.0.1:${adminPort}/api/v1/tenants`, { headers: { authorization: 'Bearer mwt_0000000000_' + 'a'.repeat(43) } });
+      expect(api.status).toBe(503);
+      expect(await api.json()).toMatchObject({ error: { code: 'STORE_LOST' } });
+      const report = await sendMail({ port: relay.feedbackPort!, from: 'fbl@provider.example', to: ['fbl@relay.test'], message: 'Subject: report\r\n\r\nbody\r\n', tls: false });
+      expect(report.response).toMatch(/^451 4\.3\.0 /);
       // nothing was created in the store by the relay
       const client = new Redis(redis.url);
       expect(await client.dbsize()).toBe(0);
