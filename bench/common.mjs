@@ -87,10 +87,11 @@ export function benchCertificate(root) {
 
 /**
  * mailwarden composed in a child process with `start(config, startOptions)`: an embedded
- * store, one tenant owning 127.0.0.0/8, limits high enough never to refuse (every bucket is
- * still computed and charged), feedback and admin off. `yamlExtra` adds configuration keys.
+ * store (or the one `storeYaml` names), one tenant owning 127.0.0.0/8, limits high enough
+ * never to refuse (every bucket is still computed and charged), feedback and admin off.
+ * `yamlExtra` adds configuration keys. Returns the relay and its configuration file.
  */
-export async function startBenchRelay(root, dir, upstreamPort, { yamlExtra = 'metrics: { port: 0 }', startOptions = {}, nodeArgs = [] } = {}) {
+export async function startBenchRelay(root, dir, upstreamPort, { yamlExtra = 'metrics: { port: 0 }', startOptions = {}, nodeArgs = [], storeYaml } = {}) {
   const port = await freePort();
   const certDir = await benchCertificate(root);
   const file = join(dir, 'config.yaml');
@@ -98,7 +99,7 @@ export async function startBenchRelay(root, dir, upstreamPort, { yamlExtra = 'me
     file,
     `smtp: { host: 127.0.0.1, port: ${port}, hostname: relay.bench, tls: { devCertDir: ${certDir} }, limits: { maxConnectionsPerIp: 200 } }
 upstream: { host: 127.0.0.1, port: ${upstreamPort}, starttls: off, pool: { maxIdle: 32 } }
-store: { kind: embedded, path: ${join(dir, 'store')} }
+store: ${storeYaml ?? `{ kind: embedded, path: ${join(dir, 'store')} }`}
 keys: { masterKeyFile: ${join(dir, 'master.key')} }
 accounting: { dir: ${join(dir, 'accounting')}, minFreeBytes: 0 }
 limits:
@@ -119,7 +120,7 @@ log: { level: warn }
      const app = await start(loadConfigFile(${JSON.stringify(file)}).config, ${JSON.stringify(startOptions)});
      process.on('SIGTERM', () => app.close().then(() => process.exit(0)));`;
   const child = await spawnListening([...nodeArgs, '--input-type=module', '-e', script], { cwd: dir }, port, 'relay');
-  return { port, pid: child.pid, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) };
+  return { port, pid: child.pid, configFile: file, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) };
 }
 
 /** Node with these arguments, once it listens on `port`; on failure, what it printed. */

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { benchCertificate, freePort, requirePostfixTools, SMTP_SOURCE, spawnListening, startSink, waitPort } from './common.mjs';
+import { freePort, requirePostfixTools, SMTP_SOURCE, startBenchRelay, startSink, waitPort } from './common.mjs';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
@@ -76,39 +76,27 @@ async function main() {
   const redisPort = await freePort();
   const redis = spawn(REDIS, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
   await waitPort(redisPort);
+  // every replica and the CLI: one master key (it takes precedence over each one's key file)
   const masterKey = randomBytes(32).toString('base64');
-  const certDir = await benchCertificate(root);
+  process.env.MAILWARDEN_MASTER_KEY = masterKey;
+  const storeYaml = `{ kind: redis, url: "redis://127.0.0.1:${redisPort}" }`;
   const replicas = [];
   try {
     const ports = [];
-    for (let i = 0; i < 2; i++) ports.push({ smtp: await freePort(), metrics: await freePort() });
-    const yaml = (p) => `smtp: { host: 127.0.0.1, port: ${p.smtp}, hostname: relay.bench, tls: { devCertDir: ${certDir} }, limits: { maxConnectionsPerIp: 200 } }
-upstream: { host: 127.0.0.1, port: ${sink.port}, starttls: off, pool: { maxIdle: 32 } }
-store: { kind: redis, url: "redis://127.0.0.1:${redisPort}" }
-keys: { generateMasterKey: false }
-accounting: { dir: ${join(dir, `accounting-${p.smtp}`)}, minFreeBytes: 0 }
-limits:
-  messages: [{ limit: 100000000, per: minute }]
-  recipients: [{ limit: 100000000, per: minute }]
-  perSender: [{ limit: 100000000, per: hour }]
-  perRecipientDomain: [{ limit: 100000000, per: minute }]
-tenants:
-  - { id: bench, domains: [bench.test], networks: [127.0.0.0/8] }
-metrics: { port: ${p.metrics} }
-feedback: { enabled: false }
-admin: { enabled: false }
-log: { level: warn }
-`;
-    const configFile = join(dir, 'config.yaml');
-    writeFileSync(configFile, yaml(ports[0]));
-    const env = { ...process.env, MAILWARDEN_CONFIG: configFile, MAILWARDEN_MASTER_KEY: masterKey };
-    const cli = (...args) => run(process.execPath, [join(root, 'dist/cli/main.js'), ...args], { env, maxBuffer: 1 << 24 });
-    await cli('store', 'init', '--empty', '--yes');
-    for (const p of ports) {
-      const file = join(dir, `replica-${p.smtp}.yaml`);
-      writeFileSync(file, yaml(p));
-      replicas.push(await spawnListening([join(root, 'dist/cli/main.js'), 'serve'], { env: { ...env, MAILWARDEN_CONFIG: file } }, p.smtp, 'replica'));
+    const cli = (config, ...args) => run(process.execPath, [join(root, 'dist/cli/main.js'), ...args], { env: { ...process.env, MAILWARDEN_CONFIG: config }, maxBuffer: 1 << 24 });
+    for (let i = 0; i < 2; i++) {
+      const metrics = await freePort();
+      const replicaDir = mkdtempSync(join(dir, 'replica-'));
+      if (i === 0) {
+        // a new Redis is set up once, before the replicas serve from it
+        writeFileSync(join(replicaDir, 'init.yaml'), `store: ${storeYaml}\ntenants: [{ id: bench, domains: [bench.test], networks: [127.0.0.0/8] }]\n`);
+        await cli(join(replicaDir, 'init.yaml'), 'store', 'init', '--empty', '--yes');
+      }
+      const relay = await startBenchRelay(root, replicaDir, sink.port, { storeYaml, yamlExtra: `metrics: { port: ${metrics} }` });
+      replicas.push(relay);
+      ports.push({ smtp: relay.port, metrics, config: relay.configFile });
     }
+    const importCli = (...args) => cli(ports[0].config, ...args);
     const during = async (what, work) => {
       const before = await Promise.all(ports.map((p) => deferred(p.metrics)));
       const floods = ports.map((p) => flood(p.smtp));
@@ -146,7 +134,7 @@ log: { level: warn }
 
     const bad = join(dir, 'bad.csv');
     await writeCsv(bad, IMPORT_LINES, true);
-    const refusedImport = await during(`import of ${IMPORT_LINES} lines with a bad last line`, () => cli('suppression', 'import', '--tenant', 'bench', bad));
+    const refusedImport = await during(`import of ${IMPORT_LINES} lines with a bad last line`, () => importCli('suppression', 'import', '--tenant', 'bench', bad));
     const count = async () => {
       const { RedisStore } = await import(join(root, 'dist/store/redis/store.js'));
       const store = await RedisStore.connect({ urls: [`redis://127.0.0.1:${redisPort}`], commandTimeoutMs: 10_000 });
@@ -161,10 +149,10 @@ log: { level: warn }
 
     const good = join(dir, 'good.csv');
     await writeCsv(good, IMPORT_LINES, false);
-    const imported = await during(`import of ${IMPORT_LINES} lines`, () => cli('suppression', 'import', '--tenant', 'bench', good));
+    const imported = await during(`import of ${IMPORT_LINES} lines`, () => importCli('suppression', 'import', '--tenant', 'bench', good));
     console.log(`  ${imported instanceof Error ? `FAILED: ${imported.message}` : imported.stdout.trim()}; entries in the list afterwards: ${await count()}`);
   } finally {
-    for (const r of replicas) r.kill('SIGKILL');
+    await Promise.all(replicas.map((r) => r.stop()));
     redis.kill('SIGKILL');
     sink.stop();
   }
