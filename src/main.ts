@@ -10,6 +10,8 @@ import { createLogger } from './observability/logger.js';
 import { TenantRegistry } from './tenants/registry.js';
 import { bootstrapTenants, checkMasterKey } from './tenants/bootstrap.js';
 import { prepareStore, StoreIdentityWatch } from './policy/store-identity.js';
+import { createAuthGuard } from './policy/auth-guard.js';
+import { toRates } from './tenants/limits.js';
 import { createPolicy, type Policy } from './policy/pipeline.js';
 import { ProcessRateLimiter } from './policy/rate-fallback.js';
 import { Metrics } from './observability/metrics.js';
@@ -81,10 +83,15 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   if (prepared === 'created') storeLog.info('new store: identity created');
   if (prepared === 'adopted') storeLog.warn('the store had tenants but no identity (written before mailwarden kept one): identity created for it');
   // every tenant's series exist from the start: Prometheus sees no increase before its first scrape of a series
-  const tenants = new TenantRegistry(store, master.key, log.child({ component: 'tenants' }), (ids) => metrics.knowTenants(ids), {
-    serving: (): boolean => identity.serving(),
-    check: () => identity.check(),
-  });
+  const auth = config.smtp.auth;
+  const tenants = new TenantRegistry(
+    store,
+    master.key,
+    log.child({ component: 'tenants' }),
+    (ids) => metrics.knowTenants(ids),
+    { serving: (): boolean => identity.serving(), check: () => identity.check() },
+    { ttlMs: auth.cacheTtlMs, maxEntries: auth.cacheEntries, maxConcurrentHashes: auth.maxConcurrentHashes, onVerify: (how) => metrics.authVerifications.inc({ how }) },
+  );
   const identity: StoreIdentityWatch = new StoreIdentityWatch({
     store,
     deadlineMs: Math.max(config.store.deadlineMs, 1000),
@@ -215,6 +222,14 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     accepting: () => accounting.accepting(),
     onDelivered: (tenant, senderDomain, recipients) => deliveries.add(tenant, senderDomain, recipients, now()),
     storeServing: () => identity.serving(),
+    authGuard: createAuthGuard({
+      store,
+      perClient: toRates(auth.failuresPerClient),
+      perUsername: toRates(auth.failuresPerUsername),
+      deadlineMs: config.store.deadlineMs,
+      now,
+      onStoreFailure: (err) => storeLog.warn({ stage: 'auth', err: (err as Error).message }, 'failed AUTHs could not be counted; AUTH deferred'),
+    }),
   });
   const feedback = config.feedback.enabled
     ? new FeedbackListener({

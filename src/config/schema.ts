@@ -42,6 +42,27 @@ export const limitsSchema = z.strictObject({
   sessionTimeoutMs: ms.default(1_800_000),
 });
 
+const rates = z.array(
+  z.strictObject({
+    limit: z.number().int().min(1),
+    per: z.enum(['second', 'minute', 'hour', 'day']),
+  }),
+);
+
+export const authSchema = z
+  .strictObject({
+    /** how long a verified username and password are taken without scrypt */
+    cacheTtlMs: ms.default(300_000),
+    cacheEntries: z.number().int().min(0).default(10_000),
+    /** scrypt runs at once at most; the rest of libuv's threads stay free for file writes */
+    maxConcurrentHashes: z.number().int().min(1).default(2),
+    /** failed AUTHs per client address, across connections and replicas */
+    failuresPerClient: rates.default([{ limit: 10, per: 'hour' }]),
+    /** failed AUTHs per username, from anywhere */
+    failuresPerUsername: rates.default([{ limit: 30, per: 'hour' }]),
+  })
+  .prefault({});
+
 export const smtpSchema = z.strictObject({
   host: host.default('127.0.0.1'),
   port: port.default(2525),
@@ -62,6 +83,7 @@ export const smtpSchema = z.strictObject({
     })
     .prefault({}),
   limits: limitsSchema.prefault({}),
+  auth: authSchema,
 });
 
 export const upstreamSchema = z
@@ -90,12 +112,6 @@ export const upstreamSchema = z
   })
   .prefault({ dev: 'outbox' });
 
-const rates = z.array(
-  z.strictObject({
-    limit: z.number().int().min(1),
-    per: z.enum(['second', 'minute', 'hour', 'day']),
-  }),
-);
 
 export const limitsRatesSchema = z.strictObject({
   messages: rates.optional(),

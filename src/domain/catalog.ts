@@ -20,6 +20,7 @@ export const catalog = {
   AUTH_FAILED: { smtp: 535, enhanced: '5.7.8', http: 401, text: 'Authentication credentials invalid' },
   AUTH_TOO_MANY_FAILURES: { smtp: 421, enhanced: '4.7.0', http: 429, text: 'Too many failed authentication attempts, closing connection' },
   AUTH_UNAVAILABLE: { smtp: 454, enhanced: '4.7.0', http: 503, text: 'Temporary authentication failure' },
+  AUTH_RATE_LIMITED: { smtp: 454, enhanced: '4.7.0', http: 429, text: 'Too many failed authentication attempts, try again later' },
   SENDER_DOMAIN_NOT_ALLOWED: { smtp: 550, enhanced: '5.7.1', http: 403, text: 'Sender domain not authorised for this account' },
   SENDER_SYNTAX: { smtp: 553, enhanced: '5.1.7', http: 400, text: 'Sender address syntax invalid' },
   RECIPIENT_SYNTAX: { smtp: 553, enhanced: '5.1.3', http: 400, text: 'Recipient address syntax invalid' },

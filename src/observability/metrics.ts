@@ -282,6 +282,13 @@ export class Metrics {
     };
   }
 
+  readonly authVerifications = new Counter({
+    name: 'mailwarden_auth_verifications_total',
+    help: 'AUTH passwords checked: how=cached (a login verified within smtp.auth.cacheTtlMs, one HMAC), hashed_ok or hashed_failed (a full scrypt); AUTHs refused before any check are not counted here',
+    labelNames: ['how'] as const,
+    registers: [this.registry],
+  });
+
   readonly storeLost = new Gauge({
     name: 'mailwarden_store_lost',
     help: '1 while the store is not the store this relay knows (it lost its identity, shows another, or never had one): every AUTH, MAIL and RCPT gets 4xx',
@@ -350,6 +357,7 @@ export class Metrics {
     // every series that can appear exists from the start, so dashboards and alerts see 0, not "no data"
     for (const outcome of ['relayed', 'partly_refused', 'refused', 'upstream_failed', 'client_gone']) this.transactions.inc({ outcome }, 0);
     for (const command of ['auth', 'mail', 'rcpt']) this.storeLostRefusals.inc({ command }, 0);
+    for (const how of ['cached', 'hashed_ok', 'hashed_failed']) this.authVerifications.inc({ how }, 0);
     this.storePersistent.set(-1);
     for (const kind of ['unavailable', 'timeout', 'tempfail', 'permfail', 'aborted']) this.upstreamErrors.inc({ kind }, 0);
     for (const phase of ['connect', 'final_reply', 'transaction']) this.upstreamDuration.child({ phase });

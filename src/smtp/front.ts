@@ -8,6 +8,7 @@ import type { ReasonId } from '../domain/catalog.js';
 import type { Tenant } from '../domain/tenant.js';
 import type { MailAddress } from '../domain/envelope.js';
 import type { Policy } from '../policy/pipeline.js';
+import type { AuthGuard } from '../policy/auth-guard.js';
 import type { TenantId } from '../domain/tenant.js';
 import type { TenantRegistry } from '../tenants/registry.js';
 import { relayMessage } from '../forward/relay.js';
@@ -67,6 +68,8 @@ export interface FrontDeps {
   readonly events?: FrontEvents;
   /** whether the upstream answered a transaction (true), or could not be reached or timed out (false) */
   readonly onUpstream?: (reached: boolean) => void;
+  /** counts failed AUTHs across connections and replicas, and refuses them once spent */
+  readonly authGuard?: AuthGuard;
   /** whether the store is the store this relay knows; while not, AUTH gets 454 4.7.0 and MAIL and RCPT 451 4.3.0 */
   readonly storeServing?: () => boolean;
   /** after the upstream accepted a message: how many of its recipients, for complaint and bounce rates; must not throw */
@@ -278,35 +281,49 @@ export class SmtpFront {
   }
 
   #onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, response?: { user?: unknown }) => void): void {
+    this.#authenticate(auth, session).then(
+      (result) => (result instanceof Error ? cb(result) : cb(null, { user: result })),
+      (err: unknown) => {
+        this.#sessions.get(session.id)?.log.error({ err }, 'authentication error');
+        cb(smtpError(replyFor('AUTH_UNAVAILABLE')));
+      },
+    );
+  }
+
+  /** the tenant id the login is for, or the refusal */
+  async #authenticate(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<string | Error> {
     const state = this.#sessions.get(session.id);
-    if (!session.secure) return cb(this.#refuse(state, 'AUTH_TLS_REQUIRED', 'auth refused'));
+    if (!session.secure) return this.#refuse(state, 'AUTH_TLS_REQUIRED', 'auth refused');
     // credentials checked against a lost store's tenants (or none) would be a 535 on its word
     if (this.#deps.storeServing?.() === false) {
       this.#deps.events?.storeLost('auth');
       state?.log.warn({ reason: 'STORE_LOST' }, 'auth deferred: the store is not the store this relay knows');
-      return cb(smtpError(replyFor('AUTH_UNAVAILABLE')));
+      return smtpError(replyFor('AUTH_UNAVAILABLE'));
     }
     const username = auth.username ?? '';
     const password = auth.password ?? '';
-    this.#deps.tenants.authenticate(username, password).then(
-      (tenant) => {
-        if (!tenant) {
-          const failures = state ? ++state.authFailures : MAX_AUTH_FAILURES;
-          // a 421 makes smtp-server close the connection
-          return cb(this.#refuse(state, failures >= MAX_AUTH_FAILURES ? 'AUTH_TOO_MANY_FAILURES' : 'AUTH_FAILED', 'authentication failed'));
-        }
-        if (state) {
-          state.tenant = tenant;
-          state.logTenant(tenant.id);
-        }
-        state?.log.info({ method: auth.method }, 'authenticated');
-        cb(null, { user: tenant.id });
-      },
-      (err: unknown) => {
-        state?.log.error({ err }, 'authentication error');
-        cb(smtpError(replyFor('AUTH_UNAVAILABLE')));
-      },
-    );
+    const client = state?.ip ?? session.remoteAddress;
+    const failed = async (): Promise<Error> => {
+      await this.#deps.authGuard?.failed(client, username);
+      const failures = state ? ++state.authFailures : MAX_AUTH_FAILURES;
+      // a 421 makes smtp-server close the connection
+      return this.#refuse(state, failures >= MAX_AUTH_FAILURES ? 'AUTH_TOO_MANY_FAILURES' : 'AUTH_FAILED', 'authentication failed');
+    };
+    // PLAIN's authorization identity is honoured only when it is the authentication identity
+    // (or empty): nobody logs in as one tenant to act as another
+    const { authzid, authcid } = auth as SMTPServerAuthentication & { authzid?: string; authcid?: string };
+    if (authzid && authcid && authzid !== authcid) return failed();
+    const gate = (await this.#deps.authGuard?.attempt(client, username)) ?? { kind: 'ok' as const };
+    if (gate.kind === 'limited') return this.#refuse(state, 'AUTH_RATE_LIMITED', 'auth refused: too many failures');
+    if (gate.kind === 'unavailable') return this.#refuse(state, 'AUTH_UNAVAILABLE', 'auth refused: failures cannot be counted');
+    const tenant = await this.#deps.tenants.authenticate(username, password);
+    if (!tenant) return failed();
+    if (state) {
+      state.tenant = tenant;
+      state.logTenant(tenant.id);
+    }
+    state?.log.info({ method: auth.method }, 'authenticated');
+    return tenant.id;
   }
 
   async #onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<Error | null> {

@@ -17,6 +17,11 @@ export interface TatState {
   set(key: string, tat: number): void;
 }
 
+/** What admit would answer, without charging anything. */
+export function wouldAdmit(state: TatState, buckets: readonly Bucket[], now: number, cost = 1): Admission {
+  return admit({ get: (key) => state.get(key), set: () => {} }, buckets, now, cost);
+}
+
 export function admit(state: TatState, buckets: readonly Bucket[], now: number, cost = 1): Admission {
   const updates: Array<[string, number]> = [];
   let worst: { bucket: string; retryAfterMs: number } | null = null;

@@ -1,6 +1,6 @@
 // What policy, the CLI and the admin API need from the store, in business terms. Keys,
 // scripts and error mapping stay inside the adapters. The caller passes `now`.
-import type { Suspension, SuppressionEntry, TenantLimits } from '../domain/policy.js';
+import type { Rate, Suspension, SuppressionEntry, TenantLimits } from '../domain/policy.js';
 import type { TenantId } from '../domain/tenant.js';
 import type { FeedbackRecord, FeedbackScope, VolumeCounts } from '../domain/feedback.js';
 import type { PendingNotice } from '../domain/notice.js';
@@ -79,8 +79,23 @@ export type RecipientAnswer =
   | { readonly kind: 'suppressed' }
   | { readonly kind: 'rate-limited'; readonly bucket: string; readonly retryAfterMs: number };
 
+export interface AuthQuestion {
+  /** the client's address, as connection limits see it */
+  readonly client: string;
+  readonly username: string;
+  readonly perClient: readonly Rate[];
+  readonly perUsername: readonly Rate[];
+  readonly now: number;
+}
+
+export type AuthAnswer = { readonly kind: 'ok' } | { readonly kind: 'limited'; readonly bucket: string; readonly retryAfterMs: number };
+
 /** The hot path: one round trip per SMTP command. */
 export interface PolicyStore {
+  /** AUTH: whether the client address and the username have failures left; charges nothing */
+  checkAuth(q: AuthQuestion): Promise<AuthAnswer>;
+  /** A failed AUTH charges the client address's and the username's failure buckets. */
+  countAuthFailure(q: AuthQuestion): Promise<void>;
   /** MAIL FROM: active suspension of the tenant, sender domain or sender; then the tenant and sender rates, consumed only if all allow. */
   checkMail(q: MailQuestion): Promise<MailAnswer>;
   /** RCPT TO: suppression; then the recipient and recipient-domain rates, consumed only if all allow. */

@@ -6,7 +6,7 @@ const PER_MS = { second: 1_000, minute: 60_000, hour: 3_600_000, day: 86_400_000
 
 type RateList = ReadonlyArray<{ readonly limit: number; readonly per: keyof typeof PER_MS }>;
 
-function toRates(list: RateList): Rate[] {
+export function toRates(list: RateList): Rate[] {
   return list.map((r) => ({ limit: r.limit, windowMs: PER_MS[r.per] }));
 }
 

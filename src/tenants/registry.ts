@@ -2,6 +2,7 @@
 // ones) and refreshed in the background: who may relay, with which credentials, from which
 // networks, for which sender domains, under which limits, and each one's key.
 import { BlockList, isIP } from 'node:net';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Tenant, TenantId } from '../domain/tenant.js';
 import type { MasterKey, TenantKey } from '../crypto/keys.js';
@@ -13,6 +14,23 @@ export interface StoreTrust {
   serving(): boolean;
   /** looks at the store again */
   check(): Promise<string>;
+}
+
+export interface AuthCacheOptions {
+  /** how long a verified username and password are taken without scrypt; 0 turns the cache off */
+  readonly ttlMs: number;
+  readonly maxEntries: number;
+  /** scrypt runs at once at most */
+  readonly maxConcurrentHashes: number;
+  /** told how each check was decided: from the cache, or by scrypt (matched or not) */
+  readonly onVerify?: (how: 'cached' | 'hashed_ok' | 'hashed_failed') => void;
+}
+
+interface Cached {
+  readonly tenant: TenantId;
+  /** the password hash the entry was verified against: a changed one makes it worthless */
+  readonly passwordHash: string;
+  readonly expiresAt: number;
 }
 
 interface Entry {
@@ -41,7 +59,22 @@ export class TenantRegistry {
     private readonly onLoad?: (ids: readonly TenantId[]) => void,
     /** without it every list is believed */
     private readonly trust?: StoreTrust,
-  ) {}
+    auth: AuthCacheOptions = { ttlMs: 0, maxEntries: 0, maxConcurrentHashes: 2 },
+  ) {
+    this.#auth = auth;
+  }
+
+  readonly #auth: AuthCacheOptions;
+  /**
+   * Recent successful logins, keyed by an HMAC of username and password under a secret this
+   * process draws at start and never shows: neither the password nor an unkeyed hash of it is
+   * kept. Failures are never cached.
+   */
+  readonly #cache = new Map<string, Cached>();
+  readonly #cacheSecret = randomBytes(32);
+  /** scrypt calls running, and those waiting for one to end */
+  #hashing = 0;
+  readonly #waiting: Array<() => void> = [];
 
   /**
    * Reads every tenant from the store. A tenant whose key does not unwrap is left out and
@@ -83,8 +116,13 @@ export class TenantRegistry {
     clearInterval(this.#timer);
   }
 
-  /** The tenant these credentials belong to, or null. Always runs one scrypt, so timing does not tell whether the user exists. */
-  async authenticate(username: string, password: string): Promise<Tenant | null> {
+  /**
+   * The tenant these credentials belong to, or null. A login verified within the cache's TTL,
+   * against the password hash the tenant still has, costs one HMAC; any other runs one scrypt
+   * (also for an unknown username, so timing does not tell whether it exists), at most
+   * maxConcurrentHashes at once.
+   */
+  async authenticate(username: string, password: string, now = Date.now()): Promise<Tenant | null> {
     let entry: Entry | undefined;
     for (const e of this.#entries.values()) {
       if (e.username === username) {
@@ -92,8 +130,36 @@ export class TenantRegistry {
         break;
       }
     }
-    const ok = await verifyPassword(password, entry?.passwordHash ?? DUMMY_HASH);
-    return ok && entry ? entry.tenant : null;
+    const cacheKey = this.#auth.ttlMs > 0 ? createHmac('sha256', this.#cacheSecret).update(username).update('\0').update(password).digest('base64url') : null;
+    const cached = cacheKey ? this.#cache.get(cacheKey) : undefined;
+    if (cached) {
+      if (entry && cached.tenant === entry.tenant.id && cached.passwordHash === entry.passwordHash && cached.expiresAt > now) {
+        this.#auth.onVerify?.('cached');
+        return entry.tenant;
+      }
+      this.#cache.delete(cacheKey!);
+    }
+    const ok = await this.#limited(() => verifyPassword(password, entry?.passwordHash ?? DUMMY_HASH));
+    this.#auth.onVerify?.(ok ? 'hashed_ok' : 'hashed_failed');
+    if (!ok || !entry) return null;
+    if (cacheKey && entry.passwordHash && this.#auth.maxEntries > 0) {
+      // the oldest entry makes room: a Map iterates in insertion order
+      if (this.#cache.size >= this.#auth.maxEntries) this.#cache.delete(this.#cache.keys().next().value!);
+      this.#cache.set(cacheKey, { tenant: entry.tenant.id, passwordHash: entry.passwordHash, expiresAt: now + this.#auth.ttlMs });
+    }
+    return entry.tenant;
+  }
+
+  /** libuv's pool has four threads by default and file writes (accounting) need them too */
+  async #limited<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.#hashing >= this.#auth.maxConcurrentHashes) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#hashing++;
+    try {
+      return await fn();
+    } finally {
+      this.#hashing--;
+      this.#waiting.shift()?.();
+    }
   }
 
   /** The tenant that relays without AUTH from this client address, or null. */

@@ -12,9 +12,9 @@ import { scopeOf, type FeedbackRecord, type FeedbackScope, type VolumeCounts } f
 import type { ApiToken } from '../../admin/tokens.js';
 import type { PendingNotice } from '../../domain/notice.js';
 import { hourOf, totalsFields, volumeFields, VOLUME_KEEP_MS } from '../volume.js';
-import { admit, MemoryTatState } from '../gcra.js';
-import { mailBuckets, recipientBuckets } from '../buckets.js';
-import { StoreIdentityMissingError, StoreNotEmptyError, type BackupItem, type Durability, type MailAnswer, type MailQuestion, type RecipientAnswer, type RecipientQuestion, type Store, type StoreIdentity, type TenantRecord } from '../ports.js';
+import { admit, MemoryTatState, wouldAdmit } from '../gcra.js';
+import { authBuckets, mailBuckets, recipientBuckets } from '../buckets.js';
+import { StoreIdentityMissingError, StoreNotEmptyError, type AuthAnswer, type AuthQuestion, type BackupItem, type Durability, type MailAnswer, type MailQuestion, type RecipientAnswer, type RecipientQuestion, type Store, type StoreIdentity, type TenantRecord } from '../ports.js';
 import { activeMatch, isActive } from '../suspension-match.js';
 
 const SEP = '\u0000';
@@ -107,6 +107,16 @@ export class EmbeddedStore implements Store {
     if (entry && (entry.expiresAt === undefined || entry.expiresAt > q.now)) return { kind: 'suppressed' };
     const admission = admit(this.#rates, recipientBuckets(q.tenant, q.recipientDomain, q.limits), q.now);
     return admission.allowed ? { kind: 'ok' } : { kind: 'rate-limited', bucket: admission.bucket, retryAfterMs: admission.retryAfterMs };
+  }
+
+  /** in process memory, like the other rate buckets of one process */
+  async checkAuth(q: AuthQuestion): Promise<AuthAnswer> {
+    const a = wouldAdmit(this.#rates, authBuckets(q.client, q.username, q.perClient, q.perUsername), q.now);
+    return a.allowed ? { kind: 'ok' } : { kind: 'limited', bucket: a.bucket, retryAfterMs: a.retryAfterMs };
+  }
+
+  async countAuthFailure(q: AuthQuestion): Promise<void> {
+    admit(this.#rates, authBuckets(q.client, q.username, q.perClient, q.perUsername), q.now);
   }
 
   async putTenant(tenant: TenantRecord): Promise<void> {

@@ -8,13 +8,15 @@ import { randomUUID } from 'node:crypto';
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import type { Suspension, SuppressionEntry } from '../../domain/policy.js';
 import type { TenantId } from '../../domain/tenant.js';
-import { mailBuckets, recipientBuckets } from '../buckets.js';
+import { authBuckets, mailBuckets, recipientBuckets } from '../buckets.js';
 import type { Bucket } from '../gcra.js';
 import {
   StoreIdentityMissingError,
   StoreNotEmptyError,
   StoreUnavailableError,
   StoreWriteRefusedError,
+  type AuthAnswer,
+  type AuthQuestion,
   type BackupItem,
   type Durability,
   type MailAnswer,
@@ -68,7 +70,7 @@ export class RedisStore implements Store {
 
   private constructor(client: Client) {
     this.client = client;
-    for (const name of ['check-mail', 'check-recipient', 'add-suspension', 'lift-suspension', 'add-feedback', 'claim-once', 'import-stage', 'import-commit', 'import-merge']) {
+    for (const name of ['check-mail', 'check-recipient', 'add-suspension', 'lift-suspension', 'add-feedback', 'claim-once', 'import-stage', 'import-commit', 'import-merge', 'auth-check', 'auth-failure']) {
       client.defineCommand(`mw_${name.replace(/-/g, '_')}_${SCRIPT_VERSION}`, { lua: loadScript(name) });
     }
   }
@@ -178,6 +180,19 @@ export class RedisStore implements Store {
     if (reply[0] === 'suppressed') return { kind: 'suppressed' };
     if (reply[0] === 'rate') return { kind: 'rate-limited', bucket: reply[1]!, retryAfterMs: Number(reply[2]) };
     return { kind: 'ok' };
+  }
+
+  async checkAuth(q: AuthQuestion): Promise<AuthAnswer> {
+    const buckets = authBuckets(q.client, q.username, q.perClient, q.perUsername);
+    if (buckets.length === 0) return { kind: 'ok' };
+    const reply = (await this.#run('mw_auth_check', [buckets.length, ...buckets.map((b) => b.key), q.now, buckets.length, ...bucketArgs(buckets)])) as [string, string?, number?];
+    return reply[0] === 'limited' ? { kind: 'limited', bucket: reply[1]!, retryAfterMs: Number(reply[2]) } : { kind: 'ok' };
+  }
+
+  async countAuthFailure(q: AuthQuestion): Promise<void> {
+    const buckets = authBuckets(q.client, q.username, q.perClient, q.perUsername);
+    if (buckets.length === 0) return;
+    await this.#run('mw_auth_failure', [buckets.length, ...buckets.map((b) => b.key), q.now, buckets.length, ...bucketArgs(buckets)]);
   }
 
   /** The tenant's seal first, then its record: a tenant is never listed without the seal its MAIL and RCPT are checked against. */
