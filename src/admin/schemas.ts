@@ -3,11 +3,10 @@
 import { z } from 'zod';
 import { SUPPRESSION_REASONS } from '../domain/policy.js';
 
+export { ROLES, type Role } from '../domain/access.js';
+
 /** every schema that the OpenAPI description names */
 export const apiSchemas = z.registry<{ id: string }>();
-
-export const ROLES = ['operator', 'abuse-desk', 'tenant'] as const;
-export type Role = (typeof ROLES)[number];
 
 const reason = z.string().trim().min(1, 'a reason is required').max(500);
 const isoDate = z.iso.datetime({ offset: true });

@@ -1,27 +1,9 @@
 // API tokens for the admin API. A token is "mwt_<id>_<secret>"; the store keeps its id,
 // role, tenant (for tenant tokens), expiry and the SHA-256 of the secret, never the secret.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { TenantId } from '../domain/tenant.js';
-import type { Role } from './schemas.js';
+import type { ApiToken, TokenStore } from '../domain/access.js';
 
-export interface ApiToken {
-  readonly id: string;
-  readonly role: Role;
-  /** the one tenant a tenant token may see and change */
-  readonly tenant?: TenantId;
-  readonly name?: string;
-  readonly secretHash: string;
-  readonly createdAt: number;
-  readonly createdBy: string;
-  readonly expiresAt?: number;
-  readonly revokedAt?: number;
-}
-
-export interface TokenStore {
-  putApiToken(token: ApiToken): Promise<void>;
-  getApiToken(id: string): Promise<ApiToken | null>;
-  listApiTokens(): Promise<ApiToken[]>;
-}
+export type { ApiToken, TokenStore } from '../domain/access.js';
 
 const hash = (secret: string) => createHash('sha256').update(secret).digest('hex');
 

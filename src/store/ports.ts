@@ -4,7 +4,7 @@ import type { Rate, Suspension, SuppressionEntry, TenantLimits } from '../domain
 import type { TenantId } from '../domain/tenant.js';
 import type { FeedbackRecord, FeedbackScope, VolumeCounts } from '../domain/feedback.js';
 import type { PendingNotice } from '../domain/notice.js';
-import type { ApiToken, TokenStore } from '../admin/tokens.js';
+import type { ApiToken, TokenStore } from '../domain/access.js';
 
 export interface TenantRecord {
   readonly id: TenantId;

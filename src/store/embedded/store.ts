@@ -9,7 +9,7 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Suspension, SuppressionEntry } from '../../domain/policy.js';
 import type { TenantId } from '../../domain/tenant.js';
 import { scopeOf, type FeedbackRecord, type FeedbackScope, type VolumeCounts } from '../../domain/feedback.js';
-import type { ApiToken } from '../../admin/tokens.js';
+import type { ApiToken } from '../../domain/access.js';
 import type { PendingNotice } from '../../domain/notice.js';
 import { hourOf, totalsFields, volumeFields, VOLUME_KEEP_MS } from '../volume.js';
 import { admit, MemoryTatState, wouldAdmit } from '../gcra.js';

@@ -29,7 +29,7 @@ import {
 } from '../ports.js';
 import { isActive } from '../suspension-match.js';
 import { feedbackKeys, IDENTITY_KEY, keys, LOST_IDENTITY_KEY, TENANTS_KEY, TOKENS_KEY } from './keys.js';
-import type { ApiToken } from '../../admin/tokens.js';
+import type { ApiToken } from '../../domain/access.js';
 import { REVIEW, scopeOf, type FeedbackRecord, type FeedbackScope, type VolumeCounts } from '../../domain/feedback.js';
 import type { PendingNotice } from '../../domain/notice.js';
 import { hourOf, totalsFields, volumeFields, VOLUME_KEEP_MS } from '../volume.js';
