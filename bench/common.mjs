@@ -89,15 +89,16 @@ export function benchCertificate(root) {
  * mailwarden composed in a child process with `start(config, startOptions)`: an embedded
  * store (or the one `storeYaml` names), one tenant owning 127.0.0.0/8, limits high enough
  * never to refuse (every bucket is still computed and charged), feedback and admin off.
- * `yamlExtra` adds configuration keys. Returns the relay and its configuration file.
+ * `yamlExtra` adds configuration keys, `smtpExtra` keys of smtp and `tenantExtra` keys of the
+ * tenant (", key: value" each). Returns the relay and its configuration file.
  */
-export async function startBenchRelay(root, dir, upstreamPort, { yamlExtra = 'metrics: { port: 0 }', startOptions = {}, nodeArgs = [], storeYaml } = {}) {
+export async function startBenchRelay(root, dir, upstreamPort, { yamlExtra = 'metrics: { port: 0 }', startOptions = {}, nodeArgs = [], storeYaml, tenantExtra = '', smtpExtra = '' } = {}) {
   const port = await freePort();
   const certDir = await benchCertificate(root);
   const file = join(dir, 'config.yaml');
   writeFileSync(
     file,
-    `smtp: { host: 127.0.0.1, port: ${port}, hostname: relay.bench, tls: { devCertDir: ${certDir} }, limits: { maxConnectionsPerIp: 200 } }
+    `smtp: { host: 127.0.0.1, port: ${port}, hostname: relay.bench, tls: { devCertDir: ${certDir} }, limits: { maxConnectionsPerIp: 200 }${smtpExtra} }
 upstream: { host: 127.0.0.1, port: ${upstreamPort}, starttls: off, pool: { maxIdle: 32 } }
 store: ${storeYaml ?? `{ kind: embedded, path: ${join(dir, 'store')} }`}
 keys: { masterKeyFile: ${join(dir, 'master.key')} }
@@ -108,7 +109,7 @@ limits:
   perSender: [{ limit: 100000000, per: hour }]
   perRecipientDomain: [{ limit: 100000000, per: minute }]
 tenants:
-  - { id: bench, domains: [bench.test], networks: [127.0.0.0/8] }
+  - { id: bench, domains: [bench.test], networks: [127.0.0.0/8]${tenantExtra} }
 ${yamlExtra}
 feedback: { enabled: false }
 admin: { enabled: false }

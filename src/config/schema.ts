@@ -52,7 +52,7 @@ const rates = z.array(
 export const authSchema = z
   .strictObject({
     /** how long a verified username and password are taken without scrypt */
-    cacheTtlMs: ms.default(300_000),
+    cacheTtlMs: z.number().int().min(0).default(300_000),
     cacheEntries: z.number().int().min(0).default(10_000),
     /** scrypt runs at once at most; the rest of libuv's threads stay free for file writes */
     maxConcurrentHashes: z.number().int().min(1).default(2),
