@@ -70,6 +70,15 @@ export class AdminService {
     return record;
   }
 
+  /** A new password (its scrypt hash) for a tenant that logs in: logins cached under the old one end at the relays' next tenant refresh. */
+  async setPassword(tenant: TenantId, passwordHash: string): Promise<void> {
+    const record = await this.store.getTenant(tenant);
+    if (!record) throw new AdminError('NOT_FOUND', `no tenant ${JSON.stringify(tenant)}`);
+    if (!record.username) throw new AdminError('INVALID_INPUT', `tenant ${JSON.stringify(tenant)} relays by network and has no login`);
+    await this.store.putTenant({ ...record, passwordHash });
+    this.onChange?.(tenant, 'tenant.password', 'admin');
+  }
+
   async suspend(input: SuspendInput): Promise<Suspension> {
     await this.#tenantKey(input.tenant);
     if (!input.reason.trim()) throw new AdminError('INVALID_INPUT', 'a suspension needs a reason');

@@ -11,7 +11,7 @@ import { tenantOffboard } from './offboard-command.js';
 import { accountingQuery, retentionRun, subject } from './accounting-commands.js';
 import { storeCommand } from './store-commands.js';
 import { MasterKeyMismatchError } from '../tenants/bootstrap.js';
-import { describeError, suppression, suspend, suspensions, tenantAdd, tenantList, unsuspend, type Io } from './policy-commands.js';
+import { describeError, suppression, suspend, suspensions, tenantAdd, tenantList, tenantSetPassword, unsuspend, type Io } from './policy-commands.js';
 
 const USAGE = `usage: mailwarden <command>
 
@@ -23,6 +23,7 @@ commands:
   tenant list                the tenants in the store
   tenant add --id T --domain D [--domain D2 ...] [--network CIDR ...] [--username U --password-stdin]
              [--abuse-email E] [--abuse-webhook URL]   who hears about rate warnings and automatic suspensions
+  tenant set-password --id T --password-stdin   a new login password, read on standard input
   tenant offboard T --return DIR --yes   end of contract: return all its data to DIR, delete it everywhere
                                          with its key, write DIR/deletion-certificate.json
 
@@ -111,6 +112,7 @@ async function main(argv: string[]): Promise<number> {
     case 'tenant':
       if (sub === 'list') return tenantList(config(), rest, io);
       if (sub === 'add') return tenantAdd(config(), rest, io, readPassword);
+      if (sub === 'set-password') return tenantSetPassword(config(), rest, io, readPassword);
       if (sub === 'offboard') return tenantOffboard(config(), rest, io);
       if (sub === 'hash-password') {
         const password = await readPassword();

@@ -275,6 +275,19 @@ export async function tenantAdd(config: Config, args: string[], io: Io, readPass
   return 0;
 }
 
+export async function tenantSetPassword(config: Config, args: string[], io: Io, readPassword: () => Promise<string>): Promise<number> {
+  const { values } = parseArgs({ args, options: { id: { type: 'string' }, 'password-stdin': { type: 'boolean' } } });
+  const tenant = need(values.id, '--id');
+  if (!values['password-stdin']) throw new UsageError('--password-stdin is required: the password is read from standard input, never from the command line');
+  const password = await readPassword();
+  if (!password) throw new UsageError('empty password');
+  const { hashPassword } = await import('../tenants/password.js');
+  const hash = await hashPassword(password);
+  await audited(config, { action: 'tenant.password', tenant }, () => withService(config, (svc) => svc.setPassword(tenant, hash)));
+  io.out(`new password for ${tenant}; replicas take it, and drop logins cached under the old one, within store.tenantRefreshMs${config.tenants.some((t) => t.id === tenant) ? ' (this tenant is in the configuration too: its password there wins at the next start)' : ''}`);
+  return 0;
+}
+
 export async function tenantList(config: Config, _args: string[], io: Io): Promise<number> {
   const tenants = await withService(config, (_svc, store) => store.listTenants());
   for (const t of tenants) io.out(`${t.id}  domains: ${t.domains.join(', ')}${t.username ? `  login: ${t.username}` : ''}${t.networks.length ? `  networks: ${t.networks.join(', ')}` : ''}`);

@@ -53,6 +53,21 @@ tenants:
     }
   }
 
+  it('sets a new password that the running relay takes after its refresh; the old one, cached, stops working', async () => {
+    const added = await cli(['tenant', 'add', '--id', 'hooli', '--domain', 'hooli.example', '--username', 'hooli', '--password-stdin'], 'first-secret\n');
+    expect(added.code).toBe(0);
+    await new Promise((r) => setTimeout(r, 500));
+    for (let i = 0; i < 2; i++) (await authedSession(relay.port, 'hooli', 'first-secret')).destroy();
+    const changed = await cli(['tenant', 'set-password', '--id', 'hooli', '--password-stdin'], 'second-secret\n');
+    expect(changed.code).toBe(0);
+    expect(changed.stdout).toMatch(/^new password for hooli/);
+    await new Promise((r) => setTimeout(r, 500));
+    await expect(authedSession(relay.port, 'hooli', 'first-secret')).rejects.toThrow(/535 5\.7\.8/);
+    (await authedSession(relay.port, 'hooli', 'second-secret')).destroy();
+    expect((await cli(['tenant', 'set-password', '--id', 'nobody', '--password-stdin'], 'x\n')).stderr).toContain('no tenant "nobody"');
+    expect((await cli(['tenant', 'set-password', '--id', 'hooli'])).stderr).toContain('--password-stdin is required');
+  });
+
   it('adds a tenant that the running relay serves after its refresh', async () => {
     const added = await cli(['tenant', 'add', '--id', 'initech', '--domain', 'initech.example', '--username', 'initech', '--password-stdin'], 'tps-report\n');
     expect(added.code).toBe(0);
