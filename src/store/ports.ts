@@ -145,6 +145,12 @@ export interface AdminStore extends TokenStore, IdentityStore {
   putTenant(tenant: TenantRecord): Promise<void>;
   getTenant(id: TenantId): Promise<TenantRecord | null>;
   listTenants(): Promise<TenantRecord[]>;
+  /**
+   * Of tenants a replica served and no longer finds in the list, those removed on purpose
+   * (offboarded: every key of theirs deleted). One missing from the list but not removed was
+   * lost with part of the store (a Redis Cluster shard that failed over empty).
+   */
+  tenantsRemoved(ids: readonly TenantId[]): Promise<TenantId[]>;
 
   addSuspension(s: Suspension): Promise<void>;
   /** false when there is no such active suspension */

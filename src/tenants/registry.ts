@@ -100,6 +100,17 @@ export class TenantRegistry {
         this.log.error({ tenant: r.id, err: (err as Error).message }, 'tenant key does not unwrap with this master key; tenant disabled');
       }
     }
+    // a tenant gone from the list is let go only when it was removed on purpose
+    const listed = new Set(records.map((r) => r.id));
+    const missing = [...this.#entries.keys()].filter((id) => !listed.has(id));
+    if (missing.length > 0 && !trusted) {
+      const removed = new Set(await this.store.tenantsRemoved(missing));
+      for (const id of missing) {
+        if (removed.has(id)) continue;
+        entries.set(id, this.#entries.get(id)!);
+        this.log.warn({ tenant: id }, 'tenant missing from the store\'s list but not offboarded (part of the store lost?); still served');
+      }
+    }
     this.#entries = entries;
     this.onLoad?.([...entries.keys()]);
   }

@@ -259,7 +259,9 @@ export function storeContract(name: string, create: () => Promise<Store>, lose: 
           counts: { complaints: 1, unsubscribes: 0, hardBounces: 0, softBounces: 0, policyBounces: 0, other: 0, suppressed: 1 }, notes: [], sha256: `sha-${t}`, sealedReport: 's', truncated: false,
         });
       }
+      expect(await store.tenantsRemoved([a, b])).toEqual([]);
       const counts = await store.deleteTenantData(a);
+      expect(await store.tenantsRemoved([a, b])).toEqual([a]);
       expect(counts.tenant).toBe(1);
       expect(counts.suppressions).toBe(1);
       expect(counts.tokens).toBe(1);

@@ -67,6 +67,25 @@ describe('tenant registry', () => {
     }
   });
 
+  it('keeps serving a tenant whose record went missing without an offboarding (part of the store lost), and lets an offboarded one go', async () => {
+    const store = await RedisStore.connect({ urls: [redis.url], commandTimeoutMs: 1000 });
+    try {
+      const direct = new Redis(redis.url);
+      await direct.flushall();
+      const { registry, logs } = await withTenants(store, ['initech', 'hooli']);
+      // as a Cluster shard holding the tenants hash fails over empty: the tenants' own keys stay
+      await direct.hdel('mw:tenants', 'initech');
+      direct.disconnect();
+      await store.deleteTenantData('hooli');
+      await registry.load();
+      expect(registry.get('initech')?.id).toBe('initech');
+      expect(registry.get('hooli')).toBeNull();
+      expect(logs.join('')).toContain('tenant missing from the store');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('lets its tenants go when they were offboarded from the store it knows', async () => {
     const store = new EmbeddedStore(join(mkdtempSync(join(tmpdir(), 'mw-reg-')), 'store'));
     try {

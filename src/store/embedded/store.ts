@@ -126,6 +126,11 @@ export class EmbeddedStore implements Store {
     });
   }
 
+  /** one database: a tenant gone from it was deleted on purpose */
+  async tenantsRemoved(ids: readonly TenantId[]): Promise<TenantId[]> {
+    return ids.filter((id) => this.#tenants.get(id) === undefined);
+  }
+
   async getIdentity(): Promise<StoreIdentity | null> {
     return (this.#meta.get(IDENTITY) as StoreIdentity | undefined) ?? null;
   }

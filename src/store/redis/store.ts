@@ -203,6 +203,12 @@ export class RedisStore implements Store {
     await this.#call(() => this.client.hset(TENANTS_KEY, tenant.id, JSON.stringify(tenant)));
   }
 
+  /** removed on purpose: its seal went with every other key of it (deleteTenantData) */
+  async tenantsRemoved(ids: readonly TenantId[]): Promise<TenantId[]> {
+    const sealed = await this.#eachTenant(ids, (t) => this.client.exists(keys(t).seal));
+    return ids.filter((_, i) => sealed[i] === 0);
+  }
+
   async getIdentity(): Promise<StoreIdentity | null> {
     const raw = await this.#call(() => this.client.get(IDENTITY_KEY));
     return raw === null ? null : (JSON.parse(raw) as StoreIdentity);
