@@ -183,16 +183,12 @@ export class RedisStore implements Store {
   }
 
   async checkAuth(q: AuthQuestion): Promise<AuthAnswer> {
-    const buckets = authBuckets(q.client, q.username, q.perClient, q.perUsername);
-    if (buckets.length === 0) return { kind: 'ok' };
-    const reply = (await this.#run('mw_auth_check', [buckets.length, ...buckets.map((b) => b.key), q.now, buckets.length, ...bucketArgs(buckets)])) as [string, string?, number?];
+    const reply = (await this.#run('mw_auth_check', authArgs(q))) as [string, string?, number?];
     return reply[0] === 'limited' ? { kind: 'limited', bucket: reply[1]!, retryAfterMs: Number(reply[2]) } : { kind: 'ok' };
   }
 
   async countAuthFailure(q: AuthQuestion): Promise<void> {
-    const buckets = authBuckets(q.client, q.username, q.perClient, q.perUsername);
-    if (buckets.length === 0) return;
-    await this.#run('mw_auth_failure', [buckets.length, ...buckets.map((b) => b.key), q.now, buckets.length, ...bucketArgs(buckets)]);
+    await this.#run('mw_auth_failure', authArgs(q));
   }
 
   /** The tenant's seal first, then its record: a tenant is never listed without the seal its MAIL and RCPT are checked against. */
@@ -244,18 +240,20 @@ export class RedisStore implements Store {
     for (let h = hourOf(now - VOLUME_KEEP_MS); h <= hourOf(now); h++) hours.push(h);
     for (const raw of await this.#call(() => this.client.hvals(TENANTS_KEY))) {
       const tenant = JSON.parse(raw) as TenantRecord;
-      const k = keys(tenant.id);
-      const fb = feedbackKeys(tenant.id);
+      // one MULTI: the record with the tenant's own keys; on Redis Cluster the tenants hash is
+      // in another slot, so the record is read apart just before
+      const cluster = this.client instanceof Cluster;
+      const apart = cluster ? await this.#call(() => this.client.hget(TENANTS_KEY, tenant.id)) : null;
       const tx = this.client.multi();
-      tx.hget(TENANTS_KEY, tenant.id);
+      if (!cluster) tx.hget(TENANTS_KEY, tenant.id);
+      const k = keys(tenant.id);
       tx.hgetall(k.suspensionRecords);
       tx.hkeys(k.activeSuspensions);
-      tx.hvals(fb.records);
+      tx.hvals(feedbackKeys(tenant.id).records);
       tx.hvals(k.notices);
       for (const h of hours) tx.hgetall(k.volume(h));
-      // tenants hash and the tenant's keys are in different Cluster slots: the record is re-read outside the MULTI there
-      const results = this.client instanceof Cluster ? null : await this.#call(() => tx.exec());
-      const read = results ?? (await this.#readTenantApart(tenant.id, hours));
+      const results = (await this.#call(() => tx.exec())) ?? [];
+      const read: Array<[Error | null, unknown]> = cluster ? [[null, apart], ...results] : results;
       const value = (i: number) => {
         const [err, v] = read[i]!;
         if (err) throw storeError(err);
@@ -274,20 +272,6 @@ export class RedisStore implements Store {
       for await (const e of this.listSuppressions(tenant.id)) yield { t: 'suppression', tenant: tenant.id, v: e };
     }
     for (const json of await this.#call(() => this.client.hvals(feedbackKeys(REVIEW).records))) yield { t: 'feedback', v: JSON.parse(json) as FeedbackRecord };
-  }
-
-  /** The same reads as backup's MULTI, on Redis Cluster: the tenant's own keys in one MULTI (one slot), its record apart. */
-  async #readTenantApart(tenant: TenantId, hours: readonly number[]): Promise<Array<[Error | null, unknown]>> {
-    const record = await this.#call(() => this.client.hget(TENANTS_KEY, tenant));
-    const k = keys(tenant);
-    const tx = this.client.multi();
-    tx.hgetall(k.suspensionRecords);
-    tx.hkeys(k.activeSuspensions);
-    tx.hvals(feedbackKeys(tenant).records);
-    tx.hvals(k.notices);
-    for (const h of hours) tx.hgetall(k.volume(h));
-    const rest = (await this.#call(() => tx.exec())) ?? [];
-    return [[null, record], ...rest];
   }
 
   /**
@@ -330,13 +314,13 @@ export class RedisStore implements Store {
           const k = keys(s.tenant);
           await write(s.tenant, (p) => {
             p.hset(k.suspensionRecords, s.id, JSON.stringify(s));
-            if (item.active) p.hset(k.activeSuspensions, s.id, `${s.scope}\t${s.value ?? ''}\t${s.expiresAt ?? ''}`);
+            if (item.active) p.hset(k.activeSuspensions, s.id, activeLine(s));
           }, 2);
           counts.suspensions!++;
           break;
         }
         case 'suppression':
-          await write(item.tenant, (p) => p.hset(keys(item.tenant).suppressions, item.v.pseudonym, `${item.v.expiresAt ?? ''}\t${JSON.stringify(item.v)}`));
+          await write(item.tenant, (p) => p.hset(keys(item.tenant).suppressions, item.v.pseudonym, suppressionValue(item.v)));
           counts.suppressions!++;
           break;
         case 'feedback': {
@@ -401,7 +385,7 @@ export class RedisStore implements Store {
 
   async addSuspension(s: Suspension): Promise<void> {
     const k = keys(s.tenant);
-    await this.#run('mw_add_suspension', [2, k.activeSuspensions, k.suspensionRecords, s.id, JSON.stringify(s), `${s.scope}\t${s.value ?? ''}\t${s.expiresAt ?? ''}`]);
+    await this.#run('mw_add_suspension', [2, k.activeSuspensions, k.suspensionRecords, s.id, JSON.stringify(s), activeLine(s)]);
   }
 
   async liftSuspension(tenant: TenantId, id: string, lifted: NonNullable<Suspension['lifted']>): Promise<boolean> {
@@ -430,7 +414,7 @@ export class RedisStore implements Store {
     for (let i = 0; i < entries.length; i += 5000) {
       const fields: string[] = [];
       const slice = entries.slice(i, i + 5000);
-      for (const e of slice) fields.push(e.pseudonym, `${e.expiresAt ?? ''}\t${JSON.stringify(e)}`);
+      for (const e of slice) fields.push(e.pseudonym, suppressionValue(e));
       tx.hset(k.suppressions, ...fields);
       // newer than a committed import's entry of the same pseudonym, which would otherwise win
       tx.hdel(k.suppressionImport, ...slice.map((e) => e.pseudonym));
@@ -454,7 +438,7 @@ export class RedisStore implements Store {
       for await (const batch of batches) {
         for (let i = 0; i < batch.length; i += IMPORT_BATCH) {
           const fields: string[] = [];
-          for (const e of batch.slice(i, i + IMPORT_BATCH)) fields.push(e.pseudonym, `${e.expiresAt ?? ''}\t${JSON.stringify(e)}`);
+          for (const e of batch.slice(i, i + IMPORT_BATCH)) fields.push(e.pseudonym, suppressionValue(e));
           if (Number(await this.#run('mw_import_stage', [2, k.suppressionImport, k.suppressionImportState, id, ...fields])) !== 1) throw new ImportSupersededError();
           n += fields.length / 2;
         }
@@ -499,7 +483,7 @@ export class RedisStore implements Store {
     const k = keys(tenant);
     const imported = (await this.#merging(tenant)) ? await this.#call(() => this.client.hget(k.suppressionImport, pseudonym)) : null;
     const raw = imported ?? (await this.#call(() => this.client.hget(k.suppressions, pseudonym)));
-    return raw === null ? null : (JSON.parse(raw.slice(raw.indexOf('\t') + 1)) as SuppressionEntry);
+    return raw === null ? null : suppressionEntry(raw);
   }
 
   async removeSuppression(tenant: TenantId, pseudonym: string): Promise<boolean> {
@@ -512,15 +496,11 @@ export class RedisStore implements Store {
   async *listSuppressions(tenant: TenantId): AsyncIterable<SuppressionEntry> {
     const k = keys(tenant);
     const merging = await this.#merging(tenant);
-    if (merging) for await (const [, entry] of this.#scanSuppressions(k.suppressionImport)) yield entry;
+    if (merging) for await (const [, entries] of this.#scanPages(k.suppressionImport)) yield* entries;
     for await (const [pseudonyms, entries] of this.#scanPages(k.suppressions)) {
       const shadowed = merging && pseudonyms.length > 0 ? await this.#call(() => this.client.hmget(k.suppressionImport, ...pseudonyms)) : [];
       for (let i = 0; i < entries.length; i++) if (!shadowed[i]) yield entries[i]!;
     }
-  }
-
-  async *#scanSuppressions(key: string): AsyncIterable<[string, SuppressionEntry]> {
-    for await (const [pseudonyms, entries] of this.#scanPages(key)) for (let i = 0; i < entries.length; i++) yield [pseudonyms[i]!, entries[i]!];
   }
 
   async *#scanPages(key: string): AsyncIterable<[string[], SuppressionEntry[]]> {
@@ -531,7 +511,7 @@ export class RedisStore implements Store {
       const entries: SuppressionEntry[] = [];
       for (let i = 0; i < flat.length; i += 2) {
         pseudonyms.push(flat[i]!);
-        entries.push(JSON.parse(flat[i + 1]!.slice(flat[i + 1]!.indexOf('\t') + 1)) as SuppressionEntry);
+        entries.push(suppressionEntry(flat[i + 1]!));
       }
       yield [pseudonyms, entries];
       cursor = next;
@@ -731,6 +711,26 @@ const WRITE_REFUSED = /\b(OOM command not allowed|READONLY)\b/;
 function storeError(err: unknown): StoreUnavailableError {
   const message = `redis: ${(err as Error).message}`;
   return WRITE_REFUSED.test(message) ? new StoreWriteRefusedError(message, { cause: err }) : new StoreUnavailableError(message, { cause: err });
+}
+
+/** a suppression entry as its hash field holds it: "expiresAt<TAB>entry JSON", the expiry first for the RCPT script */
+function suppressionValue(e: SuppressionEntry): string {
+  return `${e.expiresAt ?? ''}\t${JSON.stringify(e)}`;
+}
+
+function suppressionEntry(value: string): SuppressionEntry {
+  return JSON.parse(value.slice(value.indexOf('\t') + 1)) as SuppressionEntry;
+}
+
+/** an active suspension as the MAIL script reads it: "scope<TAB>value<TAB>expiresAt" */
+function activeLine(s: Suspension): string {
+  return `${s.scope}\t${s.value ?? ''}\t${s.expiresAt ?? ''}`;
+}
+
+/** KEYS and ARGV of auth-check.lua and auth-failure.lua */
+function authArgs(q: AuthQuestion): (string | number)[] {
+  const buckets = authBuckets(q.client, q.username, q.perClient, q.perUsername);
+  return [buckets.length, ...buckets.map((b) => b.key), q.now, buckets.length, ...bucketArgs(buckets)];
 }
 
 function bucketArgs(buckets: readonly Bucket[]): (string | number)[] {
