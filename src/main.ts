@@ -152,11 +152,8 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   });
   if (config.metrics.enabled) suspensionGauge.start(30_000);
   const readiness = new Readiness({
-    // a fresh look at the identity as well: the store answers, but is it the one known?
-    pingStore: async () => {
-      await store.getIdentity();
-      await identity.check();
-    },
+    // one read answers both: does the store answer, and is it the one known?
+    pingStore: () => identity.look(),
     storeIdentity: () => ({ state: identity.state, cause: identity.describe() }),
     tenants: () => tenants.unservable(),
     upstream: config.upstream.dev === 'outbox' ? null : { host: config.upstream.host, port: config.upstream.port },

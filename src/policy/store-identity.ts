@@ -78,6 +78,11 @@ export class StoreIdentityWatch {
 
   /** One look at the store; a store that does not answer changes nothing (its deadlines fail closed on their own). */
   check(): Promise<StoreState> {
+    return this.look().catch(() => this.#state);
+  }
+
+  /** The same look, rejecting when the store does not answer within the deadline (readiness asks this way). */
+  look(): Promise<StoreState> {
     this.#checking ??= this.#check().finally(() => {
       this.#checking = null;
     });
@@ -114,12 +119,7 @@ export class StoreIdentityWatch {
   }
 
   async #check(): Promise<StoreState> {
-    let found: StoreIdentity | null;
-    try {
-      found = await withDeadline(this.#o.store.getIdentity(), this.#o.deadlineMs);
-    } catch {
-      return this.#state;
-    }
+    const found = await withDeadline(this.#o.store.getIdentity(), this.#o.deadlineMs);
     const known = this.#known;
     let next: StoreState;
     let adopt: StoreIdentity | null = null;
