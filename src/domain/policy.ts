@@ -55,3 +55,25 @@ export interface TenantLimits {
   /** messages with the null sender, per tenant: a stricter bucket for bounces */
   readonly nullSender: readonly Rate[];
 }
+
+/**
+ * What a rate bucket counts. Per tenant: messages, null-sender messages, messages per sender,
+ * recipients, recipients per recipient domain; of no tenant: failed AUTHs per client address
+ * and per username.
+ */
+export type RateScope = 'msg' | 'null' | 'snd' | 'rcpt' | 'rdom' | 'ip' | 'user';
+
+/**
+ * One rate bucket a command charges. Policy decides which buckets a command charges and how
+ * (GCRA); each store keeps a bucket's state under a key of its own layout.
+ */
+export interface RateBucket {
+  /** whose bucket it is; null for one that belongs to no tenant (failed AUTHs) */
+  readonly tenant: TenantId | null;
+  readonly scope: RateScope;
+  /** the sender, recipient domain, client address or username hash it counts; '' for a tenant-wide bucket */
+  readonly subject: string;
+  readonly rate: Rate;
+  /** shown in the reply's retry hint and in logs, e.g. "messages/1h" */
+  readonly name: string;
+}

@@ -5,6 +5,7 @@
 import type { Rate } from '../domain/policy.js';
 import type { AuthQuestion, PolicyStore } from '../store/ports.js';
 import { withDeadline } from './pipeline.js';
+import { authBuckets } from './rate-buckets.js';
 
 export type AuthGate = { readonly kind: 'ok' } | { readonly kind: 'limited'; readonly bucket: string; readonly retryAfterMs: number } | { readonly kind: 'unavailable' };
 
@@ -25,7 +26,7 @@ export interface AuthGuardDeps {
 }
 
 export function createAuthGuard(deps: AuthGuardDeps): AuthGuard {
-  const question = (client: string, username: string): AuthQuestion => ({ client, username, perClient: deps.perClient, perUsername: deps.perUsername, now: deps.now() });
+  const question = (client: string, username: string): AuthQuestion => ({ buckets: authBuckets(client, username, deps.perClient, deps.perUsername), now: deps.now() });
   return {
     async attempt(client, username) {
       try {

@@ -9,9 +9,10 @@ import { ACCEPT, reject, type Verdict } from '../domain/verdict.js';
 import type { MailAddress, Transaction } from '../domain/envelope.js';
 import type { TenantId } from '../domain/tenant.js';
 import { StoreWriteRefusedError, type MailAnswer, type MailQuestion, type PolicyStore, type RecipientAnswer, type RecipientQuestion, type StoreFailureKind } from '../store/ports.js';
-import type { TenantLimits } from '../domain/policy.js';
-import type { Admission } from '../store/gcra.js';
-import { NO_RATES, type ProcessRateLimiter } from './rate-fallback.js';
+import type { RateBucket } from '../domain/policy.js';
+import type { Admission } from './gcra.js';
+import type { ProcessRateLimiter } from './rate-fallback.js';
+import { mailBuckets, recipientBuckets } from './rate-buckets.js';
 import { checkSenderDomain } from './sender-domain.js';
 
 export interface PolicyDeps {
@@ -44,7 +45,7 @@ type Answer = MailAnswer | RecipientAnswer;
 export function createPolicy(deps: PolicyDeps): Policy {
   const fallback = deps.rateFallback;
 
-  const ask = async <Q extends { limits: TenantLimits; now: number }, A extends Answer>(
+  const ask = async <Q extends { buckets: readonly RateBucket[]; now: number }, A extends Answer>(
     stage: 'mail' | 'recipient',
     q: Q,
     check: (q: Q) => Promise<A>,
@@ -65,7 +66,7 @@ export function createPolicy(deps: PolicyDeps): Policy {
       if (answer !== null || !fallback?.active(q.now)) return answer;
     }
     // suspensions and suppressions from the store, rates from this process
-    const answer = await attempt({ ...q, limits: NO_RATES });
+    const answer = await attempt({ ...q, buckets: [] });
     if (answer === null || answer.kind !== 'ok') return answer;
     deps.onRateFallback?.(stage);
     const admission = local(q);
@@ -88,10 +89,10 @@ export function createPolicy(deps: PolicyDeps): Policy {
         store,
         senderDomain: tx.sender?.domain ?? null,
         sender: tx.sender?.matchForm ?? null,
-        limits: tx.tenant.limits,
+        buckets: mailBuckets(tx.tenant.id, tx.sender?.matchForm ?? null, tx.tenant.limits),
         now: deps.now(),
       };
-      const answer = await ask('mail', q, (x) => deps.store.checkMail(x), (x) => fallback!.admitMail(x));
+      const answer = await ask('mail', q, (x) => deps.store.checkMail(x), (x) => fallback!.admit(x.buckets, x.now));
       if (answer === null) return reject('POLICY_UNAVAILABLE');
       if (answer.kind === 'lost') return lost();
       if (answer.kind === 'suspended') return reject('SUSPENDED', `ref ${answer.ref}`);
@@ -103,8 +104,8 @@ export function createPolicy(deps: PolicyDeps): Policy {
       if (pseudonym === null) return reject('POLICY_UNAVAILABLE');
       const store = deps.storeId();
       if (store === null) return reject('STORE_LOST');
-      const q: RecipientQuestion = { tenant: tx.tenant.id, store, pseudonym, recipientDomain: rcpt.domain, limits: tx.tenant.limits, now: deps.now() };
-      const answer = await ask('recipient', q, (x) => deps.store.checkRecipient(x), (x) => fallback!.admitRecipient(x));
+      const q: RecipientQuestion = { tenant: tx.tenant.id, store, pseudonym, buckets: recipientBuckets(tx.tenant.id, rcpt.domain, tx.tenant.limits), now: deps.now() };
+      const answer = await ask('recipient', q, (x) => deps.store.checkRecipient(x), (x) => fallback!.admit(x.buckets, x.now));
       if (answer === null) return reject('POLICY_UNAVAILABLE');
       if (answer.kind === 'lost') return lost();
       if (answer.kind === 'suppressed') return reject('SUPPRESSED');

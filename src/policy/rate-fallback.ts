@@ -4,12 +4,8 @@
 // Each process enforces `share` of every limit, so N replicas sharing the load can be held
 // near the configured rate with share = 1/N. A timeout is never a reason to fall back: a
 // store that does not answer cannot say whether a recipient is suppressed (invariant 2).
-import type { Rate, TenantLimits } from '../domain/policy.js';
-import { mailBuckets, recipientBuckets } from '../store/buckets.js';
-import { admit, MemoryTatState, type Admission } from '../store/gcra.js';
-import type { MailQuestion, RecipientQuestion } from '../store/ports.js';
-
-export const NO_RATES: TenantLimits = Object.freeze({ messages: [], recipients: [], perSender: [], perRecipientDomain: [], nullSender: [] });
+import type { RateBucket } from '../domain/policy.js';
+import { admit, MemoryTatState, type Admission } from './gcra.js';
 
 export interface RateFallbackOptions {
   /** fraction of each configured limit this process admits, 0 < share <= 1 */
@@ -21,7 +17,6 @@ export interface RateFallbackOptions {
 export class ProcessRateLimiter {
   readonly #state = new MemoryTatState();
   readonly #options: RateFallbackOptions;
-  readonly #scaled = new WeakMap<TenantLimits, TenantLimits>();
   #localUntil = 0;
 
   constructor(options: RateFallbackOptions) {
@@ -37,33 +32,13 @@ export class ProcessRateLimiter {
     this.#localUntil = now + this.#options.retryStoreAfterMs;
   }
 
-  admitMail(q: Omit<MailQuestion, 'store'>): Admission {
-    return this.#admit(mailBuckets(q.tenant, q.sender, this.#scale(q.limits)), q.now);
-  }
-
-  admitRecipient(q: Omit<RecipientQuestion, 'store'>): Admission {
-    return this.#admit(recipientBuckets(q.tenant, q.recipientDomain, this.#scale(q.limits)), q.now);
-  }
-
-  #admit(buckets: Parameters<typeof admit>[1], now: number): Admission {
+  /** the buckets a command charges, each at this process's share of its limit */
+  admit(buckets: readonly RateBucket[], now: number): Admission {
     if (this.#state.size > 100_000) this.#state.sweep(now);
-    return admit(this.#state, buckets, now);
+    return admit(this.#state, this.#options.share === 1 ? buckets : buckets.map((b) => this.#scale(b)), now);
   }
 
-  #scale(limits: TenantLimits): TenantLimits {
-    if (this.#options.share === 1) return limits;
-    let scaled = this.#scaled.get(limits);
-    if (!scaled) {
-      const s = (rates: readonly Rate[]) => rates.map((r) => ({ windowMs: r.windowMs, limit: Math.max(1, Math.floor(r.limit * this.#options.share)) }));
-      scaled = {
-        messages: s(limits.messages),
-        recipients: s(limits.recipients),
-        perSender: s(limits.perSender),
-        perRecipientDomain: s(limits.perRecipientDomain),
-        nullSender: s(limits.nullSender),
-      };
-      this.#scaled.set(limits, scaled);
-    }
-    return scaled;
+  #scale(b: RateBucket): RateBucket {
+    return { ...b, rate: { windowMs: b.rate.windowMs, limit: Math.max(1, Math.floor(b.rate.limit * this.#options.share)) } };
   }
 }

@@ -1,6 +1,6 @@
 // What policy, the CLI and the admin API need from the store, in business terms. Keys,
 // scripts and error mapping stay inside the adapters. The caller passes `now`.
-import type { Rate, Suspension, SuppressionEntry, TenantLimits } from '../domain/policy.js';
+import type { RateBucket, Suspension, SuppressionEntry, TenantLimits } from '../domain/policy.js';
 import type { TenantId } from '../domain/tenant.js';
 import type { FeedbackRecord, FeedbackScope, VolumeCounts } from '../domain/feedback.js';
 import type { PendingNotice } from '../domain/notice.js';
@@ -52,7 +52,8 @@ export interface MailQuestion {
   readonly senderDomain: string | null;
   /** the sender address in matching form; null for the null sender */
   readonly sender: string | null;
-  readonly limits: TenantLimits;
+  /** the rate buckets to charge, all or none (policy/rate-buckets.ts) */
+  readonly buckets: readonly RateBucket[];
   readonly now: number;
 }
 
@@ -67,9 +68,8 @@ export interface RecipientQuestion {
   /** as in MailQuestion */
   readonly store: string;
   readonly pseudonym: string;
-  /** A-label */
-  readonly recipientDomain: string;
-  readonly limits: TenantLimits;
+  /** the rate buckets to charge, all or none */
+  readonly buckets: readonly RateBucket[];
   readonly now: number;
 }
 
@@ -80,11 +80,8 @@ export type RecipientAnswer =
   | { readonly kind: 'rate-limited'; readonly bucket: string; readonly retryAfterMs: number };
 
 export interface AuthQuestion {
-  /** the client's address, as connection limits see it */
-  readonly client: string;
-  readonly username: string;
-  readonly perClient: readonly Rate[];
-  readonly perUsername: readonly Rate[];
+  /** the failed-AUTH buckets of the client address and the username */
+  readonly buckets: readonly RateBucket[];
   readonly now: number;
 }
 
@@ -96,9 +93,9 @@ export interface PolicyStore {
   checkAuth(q: AuthQuestion): Promise<AuthAnswer>;
   /** A failed AUTH charges the client address's and the username's failure buckets. */
   countAuthFailure(q: AuthQuestion): Promise<void>;
-  /** MAIL FROM: active suspension of the tenant, sender domain or sender; then the tenant and sender rates, consumed only if all allow. */
+  /** MAIL FROM: active suspension of the tenant, sender domain or sender; then the question's rate buckets, charged only if all allow. */
   checkMail(q: MailQuestion): Promise<MailAnswer>;
-  /** RCPT TO: suppression; then the recipient and recipient-domain rates, consumed only if all allow. */
+  /** RCPT TO: suppression; then the question's rate buckets, charged only if all allow. */
   checkRecipient(q: RecipientQuestion): Promise<RecipientAnswer>;
 }
 

@@ -25,8 +25,7 @@ describe('embedded store', () => {
     const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
     await store.createIdentity({ id: 'S', createdAt: T0 });
     await store.addSuspension({ id: 'S-old', tenant: 'a', scope: 'tenant', reason: 'r', actor: 'desk', source: 'manual', createdAt: T0, expiresAt: T0 + 1000 });
-    const limits = { messages: [], recipients: [], perSender: [], perRecipientDomain: [], nullSender: [] };
-    expect(await store.checkMail({ tenant: 'a', store: 'S', sender: null, senderDomain: null, limits, now: T0 + 1000 })).toEqual({ kind: 'ok' });
+    expect(await store.checkMail({ tenant: 'a', store: 'S', sender: null, senderDomain: null, buckets: [], now: T0 + 1000 })).toEqual({ kind: 'ok' });
     await new Promise((r) => setTimeout(r, 50));
     await store.close();
     const root = open({ path, compression: false, readOnly: true });

@@ -8,6 +8,7 @@ import { RedisStore } from '../../src/store/redis/store.js';
 import { startRedis, type RedisProcess } from '../helpers/redis.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import type { TenantLimits } from '../../src/domain/policy.js';
+import { mailBuckets, recipientBuckets } from '../../src/policy/rate-buckets.js';
 
 const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
 const THREE_AN_HOUR: TenantLimits = { messages: [{ limit: 3, windowMs: 3_600_000 }], recipients: [], perSender: [], perRecipientDomain: [], nullSender: [] };
@@ -40,7 +41,7 @@ describe('redis adapter across a lost reply', () => {
     });
 
   it('a check-mail whose reply was lost charges its buckets once, and is not run again after the reconnect', async () => {
-    const q = { tenant: 'lost1', store: 'S', sender: 'a@lost1.test', senderDomain: 'lost1.test', limits: THREE_AN_HOUR, now: T0 };
+    const q = { tenant: 'lost1', store: 'S', sender: 'a@lost1.test', senderDomain: 'lost1.test', buckets: mailBuckets('lost1', 'a@lost1.test', THREE_AN_HOUR), now: T0 };
     expect(await store.checkMail(q)).toEqual({ kind: 'ok' }); // 1 of 3, and the script is loaded
     proxy.dropNextReply();
     await expect(store.checkMail(q)).rejects.toThrow(); // 2 of 3: ran, reply lost
@@ -64,12 +65,12 @@ describe('redis adapter across a lost reply', () => {
   it('a store written before identities keeps answering once it has one: its tenants are sealed with it', async () => {
     await ready();
     await direct.hset('mw:tenants', 'legacy', JSON.stringify({ id: 'legacy', domains: [], networks: [], limits: THREE_AN_HOUR, wrappedKey: 'x', createdAt: T0 }));
-    const q = { tenant: 'legacy', store: 'S', sender: null, senderDomain: null, limits: THREE_AN_HOUR, now: T0 };
+    const q = { tenant: 'legacy', store: 'S', sender: null, senderDomain: null, buckets: mailBuckets('legacy', null, THREE_AN_HOUR), now: T0 };
     expect(await store.checkMail(q)).toEqual({ kind: 'lost' });
     await direct.del('mw:identity');
     expect(await store.createIdentity({ id: 'S', createdAt: T0 })).toBe(true);
     expect(await store.checkMail(q)).toEqual({ kind: 'ok' });
-    expect(await store.checkMail({ ...q, tenant: 'lost1' })).toMatchObject({ kind: 'rate-limited' });
+    expect(await store.checkMail({ ...q, tenant: 'lost1', buckets: mailBuckets('lost1', null, THREE_AN_HOUR) })).toMatchObject({ kind: 'rate-limited' });
   });
 
   it('a committed import not yet merged counts beside the list: no duplicate, a newer write wins, the next import finishes it', async () => {
@@ -80,7 +81,7 @@ describe('redis adapter across a lost reply', () => {
     // as an importer that stopped between its commit and the end of the merge leaves it
     await direct.hset('mw:{imp}:supp:import', 'P-a', value('P-a', 'import'), 'P-c', value('P-c', 'import'), 'P-d', value('P-d', 'import'));
     await direct.set('mw:{imp}:supp:import:state', 'merging x');
-    const rcpt = (p: string) => store.checkRecipient({ tenant: 'imp', store: 'S', pseudonym: p, recipientDomain: 'example.org', limits: { ...THREE_AN_HOUR, messages: [] }, now: T0 });
+    const rcpt = (p: string) => store.checkRecipient({ tenant: 'imp', store: 'S', pseudonym: p, buckets: recipientBuckets('imp', 'example.org', THREE_AN_HOUR), now: T0 });
     expect(await rcpt('P-c')).toEqual({ kind: 'suppressed' });
     expect(await store.getSuppression('imp', 'P-a')).toMatchObject({ reason: 'import' });
     expect(await store.countSuppressions('imp')).toBe(4);
@@ -104,7 +105,7 @@ describe('redis adapter across a lost reply', () => {
     await ready();
     await store.addSuspension({ id: 'S-old', tenant: 'lost3', scope: 'tenant', reason: 'r', actor: 'desk', source: 'manual', createdAt: T0, expiresAt: T0 + 1000 });
     expect(await direct.hlen('mw:{lost3}:susp:active')).toBe(1);
-    const q = { tenant: 'lost3', store: 'S', sender: null, senderDomain: null, limits: THREE_AN_HOUR, now: T0 + 1000 };
+    const q = { tenant: 'lost3', store: 'S', sender: null, senderDomain: null, buckets: mailBuckets('lost3', null, THREE_AN_HOUR), now: T0 + 1000 };
     expect(await store.checkMail(q)).toEqual({ kind: 'ok' });
     expect(await direct.hlen('mw:{lost3}:susp:active')).toBe(0);
     expect(await direct.hlen('mw:{lost3}:susp:records')).toBe(1);

@@ -6,6 +6,7 @@ import { StoreIdentityMissingError, StoreNotEmptyError, type BackupItem, type St
 import { REVIEW, type FeedbackRecord } from '../../src/domain/feedback.js';
 import { Cluster } from 'ioredis';
 import type { RedisStore } from '../../src/store/redis/store.js';
+import { mailBuckets, recipientBuckets } from '../../src/policy/rate-buckets.js';
 
 const MIN = 60_000;
 const NO_LIMITS: TenantLimits = { messages: [], recipients: [], perSender: [], perRecipientDomain: [], nullSender: [] };
@@ -27,10 +28,10 @@ const mail = (t: string, sender: string | null, now = T0, limits = NO_LIMITS) =>
   store: STORE_ID,
   sender,
   senderDomain: sender === null ? null : sender.split('@')[1]!,
-  limits,
+  buckets: mailBuckets(t, sender, limits),
   now,
 });
-const rcpt = (t: string, pseudonym: string, now = T0, limits = NO_LIMITS, recipientDomain = 'example.org') => ({ tenant: t, store: STORE_ID, pseudonym, recipientDomain, limits, now });
+const rcpt = (t: string, pseudonym: string, now = T0, limits = NO_LIMITS, recipientDomain = 'example.org') => ({ tenant: t, store: STORE_ID, pseudonym, buckets: recipientBuckets(t, recipientDomain, limits), now });
 
 /**
  * `lose`: what a store losing its state looks like for this adapter (a Redis restarted empty,

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProcessRateLimiter } from '../../src/policy/rate-fallback.js';
 import type { TenantLimits } from '../../src/domain/policy.js';
+import { mailBuckets, recipientBuckets } from '../../src/policy/rate-buckets.js';
 
 const HOUR = 3_600_000;
 const limits: TenantLimits = {
@@ -21,21 +22,21 @@ function admitted(limiter: ProcessRateLimiter, n: number, ask: (now: number) => 
 describe('ProcessRateLimiter', () => {
   it('admits the configured share of each limit, per tenant', () => {
     const half = new ProcessRateLimiter({ share: 0.5, retryStoreAfterMs: 1000 });
-    const mail = (tenant: string) => (now: number) => half.admitMail({ tenant, sender: 'a@x.test', senderDomain: 'x.test', limits, now });
+    const mail = (tenant: string) => (now: number) => half.admit(mailBuckets(tenant, 'a@x.test', limits), now);
     expect(admitted(half, 30, mail('acme'))).toBe(10);
     expect(admitted(half, 30, mail('globex'))).toBe(10);
     const whole = new ProcessRateLimiter({ share: 1, retryStoreAfterMs: 1000 });
-    expect(admitted(whole, 30, (now) => whole.admitMail({ tenant: 'acme', sender: 'a@x.test', senderDomain: 'x.test', limits, now }))).toBe(20);
+    expect(admitted(whole, 30, (now) => whole.admit(mailBuckets('acme', 'a@x.test', limits), now))).toBe(20);
   });
 
   it('never scales a limit below one, and names the bucket that refused', () => {
     const tiny = new ProcessRateLimiter({ share: 0.1, retryStoreAfterMs: 1000 });
-    const q = { tenant: 'acme', sender: null, senderDomain: null, limits, now: 1_000_000 };
-    expect(tiny.admitMail(q)).toEqual({ allowed: true });
-    expect(tiny.admitMail(q)).toMatchObject({ allowed: false, bucket: 'null-sender/1h' });
-    const rcpt = { tenant: 'acme', pseudonym: 'p', recipientDomain: 'example.org', limits, now: 1_000_000 };
-    expect(tiny.admitRecipient(rcpt)).toEqual({ allowed: true });
-    expect(tiny.admitRecipient(rcpt)).toMatchObject({ allowed: false, bucket: 'recipient-domain/1h' });
+    const mail = mailBuckets('acme', null, limits);
+    expect(tiny.admit(mail, 1_000_000)).toEqual({ allowed: true });
+    expect(tiny.admit(mail, 1_000_000)).toMatchObject({ allowed: false, bucket: 'null-sender/1h' });
+    const rcpt = recipientBuckets('acme', 'example.org', limits);
+    expect(tiny.admit(rcpt, 1_000_000)).toEqual({ allowed: true });
+    expect(tiny.admit(rcpt, 1_000_000)).toMatchObject({ allowed: false, bucket: 'recipient-domain/1h' });
   });
 
   it('stays on the local limiter for retryStoreAfterMs after a refused write', () => {

@@ -1,9 +1,11 @@
-// The embedded store for a single process: LMDB on local disk (crash-safe, memory-mapped,
-// readable and writable by the CLI while the relay runs). A write is acknowledged only once
-// LMDB committed it, so a SIGKILL loses nothing acknowledged. Rate-limit state is kept in
-// process memory: it is a few numbers per active sender, and restarting the relay restarts
-// the rate windows.
+// The embedded store for one host: LMDB on local disk (crash-safe, memory-mapped, opened by
+// every worker process of the relay and by the CLI at once). A write is acknowledged only
+// once LMDB committed it, so a SIGKILL loses nothing acknowledged. Rate buckets live in an
+// LMDB environment of their own beside it ("rates"), shared by every process like the rest,
+// so N workers admit exactly each limit together; it is written without fsync: a bucket is a
+// few numbers per active sender, and a host crash at worst restarts some rate windows.
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Suspension, SuppressionEntry } from '../../domain/policy.js';
@@ -12,8 +14,8 @@ import { scopeOf, type FeedbackRecord, type FeedbackScope, type VolumeCounts } f
 import type { ApiToken } from '../../domain/access.js';
 import type { PendingNotice } from '../../domain/notice.js';
 import { hourOf, totalsFields, volumeFields, VOLUME_KEEP_MS } from '../volume.js';
-import { admit, MemoryTatState, wouldAdmit } from '../gcra.js';
-import { authBuckets, mailBuckets, recipientBuckets } from '../buckets.js';
+import { admit, wouldAdmit, type TatState } from '../../policy/gcra.js';
+import type { RateBucket } from '../../domain/policy.js';
 import { StoreIdentityMissingError, StoreNotEmptyError, type AuthAnswer, type AuthQuestion, type BackupItem, type Durability, type MailAnswer, type MailQuestion, type RecipientAnswer, type RecipientQuestion, type Store, type StoreIdentity, type TenantRecord } from '../ports.js';
 import { activeMatch, isActive } from '../suspension-match.js';
 
@@ -28,6 +30,10 @@ function hourKey(hour: number): string {
 /** the parts of a key written as "a\0b\0c", whichever form lmdb reads it back in */
 function keyParts(key: unknown): string[] {
   return Array.isArray(key) ? key.map(String) : String(key).split(SEP);
+}
+
+function rateKey(b: RateBucket): string {
+  return `${b.tenant ?? ''}\u001f${b.scope}\u001f${b.subject}\u001f${b.rate.windowMs}`;
 }
 
 function scopeKey(scope: FeedbackScope): string {
@@ -61,7 +67,10 @@ export class EmbeddedStore implements Store {
   readonly #claims: Database<number, string>;
   readonly #tokens: Database<ApiToken, string>;
   readonly #notices: Database<PendingNotice, string>;
-  readonly #rates = new MemoryTatState();
+  readonly #ratesRoot: RootDatabase;
+  /** "tenant US scope US subject US windowMs" -> theoretical arrival time (US: U+001F) */
+  readonly #rates: Database<number, string>;
+  readonly #tats: TatState;
   #sweeps = 0;
 
   constructor(path: string) {
@@ -79,6 +88,27 @@ export class EmbeddedStore implements Store {
     this.#claims = this.#root.openDB<number, string>({ name: 'claims' });
     this.#tokens = this.#root.openDB<ApiToken, string>({ name: 'tokens' });
     this.#notices = this.#root.openDB<PendingNotice, string>({ name: 'notices' });
+    this.#ratesRoot = open({ path: join(path, 'rates'), compression: false, noSync: true });
+    this.#rates = this.#ratesRoot.openDB<number, string>({ name: 'tats' });
+    this.#tats = { get: (b) => this.#rates.get(rateKey(b)), set: (b, tat) => this.#rates.putSync(rateKey(b), tat) };
+  }
+
+  /** Admits and charges in one LMDB write transaction: every process of the host sees the same buckets. */
+  #admit(buckets: readonly RateBucket[], now: number) {
+    if (buckets.length === 0) return { allowed: true } as const;
+    if (++this.#sweeps % 10_000 === 0) this.#sweepRates(now);
+    return this.#ratesRoot.transactionSync(() => admit(this.#tats, buckets, now));
+  }
+
+  /** drops buckets that are empty again: a TAT in the past carries no information */
+  #sweepRates(now: number): void {
+    this.#ratesRoot.transactionSync(() => {
+      let seen = 0;
+      for (const { key, value } of this.#rates.getRange()) {
+        if (value <= now) this.#rates.removeSync(key);
+        if (++seen >= 100_000) break;
+      }
+    });
   }
 
   #is(store: string): boolean {
@@ -96,8 +126,7 @@ export class EmbeddedStore implements Store {
     if (expired) this.#retire(expired, q.now);
     const hit = activeMatch(active, q.senderDomain, q.sender, q.now);
     if (hit) return { kind: 'suspended', ref: hit.id };
-    if (++this.#sweeps % 10_000 === 0) this.#rates.sweep(q.now);
-    const admission = admit(this.#rates, mailBuckets(q.tenant, q.sender, q.limits), q.now);
+    const admission = this.#admit(q.buckets, q.now);
     return admission.allowed ? { kind: 'ok' } : { kind: 'rate-limited', bucket: admission.bucket, retryAfterMs: admission.retryAfterMs };
   }
 
@@ -105,18 +134,17 @@ export class EmbeddedStore implements Store {
     if (!this.#is(q.store)) return { kind: 'lost' };
     const entry = this.#suppressions.get(q.tenant + SEP + q.pseudonym);
     if (entry && (entry.expiresAt === undefined || entry.expiresAt > q.now)) return { kind: 'suppressed' };
-    const admission = admit(this.#rates, recipientBuckets(q.tenant, q.recipientDomain, q.limits), q.now);
+    const admission = this.#admit(q.buckets, q.now);
     return admission.allowed ? { kind: 'ok' } : { kind: 'rate-limited', bucket: admission.bucket, retryAfterMs: admission.retryAfterMs };
   }
 
-  /** in process memory, like the other rate buckets of one process */
   async checkAuth(q: AuthQuestion): Promise<AuthAnswer> {
-    const a = wouldAdmit(this.#rates, authBuckets(q.client, q.username, q.perClient, q.perUsername), q.now);
+    const a = wouldAdmit(this.#tats, q.buckets, q.now);
     return a.allowed ? { kind: 'ok' } : { kind: 'limited', bucket: a.bucket, retryAfterMs: a.retryAfterMs };
   }
 
   async countAuthFailure(q: AuthQuestion): Promise<void> {
-    admit(this.#rates, authBuckets(q.client, q.username, q.perClient, q.perUsername), q.now);
+    this.#admit(q.buckets, q.now);
   }
 
   async putTenant(tenant: TenantRecord): Promise<void> {
@@ -493,6 +521,7 @@ export class EmbeddedStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#ratesRoot.close();
     await this.#root.close();
   }
 }

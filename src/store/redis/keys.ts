@@ -2,6 +2,7 @@
 // Cluster keeps them in one slot and a Lua script may touch them all.
 import type { TenantId } from '../../domain/tenant.js';
 import type { FeedbackScope } from '../../domain/feedback.js';
+import type { RateBucket } from '../../domain/policy.js';
 
 export const TENANTS_KEY = 'mw:tenants';
 /** string: the store's identity as JSON ({ id, createdAt, replaces? }) */
@@ -46,4 +47,14 @@ export function keys(tenant: TenantId) {
     /** string with expiry: a notice already sent this period */
     claim: (name: string) => `${t}:claim:${name}`,
   } as const;
+}
+
+/**
+ * string with expiry: a rate bucket's theoretical arrival time. A tenant's buckets are in its
+ * slot ("mw:{tenant}:rate:<scope>[:<subject>]:<windowMs>"); buckets of no tenant (failed
+ * AUTHs) share the "{auth}" slot ("mw:{auth}:<scope>:<subject>:<windowMs>").
+ */
+export function bucketKey(b: RateBucket): string {
+  const prefix = b.tenant === null ? 'mw:{auth}' : `mw:{${b.tenant}}:rate`;
+  return `${prefix}:${b.scope}${b.subject === '' ? '' : `:${b.subject}`}:${b.rate.windowMs}`;
 }

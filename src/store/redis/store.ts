@@ -6,10 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
-import type { Suspension, SuppressionEntry } from '../../domain/policy.js';
+import type { RateBucket, Suspension, SuppressionEntry } from '../../domain/policy.js';
 import type { TenantId } from '../../domain/tenant.js';
-import { authBuckets, mailBuckets, recipientBuckets } from '../buckets.js';
-import type { Bucket } from '../gcra.js';
 import {
   StoreIdentityMissingError,
   StoreNotEmptyError,
@@ -28,7 +26,7 @@ import {
   type TenantRecord,
 } from '../ports.js';
 import { isActive } from '../suspension-match.js';
-import { feedbackKeys, IDENTITY_KEY, keys, LOST_IDENTITY_KEY, TENANTS_KEY, TOKENS_KEY } from './keys.js';
+import { bucketKey, feedbackKeys, IDENTITY_KEY, keys, LOST_IDENTITY_KEY, TENANTS_KEY, TOKENS_KEY } from './keys.js';
 import type { ApiToken } from '../../domain/access.js';
 import { REVIEW, scopeOf, type FeedbackRecord, type FeedbackScope, type VolumeCounts } from '../../domain/feedback.js';
 import type { PendingNotice } from '../../domain/notice.js';
@@ -141,12 +139,12 @@ export class RedisStore implements Store {
 
   async checkMail(q: MailQuestion): Promise<MailAnswer> {
     const k = keys(q.tenant);
-    const buckets = mailBuckets(q.tenant, q.sender, q.limits);
+    const buckets = q.buckets;
     const reply = (await this.#run('mw_check_mail', [
       2 + buckets.length,
       k.seal,
       k.activeSuspensions,
-      ...buckets.map((b) => b.key),
+      ...buckets.map(bucketKey),
       q.store,
       q.now,
       q.senderDomain ?? '',
@@ -162,14 +160,14 @@ export class RedisStore implements Store {
 
   async checkRecipient(q: RecipientQuestion): Promise<RecipientAnswer> {
     const k = keys(q.tenant);
-    const buckets = recipientBuckets(q.tenant, q.recipientDomain, q.limits);
+    const buckets = q.buckets;
     const reply = (await this.#run('mw_check_recipient', [
       4 + buckets.length,
       k.seal,
       k.suppressions,
       k.suppressionImport,
       k.suppressionImportState,
-      ...buckets.map((b) => b.key),
+      ...buckets.map(bucketKey),
       q.store,
       q.now,
       q.pseudonym,
@@ -729,11 +727,10 @@ function activeLine(s: Suspension): string {
 
 /** KEYS and ARGV of auth-check.lua and auth-failure.lua */
 function authArgs(q: AuthQuestion): (string | number)[] {
-  const buckets = authBuckets(q.client, q.username, q.perClient, q.perUsername);
-  return [buckets.length, ...buckets.map((b) => b.key), q.now, buckets.length, ...bucketArgs(buckets)];
+  return [q.buckets.length, ...q.buckets.map(bucketKey), q.now, q.buckets.length, ...bucketArgs(q.buckets)];
 }
 
-function bucketArgs(buckets: readonly Bucket[]): (string | number)[] {
+function bucketArgs(buckets: readonly RateBucket[]): (string | number)[] {
   return buckets.flatMap((b) => [b.rate.windowMs, b.rate.limit, b.name]);
 }
 

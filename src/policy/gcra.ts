@@ -1,44 +1,39 @@
 // Generic cell rate algorithm over several buckets at once: a request is admitted only if
 // every bucket has room, and only then are they all charged. State is one number per bucket,
-// its theoretical arrival time. The Redis adapter runs the same arithmetic in Lua.
-import type { Rate } from '../domain/policy.js';
-
-export interface Bucket {
-  readonly key: string;
-  /** shown in the reply's retry hint and in logs, e.g. "messages/1h" */
-  readonly name: string;
-  readonly rate: Rate;
-}
+// its theoretical arrival time (TAT), kept wherever the caller keeps it: process memory, LMDB,
+// or Redis, whose Lua scripts (gcra.lua) run the same arithmetic.
+import type { RateBucket } from '../domain/policy.js';
 
 export type Admission = { readonly allowed: true } | { readonly allowed: false; readonly bucket: string; readonly retryAfterMs: number };
 
 export interface TatState {
-  get(key: string): number | undefined;
-  set(key: string, tat: number): void;
+  get(bucket: RateBucket): number | undefined;
+  /** `tat` is also when the bucket is empty again: state may be dropped from then on */
+  set(bucket: RateBucket, tat: number): void;
 }
 
 /** What admit would answer, without charging anything. */
-export function wouldAdmit(state: TatState, buckets: readonly Bucket[], now: number, cost = 1): Admission {
-  return admit({ get: (key) => state.get(key), set: () => {} }, buckets, now, cost);
+export function wouldAdmit(state: Pick<TatState, 'get'>, buckets: readonly RateBucket[], now: number, cost = 1): Admission {
+  return admit({ get: (b) => state.get(b), set: () => {} }, buckets, now, cost);
 }
 
-export function admit(state: TatState, buckets: readonly Bucket[], now: number, cost = 1): Admission {
-  const updates: Array<[string, number]> = [];
+export function admit(state: TatState, buckets: readonly RateBucket[], now: number, cost = 1): Admission {
+  const updates: Array<[RateBucket, number]> = [];
   let worst: { bucket: string; retryAfterMs: number } | null = null;
   for (const b of buckets) {
     const interval = b.rate.windowMs / b.rate.limit;
-    const tat = Math.max(state.get(b.key) ?? now, now);
+    const tat = Math.max(state.get(b) ?? now, now);
     const next = tat + cost * interval;
     const allowAt = next - b.rate.windowMs;
     if (allowAt > now) {
       const retryAfterMs = Math.ceil(allowAt - now);
       if (!worst || retryAfterMs > worst.retryAfterMs) worst = { bucket: b.name, retryAfterMs };
     } else {
-      updates.push([b.key, next]);
+      updates.push([b, next]);
     }
   }
   if (worst) return { allowed: false, ...worst };
-  for (const [key, tat] of updates) state.set(key, tat);
+  for (const [b, tat] of updates) state.set(b, tat);
   return { allowed: true };
 }
 
@@ -53,12 +48,12 @@ export function windowName(windowMs: number): string {
 export class MemoryTatState implements TatState {
   readonly #tats = new Map<string, number>();
 
-  get(key: string): number | undefined {
-    return this.#tats.get(key);
+  get(b: RateBucket): number | undefined {
+    return this.#tats.get(mapKey(b));
   }
 
-  set(key: string, tat: number): void {
-    this.#tats.set(key, tat);
+  set(b: RateBucket, tat: number): void {
+    this.#tats.set(mapKey(b), tat);
   }
 
   sweep(now: number): void {
@@ -68,4 +63,8 @@ export class MemoryTatState implements TatState {
   get size(): number {
     return this.#tats.size;
   }
+}
+
+function mapKey(b: RateBucket): string {
+  return `${b.tenant ?? ''}\u0000${b.scope}\u0000${b.subject}\u0000${b.rate.windowMs}`;
 }
