@@ -1,7 +1,12 @@
 // The composition root: configuration → adapters → servers. The only module that knows
 // every concrete implementation; everything below it gets what it needs passed in.
+// One process (smtp.workers: 1) runs all of it. With more workers, a primary runs the
+// control side (admin API, /metrics, readiness, retention, suspension figures, notice
+// take-over, the accounting writer) once for the host, and each worker the relay side (SMTP
+// and feedback listeners, policy, DSNs) on the shared listening sockets.
 import { hostname as osHostname } from 'node:os';
 import { X509Certificate } from 'node:crypto';
+import type { Cluster } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -16,7 +21,7 @@ import { createPolicy, type Policy } from './policy/pipeline.js';
 import { ProcessRateLimiter } from './policy/rate-fallback.js';
 import { Metrics } from './observability/metrics.js';
 import { SuspensionGauge } from './observability/suspensions.js';
-import { listenObservability } from './observability/http.js';
+import { listenObservability, type ObservabilityServer } from './observability/http.js';
 import { Readiness } from './observability/readiness.js';
 import { AdminError, AdminService } from './admin/service.js';
 import { eraseSubject, exportSubject } from './accounting/subject.js';
@@ -25,10 +30,10 @@ import { parseMailAddress } from './domain/mailbox.js';
 import { AuditLog } from './admin/audit.js';
 import { listenAdminApi } from './admin/http.js';
 import type { FeedbackIntake } from './feedback/intake.js';
-import { feedbackServices } from './feedback/services.js';
+import { feedbackServices, type FeedbackServices } from './feedback/services.js';
 import { DeliveryCounter } from './feedback/delivery-counter.js';
-import { AccountingLog, announceRelay, withdrawRelay } from './accounting/writer.js';
-import { Accountant } from './accounting/accountant.js';
+import { AccountingLog, announceRelay, withdrawRelay, type Acceptance } from './accounting/writer.js';
+import { Accountant, type AccountingSink } from './accounting/accountant.js';
 import { runRetention } from './accounting/retention.js';
 import { DailyLogFile, runLogRetention } from './observability/log-files.js';
 import { openUpstream, sendOwnMessage } from './forward/open.js';
@@ -39,6 +44,8 @@ import type { Store } from './store/ports.js';
 import { SmtpFront } from './smtp/front.js';
 import { DsnSender } from './forward/dsn.js';
 import { loadTls } from './tls/certificates.js';
+import { WorkerPool } from './cluster/worker-pool.js';
+import { WorkerLink, type PrimaryChannel } from './cluster/worker-link.js';
 
 export interface Mailwarden {
   readonly smtp: AddressInfo;
@@ -67,7 +74,37 @@ export interface StartOptions {
   readonly withoutAccounting?: boolean;
 }
 
-export async function start(config: Config, options: StartOptions = {}): Promise<Mailwarden> {
+/** The processes smtp.workers asks for: 'auto' is one per core. */
+export function workerCount(config: Config, cores: number): number {
+  return config.smtp.workers === 'auto' ? Math.max(1, cores) : config.smtp.workers;
+}
+
+type Role = 'single' | 'primary' | 'worker';
+
+/** What every process has: the store and who it is, tenants, metrics, the upstream, the feedback side. */
+interface Core {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly storeLog: Logger;
+  readonly hostname: string;
+  readonly tls: Awaited<ReturnType<typeof loadTls>>;
+  readonly now: () => number;
+  readonly master: ReturnType<typeof loadMasterKey>;
+  readonly store: Store;
+  readonly metrics: Metrics;
+  readonly tenants: TenantRegistry;
+  readonly identity: StoreIdentityWatch;
+  readonly upstream: ReturnType<typeof openUpstream>['upstream'];
+  readonly upstreamName: string;
+  readonly accountant: Accountant;
+  readonly admin: AdminService;
+  readonly feedback: FeedbackServices;
+  /** a change the admin service made (suspension lifted, …): refreshes what shows it */
+  onAdminChange: (kind: string) => void;
+  close(): Promise<void>;
+}
+
+async function openCore(config: Config, options: StartOptions, role: Role, sink: (log: Logger, now: () => number, registry: Registry) => Promise<AccountingSink>): Promise<Core> {
   const log = options.log ?? createLogger(config.log.level, undefined, config.log.dir ? new DailyLogFile(config.log.dir) : undefined);
   const hostname = config.smtp.hostname ?? osHostname();
   const tls = await loadTls(config.smtp.tls, hostname, log);
@@ -79,9 +116,11 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const storeLog = log.child({ component: 'store' });
   // with metrics off nothing is measured on the hot path either
   const metrics = new Metrics({ defaultMetrics: config.metrics.enabled, tenantLabelLimit: config.metrics.tenantLabelLimit });
-  const prepared = await prepareStore(store, now());
-  if (prepared === 'created') storeLog.info('new store: identity created');
-  if (prepared === 'adopted') storeLog.warn('the store had tenants but no identity (written before mailwarden kept one): identity created for it');
+  if (role !== 'worker') {
+    const prepared = await prepareStore(store, now());
+    if (prepared === 'created') storeLog.info('new store: identity created');
+    if (prepared === 'adopted') storeLog.warn('the store had tenants but no identity (written before mailwarden kept one): identity created for it');
+  }
   // every tenant's series exist from the start: Prometheus sees no increase before its first scrape of a series
   const auth = config.smtp.auth;
   const tenants = new TenantRegistry(
@@ -108,21 +147,70 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   });
   metrics.storeLost.set(1);
   if ((await identity.check()) === 'serving') {
-    // a wrong master key would start a relay that serves nobody and writes keys nobody can read
-    checkMasterKey(await store.listTenants(), master.key);
-    await bootstrapTenants(config, store, master.key, now());
+    if (role !== 'worker') {
+      // a wrong master key would start a relay that serves nobody and writes keys nobody can read
+      checkMasterKey(await store.listTenants(), master.key);
+      await bootstrapTenants(config, store, master.key, now());
+    }
   } else storeLog.error({ state: identity.state }, `serving nobody until the store is set up: ${identity.describe()!}`);
   await tenants.load();
   tenants.startRefresh(config.store.tenantRefreshMs);
   identity.start(config.store.identityCheckMs);
-  void store.durability().then(
-    (d) => {
-      metrics.storePersistent.set(d.persistent === null ? -1 : d.persistent ? 1 : 0);
-      if (d.persistent === false) storeLog.warn({ detail: d.detail }, 'the store keeps nothing on disk: a restart loses every tenant key and suppression list; enable AOF or RDB snapshots');
-    },
-    (err: unknown) => storeLog.warn({ err: (err as Error).message }, 'could not tell whether the store persists'),
-  );
   metrics.certificateExpiry.set(Math.floor(certificateExpiresAt / 1000));
+  metrics.setThresholds(config.feedback.rates);
+  const { upstream, name: upstreamName } = openUpstream(config, hostname, log, config.metrics.enabled ? metrics.upstreamTimings() : undefined);
+  const accountant = new Accountant(await sink(log.child({ component: 'accounting' }), now, metrics.registry), (tenant) => tenants.keyOf(tenant), now);
+  const admin = new AdminService(store, master.key, now, (...change) => {
+    accountant.admin(...change);
+    core.onAdminChange(change[1]);
+  });
+  const feedback = feedbackServices({
+    config,
+    store,
+    master: master.key,
+    admin,
+    log,
+    now,
+    sendMail: (to, raw) => sendOwnMessage(upstream, to, raw),
+    env: options.env ?? process.env,
+    hostname,
+    onDecision: (d) => metrics.rateDecision(d),
+    accountant,
+    onNotice: (channel, ok) => metrics.notices.inc({ channel, outcome: ok ? 'sent' : 'failed' }),
+  });
+  const core: Core = {
+    config,
+    log,
+    storeLog,
+    hostname,
+    tls,
+    now,
+    master,
+    store,
+    metrics,
+    tenants,
+    identity,
+    upstream,
+    upstreamName,
+    accountant,
+    admin,
+    feedback,
+    onAdminChange: () => {},
+    async close() {
+      feedback.notifier.close();
+      await feedback.notifier.idle();
+      await upstream.close();
+      tenants.stop();
+      identity.stop();
+      if (!options.store) await store.close();
+    },
+  };
+  return core;
+}
+
+/** The relay side: policy, the SMTP front and the feedback listener. */
+async function startRelay(core: Core, options: StartOptions, accepting: () => Acceptance) {
+  const { config, store, storeLog, metrics, identity, tenants, now, log } = core;
   const fallback = config.store.rateLimitFallback;
   const meter = config.metrics.enabled ? (p: Policy) => metrics.meter(p) : (p: Policy) => p;
   const policy = meter(
@@ -141,82 +229,27 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       onRateFallback: (stage) => metrics.rateLimitFallbacks.inc({ stage }),
     }),
   );
-
-  const { upstream, name: upstreamName } = openUpstream(config, hostname, log, config.metrics.enabled ? metrics.upstreamTimings() : undefined);
-  metrics.setThresholds(config.feedback.rates);
-  const suspensionGauge = new SuspensionGauge({
-    list: () => store.listSuspensions(),
-    set: (active) => metrics.setSuspensions(active),
-    deadlineMs: Math.max(config.store.deadlineMs, 5000),
-    log: storeLog,
-  });
-  if (config.metrics.enabled) suspensionGauge.start(30_000);
-  const readiness = new Readiness({
-    // one read answers both: does the store answer, and is it the one known?
-    pingStore: () => identity.look(),
-    storeIdentity: () => ({ state: identity.state, cause: identity.describe() }),
-    tenants: () => tenants.unservable(),
-    upstream: config.upstream.dev === 'outbox' ? null : { host: config.upstream.host, port: config.upstream.port },
-    deadlineMs: Math.max(config.store.deadlineMs, 1000),
-    upstreamFreshMs: 30_000,
-    now,
-  });
-  const accounting = await AccountingLog.open({ ...config.accounting, now, log: log.child({ component: 'accounting' }) });
-  const accountant = new Accountant(accounting, (tenant) => tenants.keyOf(tenant), now);
-  const retentionLog = log.child({ component: 'retention' });
-  const retention = async () => {
-    try {
-      const r = await runRetention({ dir: config.accounting.dir, ...config.accounting.retention, now: now() });
-      const logFilesDeleted = config.log.dir ? await runLogRetention(config.log.dir, config.log.retentionDays, now()) : 0;
-      retentionLog.info({ ...r, logFilesDeleted }, 'retention run');
-    } catch (err) {
-      retentionLog.error({ err: (err as Error).message }, 'retention run failed');
-    }
-  };
-  // at start, then daily
-  void retention();
-  const retentionTimer = setInterval(() => void retention(), 86_400_000);
-  retentionTimer.unref();
-  const admin = new AdminService(store, master.key, now, (...change) => {
-    accountant.admin(...change);
-    if (config.metrics.enabled && change[1].startsWith('suspension.')) void suspensionGauge.refresh();
-  });
   const deliveries = new DeliveryCounter(store, (err, lost) => {
     metrics.deliveryCountErrors.inc(lost);
     storeLog.warn({ lost, err: (err as Error).message }, 'deliveries not counted toward complaint and bounce rates');
   });
-  const { intake, notifier } = feedbackServices({
-    config,
-    store,
-    master: master.key,
-    admin,
-    log,
-    now,
-    sendMail: (to, raw) => sendOwnMessage(upstream, to, raw),
-    env: options.env ?? process.env,
-    hostname,
-    onDecision: (d) => metrics.rateDecision(d),
-    accountant,
-    onNotice: (channel, ok) => metrics.notices.inc({ channel, outcome: ok ? 'sent' : 'failed' }),
-  });
-  // notices a stopped or lost process left on their way are taken over
-  notifier.start();
-  const dsn = new DsnSender({ upstream, log: log.child({ component: 'dsn' }) });
-
+  const dsn = new DsnSender({ upstream: core.upstream, log: log.child({ component: 'dsn' }) });
+  const auth = config.smtp.auth;
+  let readiness: Readiness | null = null;
   const front = new SmtpFront({
     config,
-    hostname,
-    tls,
+    hostname: core.hostname,
+    tls: core.tls,
     tenants,
     policy,
-    upstream,
-    upstreamName,
+    upstream: core.upstream,
+    upstreamName: core.upstreamName,
     dsn,
     log: log.child({ component: 'smtp' }),
-    accountant: options.withoutAccounting ? undefined : accountant,
-    onUpstream: (reached) => readiness.noteUpstream(reached),
+    accountant: options.withoutAccounting ? undefined : core.accountant,
+    onUpstream: (reached) => readiness?.noteUpstream(reached),
     ...(config.metrics.enabled ? { events: metrics.frontEvents() } : {}),
-    accepting: () => accounting.accepting(),
+    accepting,
     onDelivered: (tenant, senderDomain, recipients) => deliveries.add(tenant, senderDomain, recipients, now()),
     storeServing: () => identity.serving(),
     authGuard: createAuthGuard({
@@ -232,11 +265,11 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     ? new FeedbackListener({
         host: config.feedback.host,
         port: config.feedback.port,
-        hostname,
+        hostname: core.hostname,
         maxMessageBytes: config.feedback.maxMessageBytes,
-        tls,
+        tls: core.tls,
         minTlsVersion: config.smtp.tls.minVersion,
-        intake,
+        intake: core.feedback.intake,
         log: log.child({ component: 'feedback' }),
         onReport: (result) => metrics.feedbackReport(result),
         storeServing: () => identity.serving(),
@@ -244,13 +277,80 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     : null;
   const feedbackAddress = feedback ? await feedback.listen() : null;
   if (feedbackAddress) log.info({ host: feedbackAddress.address, port: feedbackAddress.port }, 'feedback listening');
+  return {
+    feedback: feedbackAddress,
+    /** listens last, once the rest is up; `readiness` hears how the upstream answers */
+    listen: async (r: Readiness | null): Promise<AddressInfo> => {
+      readiness = r;
+      const smtp = await front.listen();
+      log.info({ host: smtp.address, port: smtp.port, tenants: tenants.size, devCertificate: core.tls.development }, 'smtp listening');
+      return smtp;
+    },
+    /** stops taking connections and drains what is in flight */
+    async close() {
+      await front.close();
+      await feedback?.close();
+      await dsn.idle();
+      await deliveries.close();
+    },
+  };
+}
+
+/** The control side, once per host: accounting writer, retention, readiness, admin API, /metrics. */
+async function startControl(core: Core, accounting: AccountingLog, metricsText: (() => Promise<string>) | null, tenantsChanged: () => void) {
+  const { config, store, storeLog, metrics, identity, tenants, now, log, admin } = core;
+  const suspensionGauge = new SuspensionGauge({
+    list: () => store.listSuspensions(),
+    set: (active) => metrics.setSuspensions(active),
+    deadlineMs: Math.max(config.store.deadlineMs, 5000),
+    log: storeLog,
+  });
+  if (config.metrics.enabled) {
+    suspensionGauge.start(30_000);
+    core.onAdminChange = (kind) => {
+      if (kind.startsWith('suspension.')) void suspensionGauge.refresh();
+    };
+  }
+  void store.durability().then(
+    (d) => {
+      metrics.storePersistent.set(d.persistent === null ? -1 : d.persistent ? 1 : 0);
+      if (d.persistent === false) storeLog.warn({ detail: d.detail }, 'the store keeps nothing on disk: a restart loses every tenant key and suppression list; enable AOF or RDB snapshots');
+    },
+    (err: unknown) => storeLog.warn({ err: (err as Error).message }, 'could not tell whether the store persists'),
+  );
+  const readiness = new Readiness({
+    // one read answers both: does the store answer, and is it the one known?
+    pingStore: () => identity.look(),
+    storeIdentity: () => ({ state: identity.state, cause: identity.describe() }),
+    tenants: () => tenants.unservable(),
+    upstream: config.upstream.dev === 'outbox' ? null : { host: config.upstream.host, port: config.upstream.port },
+    deadlineMs: Math.max(config.store.deadlineMs, 1000),
+    upstreamFreshMs: 30_000,
+    now,
+  });
+  const retentionLog = log.child({ component: 'retention' });
+  const retention = async () => {
+    try {
+      const r = await runRetention({ dir: config.accounting.dir, ...config.accounting.retention, now: now() });
+      const logFilesDeleted = config.log.dir ? await runLogRetention(config.log.dir, config.log.retentionDays, now()) : 0;
+      retentionLog.info({ ...r, logFilesDeleted }, 'retention run');
+    } catch (err) {
+      retentionLog.error({ err: (err as Error).message }, 'retention run failed');
+    }
+  };
+  // at start, then daily
+  void retention();
+  const retentionTimer = setInterval(() => void retention(), 86_400_000);
+  retentionTimer.unref();
+  // notices a stopped or lost process left on their way are taken over
+  core.feedback.notifier.start();
 
   const audit = new AuditLog(config.admin.auditLog);
   const adminApi = config.admin.enabled
     ? await listenAdminApi(config.admin.host, config.admin.port, {
         admin,
         store,
-        intake,
+        intake: core.feedback.intake,
         audit,
         log: log.child({ component: 'admin' }),
         now,
@@ -270,6 +370,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
           });
           // the tenant is gone from this relay at once, not at the next refresh
           await tenants.load();
+          tenantsChanged();
           return certificate;
         },
         subjects: {
@@ -288,41 +389,143 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     : null;
   if (adminApi) log.info({ host: adminApi.address.address, port: adminApi.address.port }, 'admin API listening');
 
-  const observability = config.metrics.enabled ? await listenObservability(config.metrics.host, config.metrics.port, metrics.registry, readiness) : null;
-  if (observability) log.info({ host: observability.address.address, port: observability.address.port }, 'metrics listening');
-  const smtp = await front.listen();
-  // a CLI command that rewrites accounting segments asks this relay to do it
-  await announceRelay(config.accounting.dir, { pid: process.pid, adminApi: adminApi ? { host: adminApi.address.address, port: adminApi.address.port } : null });
-  log.info({ host: smtp.address, port: smtp.port, tenants: tenants.size, devCertificate: tls.development }, 'smtp listening');
-
+  let observability: ObservabilityServer | null = null;
+  if (config.metrics.enabled) {
+    observability = await listenObservability(config.metrics.host, config.metrics.port, { text: metricsText ?? (() => metrics.registry.metrics()), contentType: metrics.registry.contentType }, readiness);
+    log.info({ host: observability.address.address, port: observability.address.port }, 'metrics listening');
+  }
   return {
-    smtp,
-    metrics: observability?.address ?? null,
-    feedback: feedbackAddress,
+    readiness,
     adminApi: adminApi?.address ?? null,
-    intake,
-    registry: metrics.registry,
-    log,
-    tenants,
-    async close() {
-      readiness.draining();
-      await front.close();
-      await feedback?.close();
+    metrics: observability?.address ?? null,
+    /** a CLI command that rewrites accounting segments asks this relay to do it */
+    announce: () => announceRelay(config.accounting.dir, { pid: process.pid, adminApi: adminApi ? { host: adminApi.address.address, port: adminApi.address.port } : null }),
+    /** the servers: nothing new comes in */
+    async closeServers() {
       await adminApi?.close();
       await observability?.close();
-      await dsn.idle();
+    },
+    /** the jobs and the writer, once nothing writes records any more */
+    async closeJobs() {
       clearInterval(retentionTimer);
       await suspensionGauge.stop();
-      await deliveries.close();
       await withdrawRelay(config.accounting.dir);
       await accounting.close();
-      notifier.close();
-      await notifier.idle();
-      await upstream.close();
-      tenants.stop();
-      identity.stop();
-      if (!options.store) await store.close();
+    },
+  };
+}
+
+function openAccounting(config: Config, now: () => number, log: Logger): Promise<AccountingLog> {
+  return AccountingLog.open({ ...config.accounting, now, log });
+}
+
+/** One process that does everything (smtp.workers: 1). */
+export async function start(config: Config, options: StartOptions = {}): Promise<Mailwarden> {
+  let accounting!: AccountingLog;
+  const core = await openCore(config, options, 'single', async (log, now) => (accounting = await openAccounting(config, now, log)));
+  const relay = await startRelay(core, options, () => accounting.accepting());
+  const control = await startControl(core, accounting, null, () => {});
+  const smtp = await relay.listen(control.readiness);
+  await control.announce();
+  return {
+    smtp,
+    metrics: control.metrics,
+    feedback: relay.feedback,
+    adminApi: control.adminApi,
+    intake: core.feedback.intake,
+    registry: core.metrics.registry,
+    log: core.log,
+    tenants: core.tenants,
+    async close() {
+      control.readiness.draining();
+      await relay.close();
+      await control.closeServers();
+      await control.closeJobs();
+      await core.close();
+      core.log.info('stopped');
+    },
+  };
+}
+
+export interface Primary extends Mailwarden {
+  readonly pool: WorkerPool;
+}
+
+/**
+ * The primary of smtp.workers > 1: the control side, and `workers` worker processes forked
+ * through `cluster` that each run startWorker on the same configuration.
+ */
+export async function startPrimary(config: Config, cluster: Cluster, workers: number, options: StartOptions = {}): Promise<Primary> {
+  let accounting!: AccountingLog;
+  const core = await openCore(config, options, 'primary', async (log, now) => (accounting = await openAccounting(config, now, log)));
+  const { metrics, log } = core;
+  const pool = new WorkerPool({
+    cluster,
+    size: workers,
+    log: log.child({ component: 'workers' }),
+    accounting,
+    onReplaced: () => metrics.workerRestarts.inc(),
+    onWorkers: (n) => metrics.workers.set(n),
+    stopDeadlineMs: config.smtp.shutdownGraceMs + 10_000,
+  });
+  const control = await startControl(core, accounting, () => pool.metrics(metrics.registry), () => pool.broadcast({ t: 'mw:tenants' }));
+  let addresses;
+  try {
+    addresses = await pool.start();
+  } catch (err) {
+    await control.closeServers();
+    await control.closeJobs();
+    await core.close();
+    throw err;
+  }
+  await control.announce();
+  log.info({ host: addresses.smtp.address, port: addresses.smtp.port, workers }, 'smtp workers listening');
+  return {
+    pool,
+    smtp: addresses.smtp,
+    metrics: control.metrics,
+    feedback: addresses.feedback,
+    adminApi: control.adminApi,
+    intake: core.feedback.intake,
+    registry: metrics.registry,
+    log,
+    tenants: core.tenants,
+    async close() {
+      control.readiness.draining();
+      // the workers drain and hand over their last accounting records before they exit
+      await pool.stop();
+      await control.closeServers();
+      await control.closeJobs();
+      await core.close();
       log.info('stopped');
+    },
+  };
+}
+
+/** A worker of smtp.workers > 1: the relay side, on the listening sockets its primary shares. */
+export async function startWorker(config: Config, channel: PrimaryChannel, options: StartOptions = {}): Promise<{ close(): Promise<void> }> {
+  let link!: WorkerLink;
+  // the worker's lines say which process wrote them
+  const log = (options.log ?? createLogger(config.log.level, undefined, config.log.dir ? new DailyLogFile(config.log.dir) : undefined)).child({ worker: process.pid });
+  const core = await openCore(config, { ...options, log }, 'worker', async (_log, _now, registry) => {
+    link = new WorkerLink({
+      channel,
+      registry,
+      flushMs: config.accounting.flushMs,
+      maxBufferedRecords: config.accounting.maxBufferedRecords,
+      onTenantsChanged: () => void core.tenants.load().catch(() => undefined),
+    });
+    return link;
+  });
+  const relay = await startRelay(core, options, () => link.accepting());
+  const smtp = await relay.listen(null);
+  link.ready({ t: 'mw:ready', smtp, feedback: relay.feedback });
+  return {
+    async close() {
+      await relay.close();
+      await link.close();
+      await core.close();
+      core.log.info('worker stopped');
     },
   };
 }

@@ -2,9 +2,11 @@
 // The mailwarden command. The only place that reads argv, handles signals and sets the
 // process exit code.
 import { createInterface } from 'node:readline/promises';
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { configPath, loadConfigFile, ConfigError } from '../config/load.js';
 import { hashPassword } from '../tenants/password.js';
-import { start } from '../main.js';
+import { start, startPrimary, startWorker, workerCount } from '../main.js';
 import { feedback } from './feedback-commands.js';
 import { token } from './token-commands.js';
 import { tenantOffboard } from './offboard-command.js';
@@ -135,19 +137,30 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
+/**
+ * smtp.workers: 1 runs everything in this process. With more, this process is the primary
+ * and forks the workers, each of which runs this same command and lands in startWorker.
+ */
 async function serve(): Promise<number> {
   const { config } = loadConfigFile(configPath(process.env, process.cwd()));
-  const app = await start(config);
+  if (cluster.worker) return untilSignal(await startWorker(config, cluster.worker), null);
+  const workers = workerCount(config, availableParallelism());
+  const app = workers > 1 ? await startPrimary(config, cluster, workers) : await start(config);
+  return untilSignal(app, app.log);
+}
+
+/** Runs until SIGTERM or SIGINT, then closes `app` gracefully. */
+function untilSignal(app: { close(): Promise<void> }, log: import('pino').Logger | null): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
-      app.log.info({ signal }, 'shutting down');
+      log?.info({ signal }, 'shutting down');
       app.close().then(
         () => resolve(0),
         (err: unknown) => {
-          app.log.error({ err }, 'shutdown failed');
+          process.stderr.write(`mailwarden: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
           resolve(1);
         },
       );

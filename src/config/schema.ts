@@ -71,6 +71,11 @@ export const smtpSchema = z.strictObject({
   /** load balancers that put a PROXY protocol (v1) header in front of each connection */
   proxyFrom: z.array(z.string().refine((a) => isIP(a) !== 0, 'must be the IP address of a load balancer')).default([]),
   shutdownGraceMs: ms.default(30_000),
+  /**
+   * processes that take SMTP and feedback connections on the shared listening sockets, under
+   * one primary that runs the admin API, metrics and background jobs; 'auto': one per core
+   */
+  workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default(1),
   tls: z
     .strictObject({
       cert: z.string().min(1).optional(),

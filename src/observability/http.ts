@@ -1,13 +1,18 @@
 // The operators' HTTP endpoint: /metrics for Prometheus, /healthz for liveness probes,
 // /readyz for readiness (store answering, upstream reachable, not shutting down).
 import { createServer, type Server } from 'node:http';
-import type { Registry } from 'prom-client';
 import type { Readiness } from './readiness.js';
 import { listenHttp, type RunningHttpServer } from './listen.js';
 
 export type ObservabilityServer = RunningHttpServer;
 
-export async function listenObservability(host: string, port: number, registry: Registry, readiness?: Readiness): Promise<ObservabilityServer> {
+/** what /metrics serves: one registry's metrics, or the sum over the workers of a host */
+export interface MetricsSource {
+  text(): Promise<string>;
+  readonly contentType: string;
+}
+
+export async function listenObservability(host: string, port: number, metrics: MetricsSource, readiness?: Readiness): Promise<ObservabilityServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -15,8 +20,8 @@ export async function listenObservability(host: string, port: number, registry: 
       return;
     }
     if (path === '/metrics') {
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      metrics.text().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
         (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics unavailable: ${(err as Error).message}\n`),
       );
       return;

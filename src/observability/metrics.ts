@@ -100,7 +100,7 @@ export class Metrics {
 
   readonly sessions: Counter = new Counter({ name: 'mailwarden_smtp_sessions_total', help: 'SMTP sessions accepted', registers: [this.registry], collect: (): void => this.#sessionTallies.flushInto(this.sessions) });
 
-  readonly sessionsActive = new Gauge({ name: 'mailwarden_smtp_sessions_active', help: 'SMTP sessions open now', registers: [this.registry] });
+  readonly sessionsActive = new Gauge({ name: 'mailwarden_smtp_sessions_active', help: 'SMTP sessions open now', registers: [this.registry], aggregator: 'sum' });
 
   readonly frontRefusals = new Counter({
     name: 'mailwarden_smtp_refusals_total',
@@ -182,6 +182,7 @@ export class Metrics {
     help: 'Active suspensions per tenant (of the whole tenant, a sender domain or a sender), as the store held them at the last refresh; the same on every replica',
     labelNames: ['tenant'] as const,
     registers: [this.registry],
+    aggregator: 'max',
   });
 
   readonly suspensionsActive = new Gauge({
@@ -189,6 +190,7 @@ export class Metrics {
     help: 'Active suspensions by scope (tenant, domain, sender) and source (manual, automatic), as the store held them at the last refresh; the same on every replica, so aggregate with max',
     labelNames: ['scope', 'source'] as const,
     registers: [this.registry],
+    aggregator: 'max',
   });
 
   readonly feedbackThreshold = new Gauge({
@@ -196,12 +198,14 @@ export class Metrics {
     help: 'Configured rate thresholds (feedback.rates): metric complaints|hardBounces, action warn|suspend',
     labelNames: ['metric', 'action'] as const,
     registers: [this.registry],
+    aggregator: 'max',
   });
 
   readonly feedbackMinVolume = new Gauge({
     name: 'mailwarden_feedback_min_volume',
     help: 'Deliveries a window needs before its rates are judged (feedback.rates.minVolume)',
     registers: [this.registry],
+    aggregator: 'max',
   });
 
   readonly upstreamDuration = new FastHistogram(
@@ -293,6 +297,7 @@ export class Metrics {
     name: 'mailwarden_store_lost',
     help: '1 while the store is not the store this relay knows (it lost its identity, shows another, or never had one): every AUTH, MAIL and RCPT gets 4xx',
     registers: [this.registry],
+    aggregator: 'max',
   });
 
   readonly storeLostRefusals = new Counter({
@@ -306,12 +311,27 @@ export class Metrics {
     name: 'mailwarden_store_persistent',
     help: '1 when the store keeps its state on disk, 0 when a restart empties it (Redis with neither AOF nor RDB snapshots), -1 when it would not say',
     registers: [this.registry],
+    aggregator: 'max',
+  });
+
+  readonly workers = new Gauge({
+    name: 'mailwarden_workers',
+    help: 'SMTP worker processes ready (smtp.workers); 0 in a single process, which takes connections itself',
+    registers: [this.registry],
+    aggregator: 'sum',
+  });
+
+  readonly workerRestarts = new Counter({
+    name: 'mailwarden_worker_restarts_total',
+    help: 'SMTP worker processes that died without being asked to stop and were replaced',
+    registers: [this.registry],
   });
 
   readonly certificateExpiry = new Gauge({
     name: 'mailwarden_tls_certificate_expiry_timestamp_seconds',
     help: 'When the SMTP (STARTTLS) certificate expires, seconds since the epoch',
     registers: [this.registry],
+    aggregator: 'min',
   });
 
   /** the events of the SMTP front, counted */
