@@ -1,7 +1,7 @@
 /** Polls until the condition holds; fails the test after the timeout. */
-export async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }
