@@ -74,9 +74,17 @@ export interface StartOptions {
   readonly withoutAccounting?: boolean;
 }
 
-/** The processes smtp.workers asks for: 'auto' is one per core. */
-export function workerCount(config: Config, cores: number): number {
-  return config.smtp.workers === 'auto' ? Math.max(1, cores) : config.smtp.workers;
+/**
+ * The processes smtp.workers asks for: 'auto' is one per core this process may use, which
+ * is `parallelism` (os.availableParallelism: the CPU affinity) bounded by a cgroup CPU quota
+ * (`cpuMax`: the text of cgroup v2's cpu.max, such as "200000 100000"), as a container's
+ * CPU limit sets it.
+ */
+export function workerCount(config: Config, parallelism: number, cpuMax: string | null = null): number {
+  if (config.smtp.workers !== 'auto') return config.smtp.workers;
+  const [quota, period] = (cpuMax ?? '').trim().split(/\s+/).map(Number);
+  const limit = quota !== undefined && period !== undefined && quota > 0 && period > 0 ? Math.ceil(quota / period) : Infinity;
+  return Math.max(1, Math.min(parallelism, limit));
 }
 
 type Role = 'single' | 'primary' | 'worker';

@@ -3,6 +3,7 @@
 // process exit code.
 import { createInterface } from 'node:readline/promises';
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { configPath, loadConfigFile, ConfigError } from '../config/load.js';
 import { hashPassword } from '../tenants/password.js';
@@ -144,9 +145,18 @@ async function main(argv: string[]): Promise<number> {
 async function serve(): Promise<number> {
   const { config } = loadConfigFile(configPath(process.env, process.cwd()));
   if (cluster.worker) return untilSignal(await startWorker(config, cluster.worker), null);
-  const workers = workerCount(config, availableParallelism());
+  const workers = workerCount(config, availableParallelism(), cpuMax());
   const app = workers > 1 ? await startPrimary(config, cluster, workers) : await start(config);
   return untilSignal(app, app.log);
+}
+
+/** cgroup v2's CPU quota of this process ("max 100000" when there is none); null outside a cgroup v2 */
+function cpuMax(): string | null {
+  try {
+    return readFileSync('/sys/fs/cgroup/cpu.max', 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 /** Runs until SIGTERM or SIGINT, then closes `app` gracefully. */

@@ -74,3 +74,22 @@ describe('configuration', () => {
     expect(Object.isFrozen(c.smtp.limits)).toBe(true);
   });
 });
+
+describe('smtp.workers', () => {
+  const config = (workers: string) => parseConfig(`smtp: { workers: ${workers} }\nupstream: { dev: outbox }\n`, '/etc/mw.yaml');
+
+  it('auto is one per usable core: the CPU affinity, bounded by a cgroup CPU quota', async () => {
+    const { workerCount } = await import('../../src/main.js');
+    expect(workerCount(config('auto'), 8)).toBe(8);
+    expect(workerCount(config('auto'), 8, 'max 100000\n')).toBe(8);
+    expect(workerCount(config('auto'), 8, '200000 100000\n')).toBe(2);
+    expect(workerCount(config('auto'), 8, '150000 100000\n')).toBe(2);
+    expect(workerCount(config('auto'), 8, '50000 100000\n')).toBe(1);
+    expect(workerCount(config('3'), 8, '100000 100000\n')).toBe(3);
+    expect(workerCount(parseConfig('upstream: { dev: outbox }\n', '/etc/mw.yaml'), 8)).toBe(1);
+  });
+
+  it('anything else is refused, naming the key', () => {
+    for (const bad of ['0', 'many', '1.5']) expect(problems(`smtp: { workers: ${bad} }\nupstream: { dev: outbox }\n`).join('\n')).toContain('smtp.workers');
+  });
+});
