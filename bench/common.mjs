@@ -86,13 +86,13 @@ export function benchCertificate(root) {
 }
 
 /**
- * mailwarden composed in a child process with `start(config, startOptions)`: an embedded
- * store (or the one `storeYaml` names), one tenant owning 127.0.0.0/8, limits high enough
- * never to refuse (every bucket is still computed and charged), feedback and admin off.
- * `yamlExtra` adds configuration keys, `smtpExtra` keys of smtp and `tenantExtra` keys of the
- * tenant (", key: value" each). Returns the relay and its configuration file.
+ * The configuration of a bench relay: an embedded store (or the one `storeYaml` names), one
+ * tenant owning 127.0.0.0/8, limits high enough never to refuse (every bucket is still
+ * computed and charged), feedback and admin off. `yamlExtra` adds configuration keys,
+ * `smtpExtra` keys of smtp and `tenantExtra` keys of the tenant (", key: value" each).
+ * Returns the SMTP port and the file.
  */
-export async function startBenchRelay(root, dir, upstreamPort, { yamlExtra = 'metrics: { port: 0 }', startOptions = {}, nodeArgs = [], storeYaml, tenantExtra = '', smtpExtra = '' } = {}) {
+async function writeBenchConfig(root, dir, upstreamPort, { yamlExtra = 'metrics: { port: 0 }', storeYaml, tenantExtra = '', smtpExtra = '' } = {}) {
   const port = await freePort();
   const certDir = await benchCertificate(root);
   const file = join(dir, 'config.yaml');
@@ -116,12 +116,33 @@ admin: { enabled: false }
 log: { level: warn }
 `,
   );
+  return { port, file };
+}
+
+/**
+ * mailwarden composed in a child process with `start(config, startOptions)`, configured as
+ * writeBenchConfig says. Returns the relay and its configuration file.
+ */
+export async function startBenchRelay(root, dir, upstreamPort, { startOptions = {}, nodeArgs = [], ...config } = {}) {
+  const { port, file } = await writeBenchConfig(root, dir, upstreamPort, config);
   const script = `const { loadConfigFile } = await import(${JSON.stringify(join(root, 'dist/config/load.js'))});
      const { start } = await import(${JSON.stringify(join(root, 'dist/main.js'))});
      const app = await start(loadConfigFile(${JSON.stringify(file)}).config, ${JSON.stringify(startOptions)});
      process.on('SIGTERM', () => app.close().then(() => process.exit(0)));`;
   const child = await spawnListening([...nodeArgs, '--input-type=module', '-e', script], { cwd: dir }, port, 'relay');
   return { port, pid: child.pid, configFile: file, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) };
+}
+
+/**
+ * `mailwarden serve`, as an operator runs it (smtp.workers and all), configured as
+ * writeBenchConfig says; `env` adds to the environment. Returns the relay, its configuration
+ * file, and `pids()`: the primary and its workers.
+ */
+export async function startServedRelay(root, dir, upstreamPort, { env = {}, ...config } = {}) {
+  const { port, file } = await writeBenchConfig(root, dir, upstreamPort, config);
+  const child = await spawnListening([join(root, 'dist/cli/main.js'), 'serve'], { cwd: dir, env: { ...process.env, ...env, MAILWARDEN_CONFIG: file } }, port, 'relay');
+  const pids = () => [child.pid, ...readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)];
+  return { port, pid: child.pid, pids, configFile: file, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) };
 }
 
 /** Node with these arguments, once it listens on `port`; on failure, what it printed. */

@@ -305,7 +305,7 @@ async function startRelay(core: Core, options: StartOptions, accepting: () => Ac
 }
 
 /** The control side, once per host: accounting writer, retention, readiness, admin API, /metrics. */
-async function startControl(core: Core, accounting: AccountingLog, metricsText: (() => Promise<string>) | null, tenantsChanged: () => void) {
+async function startControl(core: Core, accounting: AccountingLog, workers: { metricsText: () => Promise<string>; tenantsChanged: () => void; unready: () => string | null } | null) {
   const { config, store, storeLog, metrics, identity, tenants, now, log, admin } = core;
   const suspensionGauge = new SuspensionGauge({
     list: () => store.listSuspensions(),
@@ -335,6 +335,7 @@ async function startControl(core: Core, accounting: AccountingLog, metricsText: 
     deadlineMs: Math.max(config.store.deadlineMs, 1000),
     upstreamFreshMs: 30_000,
     now,
+    workers: workers?.unready,
   });
   const retentionLog = log.child({ component: 'retention' });
   const retention = async () => {
@@ -378,7 +379,7 @@ async function startControl(core: Core, accounting: AccountingLog, metricsText: 
           });
           // the tenant is gone from this relay at once, not at the next refresh
           await tenants.load();
-          tenantsChanged();
+          workers?.tenantsChanged();
           return certificate;
         },
         subjects: {
@@ -399,7 +400,7 @@ async function startControl(core: Core, accounting: AccountingLog, metricsText: 
 
   let observability: ObservabilityServer | null = null;
   if (config.metrics.enabled) {
-    observability = await listenObservability(config.metrics.host, config.metrics.port, { text: metricsText ?? (() => metrics.registry.metrics()), contentType: metrics.registry.contentType }, readiness);
+    observability = await listenObservability(config.metrics.host, config.metrics.port, { text: workers?.metricsText ?? (() => metrics.registry.metrics()), contentType: metrics.registry.contentType }, readiness);
     log.info({ host: observability.address.address, port: observability.address.port }, 'metrics listening');
   }
   return {
@@ -432,7 +433,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   let accounting!: AccountingLog;
   const core = await openCore(config, options, 'single', async (log, now) => (accounting = await openAccounting(config, now, log)));
   const relay = await startRelay(core, options, () => accounting.accepting());
-  const control = await startControl(core, accounting, null, () => {});
+  const control = await startControl(core, accounting, null);
   const smtp = await relay.listen(control.readiness);
   await control.announce();
   return {
@@ -476,7 +477,11 @@ export async function startPrimary(config: Config, cluster: Cluster, workers: nu
     onWorkers: (n) => metrics.workers.set(n),
     stopDeadlineMs: config.smtp.shutdownGraceMs + 10_000,
   });
-  const control = await startControl(core, accounting, () => pool.metrics(metrics.registry), () => pool.broadcast({ t: 'mw:tenants' }));
+  const control = await startControl(core, accounting, {
+    metricsText: () => pool.metrics(metrics.registry),
+    tenantsChanged: () => pool.broadcast({ t: 'mw:tenants' }),
+    unready: () => (pool.size < workers ? `${pool.size} of ${workers} SMTP workers listening` : null),
+  });
   let addresses;
   try {
     addresses = await pool.start();

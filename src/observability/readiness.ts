@@ -1,7 +1,7 @@
 // Readiness for load balancers and Kubernetes (/readyz): ready only while the store answers
 // within its deadline and is the store this relay knows, at least one tenant key unwraps
-// (when there are tenants), the upstream was reachable recently, and the relay is not
-// shutting down. Relayed messages keep the upstream's state fresh; when there was no traffic lately,
+// (when there are tenants), the upstream was reachable recently, every SMTP worker listens,
+// and the relay is not shutting down. Relayed messages keep the upstream's state fresh; when there was no traffic lately,
 // a TCP connection to it is tried.
 import { connect } from 'node:net';
 import { withDeadline } from '../policy/pipeline.js';
@@ -19,6 +19,8 @@ export interface ReadinessOptions {
   /** how long a success of the upstream counts without a new probe */
   readonly upstreamFreshMs: number;
   readonly now: () => number;
+  /** with smtp.workers above 1: null while every worker listens, else why not */
+  readonly workers?: () => string | null;
 }
 
 export interface ReadinessReport {
@@ -58,6 +60,8 @@ export class Readiness {
     if (upstream === 'unreachable') causes.push('the upstream cannot be reached');
     const unservable = this.#o.tenants();
     if (unservable) causes.push(unservable);
+    const workers = this.#o.workers?.() ?? null;
+    if (workers) causes.push(workers);
     if (this.#draining) causes.push('shutting down');
     return { ready: causes.length === 0, store: store.state, upstream, tenants: unservable ? 'unservable' : 'ok', draining: this.#draining, causes };
   }

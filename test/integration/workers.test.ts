@@ -88,11 +88,19 @@ log: { level: info }
   it('a worker that dies is replaced and counted; mail flows on', async () => {
     const victim = relayedBy()[0]!;
     process.kill(victim, 'SIGKILL');
+    // not ready while a worker is missing: a load balancer sends its share elsewhere
+    const readyz = async () => {
+      const res = await fetch(`http://127.0.0.1:${relay.metricsPort}/readyz`);
+      return { status: res.status, body: (await res.json()) as { causes: string[] } };
+    };
+    await waitFor(async () => (await readyz()).status === 503);
+    expect((await readyz()).body.causes).toEqual(['1 of 2 SMTP workers listening']);
     // a third worker process listens in its place
     const listening = () => new Set([...relay.output().matchAll(/"worker":(\d+)[^\n]*"msg":"smtp listening"/g)].map((m) => m[1])).size;
     await waitFor(() => listening() === 3, 10_000);
     await waitFor(async () => sample(await scrape(relay.metricsPort!), 'mailwarden_workers') === 2);
     expect(sample(await scrape(relay.metricsPort!), 'mailwarden_worker_restarts_total')).toBe(1);
+    await waitFor(async () => (await readyz()).status === 200);
     const replies = [];
     for (let i = 0; i < 4; i++) replies.push(await sendMail({ port: relay.port, user: 'globex', pass: GLOBEX_PASSWORD, from: 'g@globex.test', to: [`g${i}@example.org`], message: 'Subject: after\r\n\r\nbody\r\n' }));
     expect(replies.every((r) => r.ok)).toBe(true);
