@@ -112,7 +112,7 @@ interface Core {
   close(): Promise<void>;
 }
 
-async function openCore(config: Config, options: StartOptions, role: Role, sink: (log: Logger, now: () => number, registry: Registry) => Promise<AccountingSink>): Promise<Core> {
+async function openCore(config: Config, options: StartOptions, role: Role, sink: (log: Logger, now: () => number, metrics: Metrics) => Promise<AccountingSink>): Promise<Core> {
   const log = options.log ?? createLogger(config.log.level, undefined, config.log.dir ? new DailyLogFile(config.log.dir) : undefined);
   const hostname = config.smtp.hostname ?? osHostname();
   const tls = await loadTls(config.smtp.tls, hostname, log);
@@ -167,7 +167,7 @@ async function openCore(config: Config, options: StartOptions, role: Role, sink:
   metrics.certificateExpiry.set(Math.floor(certificateExpiresAt / 1000));
   metrics.setThresholds(config.feedback.rates);
   const { upstream, name: upstreamName } = openUpstream(config, hostname, log, config.metrics.enabled ? metrics.upstreamTimings() : undefined);
-  const accountant = new Accountant(await sink(log.child({ component: 'accounting' }), now, metrics.registry), (tenant) => tenants.keyOf(tenant), now);
+  const accountant = new Accountant(await sink(log.child({ component: 'accounting' }), now, metrics), (tenant) => tenants.keyOf(tenant), now);
   const admin = new AdminService(store, master.key, now, (...change) => {
     accountant.admin(...change);
     core.onAdminChange(change[1]);
@@ -275,6 +275,7 @@ async function startRelay(core: Core, options: StartOptions, accepting: () => Ac
         port: config.feedback.port,
         hostname: core.hostname,
         maxMessageBytes: config.feedback.maxMessageBytes,
+        limits: config.smtp.limits,
         tls: core.tls,
         minTlsVersion: config.smtp.tls.minVersion,
         intake: core.feedback.intake,
@@ -298,6 +299,7 @@ async function startRelay(core: Core, options: StartOptions, accepting: () => Ac
     async close() {
       await front.close();
       await feedback?.close();
+      dsn.close();
       await dsn.idle();
       await deliveries.close();
     },
@@ -424,14 +426,14 @@ async function startControl(core: Core, accounting: AccountingLog, workers: { me
   };
 }
 
-function openAccounting(config: Config, now: () => number, log: Logger): Promise<AccountingLog> {
-  return AccountingLog.open({ ...config.accounting, now, log });
+function openAccounting(config: Config, now: () => number, log: Logger, metrics: Metrics): Promise<AccountingLog> {
+  return AccountingLog.open({ ...config.accounting, now, log, onLost: (n) => metrics.accountingRecordsLost.inc(n) });
 }
 
 /** One process that does everything (smtp.workers: 1). */
 export async function start(config: Config, options: StartOptions = {}): Promise<Mailwarden> {
   let accounting!: AccountingLog;
-  const core = await openCore(config, options, 'single', async (log, now) => (accounting = await openAccounting(config, now, log)));
+  const core = await openCore(config, options, 'single', async (log, now, metrics) => (accounting = await openAccounting(config, now, log, metrics)));
   const relay = await startRelay(core, options, () => accounting.accepting());
   const control = await startControl(core, accounting, null);
   const smtp = await relay.listen(control.readiness);
@@ -466,7 +468,7 @@ export interface Primary extends Mailwarden {
  */
 export async function startPrimary(config: Config, cluster: Cluster, workers: number, options: StartOptions = {}): Promise<Primary> {
   let accounting!: AccountingLog;
-  const core = await openCore(config, options, 'primary', async (log, now) => (accounting = await openAccounting(config, now, log)));
+  const core = await openCore(config, options, 'primary', async (log, now, metrics) => (accounting = await openAccounting(config, now, log, metrics)));
   const { metrics, log } = core;
   const pool = new WorkerPool({
     cluster,
@@ -475,7 +477,7 @@ export async function startPrimary(config: Config, cluster: Cluster, workers: nu
     accounting,
     onReplaced: () => metrics.workerRestarts.inc(),
     onWorkers: (n) => metrics.workers.set(n),
-    stopDeadlineMs: config.smtp.shutdownGraceMs + 10_000,
+    stopDeadlineMs: config.smtp.shutdownGraceMs + config.upstream.timeouts.finalReplyMs + 10_000,
   });
   const control = await startControl(core, accounting, {
     metricsText: () => pool.metrics(metrics.registry),
@@ -520,10 +522,10 @@ export async function startWorker(config: Config, channel: PrimaryChannel, optio
   let link!: WorkerLink;
   // the worker's lines say which process wrote them
   const log = (options.log ?? createLogger(config.log.level, undefined, config.log.dir ? new DailyLogFile(config.log.dir) : undefined)).child({ worker: process.pid });
-  const core = await openCore(config, { ...options, log }, 'worker', async (_log, _now, registry) => {
+  const core = await openCore(config, { ...options, log }, 'worker', async (_log, _now, metrics) => {
     link = new WorkerLink({
       channel,
-      registry,
+      registry: metrics.registry,
       flushMs: config.accounting.flushMs,
       maxBufferedRecords: config.accounting.maxBufferedRecords,
       onTenantsChanged: () => void core.tenants.load().catch(() => undefined),

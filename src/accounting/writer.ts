@@ -30,6 +30,8 @@ export interface AccountingOptions {
    * leaves repairing and sealing to the relay, which may be writing the same segments.
    */
   readonly secondary?: boolean;
+  /** told about records that came after close(): they are not written (logged and counted, never silently dropped) */
+  readonly onLost?: (count: number) => void;
 }
 
 export type Acceptance = 'ok' | 'buffer-full' | 'disk-low';
@@ -84,6 +86,7 @@ export class AccountingLog {
   #diskLow = false;
   #timer: NodeJS.Timeout | null = null;
   #written = 0;
+  #closed = false;
 
   private constructor(options: AccountingOptions) {
     this.#o = options;
@@ -107,6 +110,11 @@ export class AccountingLog {
 
   /** Takes `count` records already serialised, each a line ending in LF, of one tenant and UTC day. */
   addLines(tenant: string, day: string, lines: string, count: number): void {
+    if (this.#closed) {
+      this.#o.log.error({ tenant, day, records: count }, 'accounting records arrived after the log was closed: not written');
+      this.#o.onLost?.(count);
+      return;
+    }
     this.#buffer.push({ tenant, day, line: lines, count });
     this.#buffered += count;
   }
@@ -171,6 +179,7 @@ export class AccountingLog {
 
   /** Writes everything, syncs and closes the open segments (they stay open segments for the next start). */
   async close(): Promise<void> {
+    this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     await this.flush();
     for (const { handle } of this.#handles.values()) {

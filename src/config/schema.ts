@@ -34,6 +34,8 @@ export const limitsSchema = z.strictObject({
   maxMessageBytes: z.number().int().min(1024).default(50 * 1024 * 1024),
   maxRecipients: z.number().int().min(1).default(100),
   maxCommandLength: z.number().int().min(512).default(4096),
+  /** octets of a message line before its CRLF: RFC 5321 allows 998 */
+  maxLineLength: z.number().int().min(78).default(998),
   maxHeaderFields: z.number().int().min(1).default(1000),
   maxHops: z.number().int().min(1).default(50),
   maxConnections: z.number().int().min(1).default(1000),

@@ -34,6 +34,7 @@ export const catalog = {
   MESSAGE_TOO_BIG: { smtp: 552, enhanced: '5.3.4', http: 413, text: 'Message size exceeds fixed maximum message size' },
   BARE_LINE_FEED: { smtp: 550, enhanced: '5.5.2', http: 400, text: 'Bare <LF> received; lines must end with <CR><LF>' },
   BARE_CARRIAGE_RETURN: { smtp: 550, enhanced: '5.5.2', http: 400, text: 'Bare <CR> received; lines must end with <CR><LF>' },
+  LINE_TOO_LONG: { smtp: 554, enhanced: '5.6.0', http: 400, text: 'Message line longer than 998 octets (RFC 5321); lines must be folded or encoded' },
   NUL_IN_DATA: { smtp: 550, enhanced: '5.6.0', http: 400, text: 'NUL character in message data' },
   TOO_MANY_HEADERS: { smtp: 552, enhanced: '5.3.4', http: 400, text: 'Too many header fields' },
   TOO_MANY_HOPS: { smtp: 554, enhanced: '5.4.6', http: 400, text: 'Too many hops (Received header fields); possible mail loop' },

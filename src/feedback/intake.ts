@@ -137,7 +137,7 @@ export class FeedbackIntake {
   async ingest(raw: Buffer, via: FeedbackRecord['via']): Promise<IntakeResult> {
     const plan = await this.plan(raw);
     if (plan.kind === 'rejected') return { plan, records: [] };
-    const sha256 = createHash('sha256').update(raw).digest('hex');
+    const sha256 = reportDigest(plan.report);
     const kept = raw.subarray(0, KEPT_BYTES);
     const records: Array<{ record: FeedbackRecord; duplicate: boolean }> = [];
     for (const scope of plan.scopes) {
@@ -297,4 +297,14 @@ function group(findings: readonly Finding[], reportNotes: readonly string[]): Sc
 export function maskAddress(address: string): string {
   const at = address.lastIndexOf('@');
   return at <= 0 ? '***' : `${address[0]}***${address.slice(at)}`;
+}
+
+/**
+ * What identifies a report whichever way it came (the feedback port, POST /api/v1/feedback, a
+ * re-sent copy): a digest of what it says, as parsed. Trace fields the hops added, line
+ * endings and transfer encodings do not change it; a report that says something else does.
+ */
+export function reportDigest(report: ParsedReport): string {
+  const { kind, messageId, reporter, complaints, bounces, original } = report;
+  return createHash('sha256').update(JSON.stringify({ kind, messageId, reporter, complaints, bounces, original })).digest('hex');
 }

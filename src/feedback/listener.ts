@@ -2,20 +2,33 @@
 // bounce mailboxes deliver. Any sender and recipient are taken; each message is read as a
 // report at the end of DATA. 250 once it is recorded (with the record id), 554 5.6.0 for a
 // message that is no report, 451 4.3.0 when it could not be recorded, so the sending MTA
-// retries and nothing is lost.
+// retries and nothing is lost. The port faces mailbox providers, so it holds at most
+// maxMessageBytes of a message (the rest is read and dropped, to answer 552), and has the
+// relay's connection caps, idle timeout and session deadline.
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
-import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from 'pino';
 import type { TlsMaterial } from '../tls/certificates.js';
 import { replyFor, smtpError } from '../smtp/reply-table.js';
+import { ConnectionCaps, endSessionPastDeadline } from '../smtp/connection-caps.js';
 import type { FeedbackIntake, IntakeResult } from './intake.js';
+
+export interface FeedbackConnectionLimits {
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  /** a connection silent this long is closed */
+  readonly idleTimeoutMs: number;
+  /** a connection open this long gets 421 4.4.2 and is closed */
+  readonly sessionTimeoutMs: number;
+}
 
 export interface FeedbackListenerOptions {
   readonly host: string;
   readonly port: number;
   readonly hostname: string;
   readonly maxMessageBytes: number;
+  readonly limits: FeedbackConnectionLimits;
   readonly tls: TlsMaterial;
   readonly minTlsVersion: 'TLSv1.2' | 'TLSv1.3';
   readonly intake: FeedbackIntake;
@@ -29,9 +42,13 @@ export interface FeedbackListenerOptions {
 export class FeedbackListener {
   readonly #server: SMTPServer;
   readonly #options: FeedbackListenerOptions;
+  readonly #caps: ConnectionCaps;
+  /** session id -> the client's address and its deadline */
+  readonly #sessions = new Map<string, { ip: string; timer: NodeJS.Timeout }>();
 
   constructor(options: FeedbackListenerOptions) {
     this.#options = options;
+    this.#caps = new ConnectionCaps(options.limits);
     const serverOptions: SMTPServerOptions = {
       name: options.hostname,
       banner: 'mailwarden feedback',
@@ -43,9 +60,13 @@ export class FeedbackListener {
       size: options.maxMessageBytes,
       rejectOversized: true,
       disableReverseLookup: true,
+      hideENHANCEDSTATUSCODES: false,
       hideDSN: true,
       hideREQUIRETLS: true,
+      socketTimeout: options.limits.idleTimeoutMs,
       logger: false,
+      onConnect: (session, cb) => cb(this.#connect(session)),
+      onClose: (session) => this.#closed(session),
       onData: (stream, session, cb) => {
         this.#take(stream, session.id).then(
           (text) => cb(null, text),
@@ -71,11 +92,41 @@ export class FeedbackListener {
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 
+  #connect(session: SMTPServerSession): Error | null {
+    const ip = session.remoteAddress;
+    if (!this.#caps.admit(ip)) {
+      this.#options.log.warn({ session: session.id, ip, connections: this.#caps.count(ip) }, 'feedback connection refused: too many connections');
+      return smtpError(replyFor('TOO_MANY_CONNECTIONS'));
+    }
+    const timer = setTimeout(() => this.#expire(session.id), this.#options.limits.sessionTimeoutMs);
+    timer.unref();
+    this.#sessions.set(session.id, { ip, timer });
+    return null;
+  }
+
+  #closed(session: SMTPServerSession): void {
+    const state = this.#sessions.get(session.id);
+    if (!state) return;
+    clearTimeout(state.timer);
+    this.#sessions.delete(session.id);
+    this.#caps.release(state.ip);
+  }
+
+  #expire(id: string): void {
+    if (endSessionPastDeadline(this.#server, id)) this.#options.log.info({ session: id, reason: 'SESSION_TIME_EXCEEDED' }, 'feedback session closed: time limit');
+  }
+
   async #take(stream: Readable & { sizeExceeded?: boolean }, session: string): Promise<string> {
+    // at most maxMessageBytes kept: past it, the rest is read and dropped to answer 552
     const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    let kept = 0;
+    for await (const chunk of stream) {
+      if (kept > this.#options.maxMessageBytes) continue;
+      chunks.push(chunk as Buffer);
+      kept += (chunk as Buffer).length;
+    }
     const log = this.#options.log.child({ session });
-    if (stream.sizeExceeded) throw smtpError(replyFor('MESSAGE_TOO_BIG'));
+    if (stream.sizeExceeded || kept > this.#options.maxMessageBytes) throw smtpError(replyFor('MESSAGE_TOO_BIG'));
     if (this.#options.storeServing?.() === false) {
       log.warn({ reason: 'STORE_LOST' }, 'feedback report deferred: the store is not the store this relay knows');
       throw smtpError(replyFor('FEEDBACK_UNAVAILABLE'));

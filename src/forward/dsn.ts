@@ -75,10 +75,16 @@ export interface DsnSenderOptions {
   readonly retryDelays?: readonly number[];
 }
 
-/** Sends DSNs off the reply path, retrying a few times; tracks them so shutdown can wait. */
+/**
+ * Sends DSNs off the reply path, retrying a few times; tracks them so shutdown can wait for
+ * attempts under way. A retry's wait never holds shutdown: close() ends the waits, and a DSN
+ * still waiting is given up with an error line naming its session.
+ */
 export class DsnSender {
   readonly #pending = new Set<Promise<void>>();
   readonly #opts: DsnSenderOptions;
+  readonly #waits = new Map<NodeJS.Timeout, () => void>();
+  #closed = false;
 
   constructor(opts: DsnSenderOptions) {
     this.#opts = opts;
@@ -89,15 +95,31 @@ export class DsnSender {
     this.#pending.add(job);
   }
 
+  /** No more retries: waits end now; attempts under way finish (idle() waits for them). */
+  close(): void {
+    this.#closed = true;
+    for (const [timer, wake] of this.#waits) {
+      clearTimeout(timer);
+      wake();
+    }
+    this.#waits.clear();
+  }
+
   async idle(): Promise<void> {
     await Promise.all([...this.#pending]);
   }
 
   async #deliver(input: DsnInput, sessionId: string): Promise<void> {
     const text = Buffer.from(buildDsn(input), 'utf8');
+    // 8BITMIME only for a DSN that has 8-bit octets (a UTF-8 address or header): an upstream without it takes the rest
+    const eightBitMime = !isAscii(text.toString('latin1'));
     const delays = this.#opts.retryDelays ?? [1_000, 10_000, 60_000];
     for (let attempt = 0; ; attempt++) {
-      const tx = this.#opts.upstream.begin({ from: '', to: [input.sender], eightBitMime: true, smtpUtf8: !isAscii(input.sender) });
+      if (this.#closed) {
+        this.#opts.log.error({ session: sessionId, refused: input.rejected.length, attempt }, 'delivery status notification not sent: the relay stopped before its next attempt');
+        return;
+      }
+      const tx = this.#opts.upstream.begin({ from: '', to: [input.sender], eightBitMime, smtpUtf8: !isAscii(input.sender) });
       tx.body.end(text);
       try {
         await tx.result;
@@ -108,7 +130,13 @@ export class DsnSender {
         const final = e.kind === 'permfail' || attempt >= delays.length;
         this.#opts.log.warn({ session: sessionId, kind: e.kind, code: e.reply?.code, attempt, final }, 'delivery status notification not sent');
         if (final) return;
-        await new Promise((r) => setTimeout(r, delays[attempt]));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            this.#waits.delete(timer);
+            resolve();
+          }, delays[attempt]);
+          this.#waits.set(timer, resolve);
+        });
       }
     }
   }

@@ -22,6 +22,12 @@ export interface RelayInput {
   readonly prepend: string;
   readonly limits: GuardLimits;
   readonly upstream: Upstream;
+  /**
+   * Aborted at shutdown once the grace period is over: a message whose DATA has not ended is
+   * aborted upstream (nothing delivered) and refused SHUTTING_DOWN at once; one whose DATA
+   * ended waits for the upstream's final reply as always.
+   */
+  readonly shutdown?: AbortSignal;
 }
 
 export function relayMessage(input: RelayInput): Promise<RelayResult> {
@@ -93,8 +99,19 @@ export function relayMessage(input: RelayInput): Promise<RelayResult> {
     stream.once('error', clientGone);
     stream.once('close', clientGone);
 
+    const onShutdown = () => {
+      if (ended || refused !== null) return;
+      refused = 'SHUTTING_DOWN';
+      tx.abort();
+      stopForwarding();
+      finish({ kind: 'refused', reason: refused, bytes: guard.bytes });
+    };
+    if (input.shutdown?.aborted) onShutdown();
+    else input.shutdown?.addEventListener('abort', onShutdown, { once: true });
+
     stream.once('end', () => {
       ended = true;
+      input.shutdown?.removeEventListener('abort', onShutdown);
       if (refused === null) {
         const reason = guard.finish();
         if (reason !== null) {

@@ -147,6 +147,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly accountingRecordsLost = new Counter({
+    name: 'mailwarden_accounting_records_lost_total',
+    help: 'Accounting records that reached the writer after it was closed and were not written; 0 unless a shutdown cut a transaction short',
+    registers: [this.registry],
+  });
+
   readonly tenantMessages: Counter<'tenant' | 'outcome'> = new Counter({
     name: 'mailwarden_tenant_messages_total',
     help: 'Messages per tenant by outcome (relayed, refused); tenants beyond metrics.tenantLabelLimit count as tenant="_other"',

@@ -20,6 +20,7 @@ import type { Upstream } from '../forward/upstream.js';
 import type { DsnSender } from '../forward/dsn.js';
 import { isAscii, parseMailAddress } from '../domain/mailbox.js';
 import { acceptedText, replyFor, smtpError, upstreamFailureReply, verdictError, type Reply } from './reply-table.js';
+import { ConnectionCaps, endSessionPastDeadline } from './connection-caps.js';
 
 export type TransactionOutcome = 'relayed' | 'partly_refused' | 'refused' | 'upstream_failed' | 'client_gone';
 
@@ -101,14 +102,17 @@ export class SmtpFront {
   readonly server: SMTPServer;
   readonly #deps: FrontDeps;
   readonly #sessions = new Map<string, SessionState>();
-  readonly #perIp = new Map<string, number>();
+  readonly #caps: ConnectionCaps;
   #inFlight = 0;
   #draining = false;
+  /** aborted when the shutdown grace is over: transactions still in DATA are aborted */
+  readonly #shutdown = new AbortController();
   #idleWaiters: Array<() => void> = [];
 
   constructor(deps: FrontDeps) {
     this.#deps = deps;
     const { smtp } = deps.config;
+    this.#caps = new ConnectionCaps(smtp.limits);
     const options: SMTPServerOptions & { greetingDelay: number } = {
       name: deps.hostname,
       banner: 'mailwarden',
@@ -160,25 +164,42 @@ export class SmtpFront {
     });
   }
 
-  /** Stops taking mail (421 to new connections and new transactions), lets transactions in flight finish within the grace period, then closes. */
+  /**
+   * Stops taking mail (421 to new connections and new transactions) and lets transactions in
+   * flight finish within the grace period. Then those still in DATA are aborted upstream
+   * (nothing delivered, 421 to the client), and those whose DATA ended wait for the upstream's
+   * final reply (at most upstream.timeouts.finalReplyMs): their outcome and records are in
+   * before close resolves. Then the connections get 421 and the listener closes.
+   */
   async close(): Promise<void> {
     this.#draining = true;
     const grace = this.#deps.config.smtp.shutdownGraceMs;
     if (this.#inFlight > 0) {
       this.#deps.log.info({ inFlight: this.#inFlight, graceMs: grace }, 'waiting for transactions in flight');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, grace);
-        this.#idleWaiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      const idle = this.#idle(grace);
+      if (!(await idle)) {
+        this.#deps.log.warn({ inFlight: this.#inFlight }, 'grace period over: transactions still in DATA aborted, those waiting for the upstream awaited');
+        this.#shutdown.abort();
+        await this.#idle(Infinity);
+      }
     }
     for (const connection of this.server.connections) {
       (connection as unknown as { send(code: number, text: string): void }).send(421, `${replyFor('SHUTTING_DOWN').enhanced} ${replyFor('SHUTTING_DOWN').text}`);
     }
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const state of this.#sessions.values()) clearTimeout(state.timer);
+  }
+
+  /** true once no transaction is in flight; false when `ms` passed first */
+  #idle(ms: number): Promise<boolean> {
+    if (this.#inFlight === 0) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const timer = ms === Infinity ? undefined : setTimeout(() => resolve(false), ms);
+      this.#idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
   }
 
   get inFlight(): number {
@@ -226,13 +247,11 @@ export class SmtpFront {
     const ip = session.remoteAddress;
     const log = lazyChild(this.#deps.log, { session: session.id });
     if (this.#draining) return this.#refuse(undefined, 'SHUTTING_DOWN', 'connection refused');
-    const count = this.#perIp.get(ip) ?? 0;
-    if (count >= limits.maxConnectionsPerIp || this.#sessions.size >= limits.maxConnections) {
-      log.logger.warn({ ip, connections: count }, 'connection refused: too many connections');
+    if (!this.#caps.admit(ip)) {
+      log.logger.warn({ ip, connections: this.#caps.count(ip) }, 'connection refused: too many connections');
       this.#deps.events?.refused('TOO_MANY_CONNECTIONS');
       return smtpError(replyFor('TOO_MANY_CONNECTIONS'));
     }
-    this.#perIp.set(ip, count + 1);
     this.#deps.events?.sessionOpened();
     const networkTenant = this.#deps.tenants.byNetwork(ip);
     if (networkTenant) log.bind('tenant', networkTenant.id);
@@ -257,15 +276,7 @@ export class SmtpFront {
   }
 
   #expire(id: string): void {
-    const state = this.#sessions.get(id);
-    for (const connection of this.server.connections) {
-      const c = connection as unknown as { id: string; send(code: number, text: string): void };
-      if (c.id === id) {
-        const reply = replyFor('SESSION_TIME_EXCEEDED');
-        state?.log.info({ reason: reply.reason }, 'session closed: time limit');
-        c.send(reply.code, `${reply.enhanced} ${reply.text}`);
-      }
-    }
+    if (endSessionPastDeadline(this.server, id)) this.#sessions.get(id)?.log.info({ reason: 'SESSION_TIME_EXCEEDED' }, 'session closed: time limit');
   }
 
   #onClose(session: SMTPServerSession): void {
@@ -274,9 +285,7 @@ export class SmtpFront {
     clearTimeout(state.timer);
     this.#sessions.delete(session.id);
     this.#deps.events?.sessionClosed();
-    const count = (this.#perIp.get(state.ip) ?? 1) - 1;
-    if (count <= 0) this.#perIp.delete(state.ip);
-    else this.#perIp.set(state.ip, count);
+    this.#caps.release(state.ip);
     state.log.debug({ transactions: state.transactions }, 'connection closed');
   }
 
@@ -427,7 +436,8 @@ export class SmtpFront {
         smtpUtf8,
         date: now,
       }) + this.#reference(state, txId, now),
-      limits: { maxBytes: limits.maxMessageBytes, maxHeaderFields: limits.maxHeaderFields, maxHops: limits.maxHops },
+      limits: { maxBytes: limits.maxMessageBytes, maxLineLength: limits.maxLineLength, maxHeaderFields: limits.maxHeaderFields, maxHops: limits.maxHops },
+      shutdown: this.#shutdown.signal,
     })
       .then((result) => {
         const fields = { tx: txId, bytes: result.bytes, rcptCount: state.recipients.length, ms: Date.now() - started };
@@ -445,12 +455,12 @@ export class SmtpFront {
             events?.transaction(refused.length > 0 ? 'partly_refused' : 'relayed', result.bytes, seconds);
             events?.tenantMessage(facts.tenant, result.outcome.accepted.length);
             this.#deps.onDelivered?.(state.tenant!.id, state.sender?.domain ?? null, result.outcome.accepted.length);
-            return cb(null, acceptedText(result.outcome, txId));
+            return cb(null, acceptedText(result.outcome, txId, state.sender === null));
           }
           case 'refused': {
             const reply = replyFor(result.reason);
             state.log.warn({ ...fields, reason: result.reason, code: reply.code }, 'message refused');
-            accountant?.notRelayed(facts, state.recipients, { kind: 'rejected', reason: result.reason, code: reply.code });
+            accountant?.notRelayed(facts, state.recipients, { kind: reply.code >= 500 ? 'rejected' : 'deferred', reason: result.reason, code: reply.code });
             events?.transaction('refused', result.bytes, seconds);
             events?.tenantMessage(facts.tenant, 0);
             return cb(smtpError(reply));

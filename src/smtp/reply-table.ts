@@ -54,8 +54,13 @@ export function upstreamFailureReply(err: UpstreamError): Reply {
 }
 
 /** The 250 text after the upstream accepted the message. */
-export function acceptedText(outcome: DeliveryOutcome, id: string): string {
+/**
+ * The 250 text after the upstream took the message. When it refused some recipients, it says
+ * so and what happens next: the sender will be notified (a DSN, sent after this reply), or,
+ * for the null sender, to whom nothing is ever sent, nothing more.
+ */
+export function acceptedText(outcome: DeliveryOutcome, id: string, nullSender: boolean): string {
   const refused = outcome.rejected.length;
-  const suffix = refused > 0 ? `; ${refused} recipient(s) refused by upstream, delivery status notification sent` : '';
-  return `2.0.0 Ok: queued as ${id}${suffix}`;
+  if (refused === 0) return `2.0.0 Ok: queued as ${id}`;
+  return `2.0.0 Ok: queued as ${id}; ${refused} recipient(s) refused by upstream${nullSender ? '' : ', the sender will be notified'}`;
 }

@@ -18,6 +18,8 @@ export interface CaptureOptions {
   readonly silentAfterDot?: boolean;
   /** answer the final dot with this reply */
   readonly dataReply?: [number, string];
+  /** answer the final dot this much later */
+  readonly finalReplyDelayMs?: number;
   /** do not offer these extensions */
   readonly without?: { readonly smtpUtf8?: boolean; readonly eightBitMime?: boolean };
 }
@@ -60,14 +62,18 @@ export async function startCaptureUpstream(options: CaptureOptions = {}): Promis
           err.responseCode = options.dataReply[0];
           return cb(err);
         }
-        state.messages.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks),
-          bodyType: session.envelope.bodyType,
-          smtpUtf8: session.envelope.smtpUtf8,
-        });
-        cb(null, 'Ok: queued as CAPTURE');
+        const accept = () => {
+          state.messages.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw: Buffer.concat(chunks),
+            bodyType: session.envelope.bodyType,
+            smtpUtf8: session.envelope.smtpUtf8,
+          });
+          cb(null, 'Ok: queued as CAPTURE');
+        };
+        if (options.finalReplyDelayMs) setTimeout(accept, options.finalReplyDelayMs);
+        else accept();
       });
     },
   });

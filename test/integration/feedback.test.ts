@@ -10,6 +10,7 @@ import { authedSession, sendMail } from '../helpers/client.js';
 import { REVIEW } from '../../src/domain/feedback.js';
 import { scrape, sample } from '../helpers/metrics.js';
 import { arf, dsn, CRLF } from '../helpers/reports.js';
+import { newToken } from '../../src/admin/tokens.js';
 
 describe('feedback end to end', () => {
   let upstream: CaptureUpstream;
@@ -69,6 +70,28 @@ describe('feedback end to end', () => {
     const raw = arf(copy);
     expect((await report(raw)).response).toMatch(/ applied$/);
     expect((await report(raw)).response).toMatch(/ seen before$/);
+  });
+
+  it('the same report taken in over SMTP and through the admin API is counted once', async () => {
+    const copy = await relayed('acme', 'alice@acme.test', ['twice@example.org']);
+    const raw = arf(copy);
+    // the mailbox provider's hops add trace fields on the way to the feedback port
+    const viaSmtp = `Received: from mx.provider.example by fbl.provider.example; Sun, 6 Dec 2026 10:00:00 +0000${CRLF}${raw}`;
+    expect((await report(viaSmtp)).response).toMatch(/ applied$/);
+    const { token, record } = newToken({ role: 'abuse-desk', name: 'desk', createdAt: Date.now(), createdBy: 'test' });
+    await relay.store.putApiToken(record);
+    // an analyst posts the copy saved from a mail client: LF line ends
+    const posted = await fetch(`http://127.0.0.1:${relay.adminApi!.port}/api/v1/feedback`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'message/rfc822' },
+      body: raw.replaceAll(CRLF, '\n'),
+    });
+    expect(posted.status).toBe(200);
+    expect(((await posted.json()) as { records: Array<{ duplicate: boolean }> }).records).toEqual([expect.objectContaining({ duplicate: true })]);
+    const complaints = (await relay.store.volumeTotals('acme', null, 1, Date.now())).complaints;
+    const before = complaints;
+    expect((await report(raw)).response).toMatch(/ seen before$/);
+    expect((await relay.store.volumeTotals('acme', null, 1, Date.now())).complaints).toBe(before);
   });
 
   it('an opt-out suppresses as an unsubscribe; not-spam changes nothing', async () => {

@@ -114,7 +114,7 @@ describe('upstream failures', () => {
     const relay = await relayTo(c.port);
     const r = await send(relay, ['bob@example.org', 'gone@example.org']);
     expect(r.ok).toBe(true);
-    expect(r.response).toMatch(/^250 2\.0\.0 .*1 recipient\(s\) refused by upstream/);
+    expect(r.response).toMatch(/^250 2\.0\.0 .*1 recipient\(s\) refused by upstream, the sender will be notified$/);
     await waitFor(() => c.messages.length === 2);
     const [delivered, dsn] = c.messages;
     expect(delivered!.to).toEqual(['bob@example.org']);
@@ -126,6 +126,24 @@ describe('upstream failures', () => {
     expect(text).toContain('Content-Type: text/rfc822-headers');
     expect(text).toContain('Subject: hello');
     expect(text).not.toContain('Final-Recipient: rfc822; bob@');
+  });
+
+  it('the DSN reaches an upstream without 8BITMIME: an ASCII notification does not ask for it', async () => {
+    const c = await capture({ refuseRcpt: { 'gone@example.org': [550, '5.1.1 user unknown'] }, without: { eightBitMime: true } });
+    const relay = await relayTo(c.port);
+    expect((await send(relay, ['bob@example.org', 'gone@example.org'])).ok).toBe(true);
+    await waitFor(() => c.messages.length === 2);
+    expect(c.messages[1]).toMatchObject({ from: '', to: ['alice@acme.test'] });
+    expect(c.messages[1]!.bodyType).not.toBe('8bitmime');
+  });
+
+  it('a null-sender message with recipients refused: the 250 promises no notification, and none is sent', async () => {
+    const c = await capture({ refuseRcpt: { 'gone@example.org': [550, '5.1.1 user unknown'] } });
+    const relay = await relayTo(c.port);
+    const r = await sendMail({ port: relay.port, user: 'acme', pass: ACME_PASSWORD, from: '', to: ['bob@example.org', 'gone@example.org'], message: MSG });
+    expect(r.response).toMatch(/^250 2\.0\.0 Ok: queued as \S+; 1 recipient\(s\) refused by upstream$/);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(c.messages).toHaveLength(1);
   });
 
   it('every recipient refused, some only temporarily → 4xx so the client retries', async () => {

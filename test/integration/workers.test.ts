@@ -58,6 +58,21 @@ log: { level: info }
     await sink?.stop();
   });
 
+  /** the accounting records of a tenant, as the primary wrote them */
+  const lines = (tenant: string) => {
+    const active = join(dir, 'data/accounting/active');
+    let files: string[] = [];
+    try {
+      files = readdirSync(join(active, tenant));
+    } catch {
+      return [];
+    }
+    return files
+      .flatMap((f) => readFileSync(join(active, tenant, f), 'utf8').split('\n'))
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string });
+  };
+
   /** the worker pids that relayed a message, by the log lines they wrote */
   const relayedBy = () => [...relay.output().matchAll(/"worker":(\d+)[^\n]*"msg":"message relayed"/g)].map((m) => Number(m[1]));
 
@@ -83,6 +98,8 @@ log: { level: info }
     // gauges that every process reports alike are not added up
     expect(sample(text, 'mailwarden_store_lost')).toBe(0);
     expect(text.match(/^mailwarden_store_lost /gm)).toHaveLength(1);
+    // the workers' records reach the primary's writer within a flush interval or two
+    await waitFor(() => lines('acme').length === 10);
   });
 
   it('a worker that dies is replaced and counted; mail flows on', async () => {
@@ -111,12 +128,6 @@ log: { level: info }
     relay.child.kill('SIGTERM');
     expect(await relay.exited).toBe(0);
     expect(relay.output().match(/"msg":"worker stopped"/g)).toHaveLength(2);
-    const active = join(dir, 'data/accounting/active');
-    const lines = (tenant: string) =>
-      readdirSync(join(active, tenant))
-        .flatMap((f) => readFileSync(join(active, tenant, f), 'utf8').split('\n'))
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as { type: string });
     expect(lines('acme').filter((r) => r.type === 'relayed')).toHaveLength(7);
     expect(lines('acme').filter((r) => r.type === 'rejected')).toHaveLength(3);
     expect(lines('globex').filter((r) => r.type === 'relayed')).toHaveLength(4);

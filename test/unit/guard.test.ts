@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DataGuard } from '../../src/forward/guard.js';
 
-const limits = { maxBytes: 10_000, maxHeaderFields: 5, maxHops: 2 };
+const limits = { maxBytes: 10_000, maxLineLength: 20, maxHeaderFields: 5, maxHops: 2 };
 
 /** Feeds the input split at every possible point, so chunk boundaries cannot hide anything. */
 function verdicts(input: string): Set<string | null> {
@@ -29,12 +29,23 @@ describe('DataGuard', () => {
     ['too many hops', 'Received: a\r\nreceived : b\r\nRECEIVED: c\r\n\r\nbody\r\n', 'TOO_MANY_HOPS'],
     ['Received in the body is not a hop', 'Received: a\r\n\r\nReceived: b\r\nReceived: c\r\n', null],
     ['body lines are not header fields', 'A: 1\r\n\r\n' + 'line\r\n'.repeat(50), null],
+    ['a line of exactly the limit', `A: 1\r\n\r\n${'x'.repeat(20)}\r\n`, null],
+    ['a body line one octet over the limit', `A: 1\r\n\r\n${'x'.repeat(21)}\r\n`, 'LINE_TOO_LONG'],
+    ['a header line over the limit', `Subject: ${'x'.repeat(20)}\r\n\r\nbody\r\n`, 'LINE_TOO_LONG'],
+    ['a last line over the limit without its CRLF', `A: 1\r\n\r\n${'x'.repeat(21)}`, 'LINE_TOO_LONG'],
   ])('%s', (_name, input, expected) => {
     expect(verdicts(input)).toEqual(new Set([expected]));
   });
 
+  it('refuses an over-long line before it ends, whatever the chunks', () => {
+    const g = new DataGuard(limits);
+    expect(g.check(Buffer.from('A: 1\r\n\r\n'))).toBeNull();
+    for (let i = 0; i < 2; i++) expect(g.check(Buffer.alloc(10, 'x'))).toBeNull();
+    expect(g.check(Buffer.alloc(1, 'x'))).toBe('LINE_TOO_LONG');
+  });
+
   it('refuses a message over the size limit as the bytes flow', () => {
-    const g = new DataGuard({ ...limits, maxBytes: 100 });
+    const g = new DataGuard({ ...limits, maxBytes: 100, maxLineLength: 1000 });
     expect(g.check(Buffer.alloc(60, 'a'))).toBeNull();
     expect(g.check(Buffer.alloc(60, 'a'))).toBe('MESSAGE_TOO_BIG');
   });

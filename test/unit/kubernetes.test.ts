@@ -43,7 +43,7 @@ describe('Kubernetes manifests', () => {
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
     const config = configSchema.parse(parseAllDocuments(byKind('ConfigMap')[0]!.data!['config.yaml']!)[0]!.toJS());
-    expect(spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(config.smtp.shutdownGraceMs);
+    expect(spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(config.smtp.shutdownGraceMs + config.upstream.timeouts.finalReplyMs);
     expect(spec.securityContext.runAsNonRoot).toBe(true);
     expect(c.envFrom[0].secretRef.name).toBe(byKind('Secret')[0]!.metadata.name);
     expect(Object.keys(byKind('Secret')[0]!.stringData!)).toContain('MAILWARDEN_MASTER_KEY');

