@@ -102,6 +102,11 @@ export const upstreamSchema = z
     heloName: z.string().min(1).optional(),
     starttls: z.enum(['opportunistic', 'required', 'off']).default('opportunistic'),
     rejectUnauthorized: z.boolean().default(true),
+    /**
+     * recipients the upstream takes per message; past it (or past what it showed by answering
+     * 452), a client's RCPT gets 452 4.5.3 and the client sends those in its next transaction
+     */
+    maxRecipients: z.number().int().min(1).optional(),
     pool: z
       .strictObject({
         maxIdle: z.number().int().min(0).default(16),

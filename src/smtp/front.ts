@@ -16,7 +16,7 @@ import { receivedHeader } from '../forward/trace.js';
 import { referenceHeader } from '../feedback/reference.js';
 import type { Accountant } from '../accounting/accountant.js';
 import type { Acceptance } from '../accounting/writer.js';
-import type { Upstream } from '../forward/upstream.js';
+import type { DeliveryOutcome, Upstream } from '../forward/upstream.js';
 import type { DsnSender } from '../forward/dsn.js';
 import { isAscii, parseMailAddress } from '../domain/mailbox.js';
 import { acceptedText, replyFor, smtpError, upstreamFailureReply, verdictError, type Reply } from './reply-table.js';
@@ -105,6 +105,11 @@ export class SmtpFront {
   readonly #caps: ConnectionCaps;
   #inFlight = 0;
   #draining = false;
+  /**
+   * Recipients per message the upstream took before it answered 452 (too many recipients):
+   * later transactions take no more, so the client, not a DSN, sends the rest again.
+   */
+  #upstreamRecipients = Infinity;
   /** aborted when the shutdown grace is over: transactions still in DATA are aborted */
   readonly #shutdown = new AbortController();
   #idleWaiters: Array<() => void> = [];
@@ -373,6 +378,20 @@ export class SmtpFront {
     return null;
   }
 
+  /** recipients one transaction may have: ours, the upstream's configured limit, what it showed */
+  #recipientLimit(): number {
+    const { smtp, upstream } = this.#deps.config;
+    return Math.min(smtp.limits.maxRecipients, upstream.maxRecipients ?? Infinity, this.#upstreamRecipients);
+  }
+
+  /** an upstream that answered 452 to recipients after taking `accepted` of them takes no more than that */
+  #learnRecipientLimit(state: SessionState, outcome: DeliveryOutcome): void {
+    const accepted = outcome.accepted.length;
+    if (accepted === 0 || accepted >= this.#upstreamRecipients || !outcome.rejected.some((r) => r.code === 452)) return;
+    this.#upstreamRecipients = accepted;
+    state.log.warn({ upstreamRecipients: accepted }, 'the upstream takes at most this many recipients per message: later RCPTs past it get 452 4.5.3; set upstream.maxRecipients to say so from the start');
+  }
+
   async #onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<Error | null> {
     const state = this.#sessions.get(session.id);
     if (!state || !state.tenant) return smtpError(replyFor('LOCAL_ERROR'));
@@ -383,7 +402,7 @@ export class SmtpFront {
       this.#deps.accountant?.recipientRefused(facts, rcpt, reason, replyFor(reason).code);
       return this.#refuse(state, reason, 'recipient refused');
     };
-    if (state.recipients.length >= this.#deps.config.smtp.limits.maxRecipients) return refuse('TOO_MANY_RECIPIENTS');
+    if (state.recipients.length >= this.#recipientLimit()) return refuse('TOO_MANY_RECIPIENTS');
     if (!rcpt) return refuse('RECIPIENT_SYNTAX');
     if (!isAscii(rcpt.address) && !wantsSmtpUtf8(session.envelope.mailFrom || undefined)) return refuse('SMTPUTF8_REQUIRED');
     const pseudonym = this.#deps.tenants.keyOf(state.tenant.id)?.pseudonym(rcpt.matchForm) ?? null;
@@ -449,7 +468,10 @@ export class SmtpFront {
           case 'accepted': {
             const refused = result.outcome.rejected;
             state.log.info({ ...fields, accepted: result.outcome.accepted.length, refused: refused.length, upstream: replyCode(result.outcome.response) }, 'message relayed');
-            if (refused.length > 0) this.#reportRefused(state, session, refused, result.headers, now);
+            if (refused.length > 0) {
+              this.#learnRecipientLimit(state, result.outcome);
+              this.#reportRefused(state, session, refused, result.headers, now);
+            }
             accountant?.delivered({ ...facts, headers: result.headers }, result.outcome);
             this.#deps.onUpstream?.(true);
             events?.transaction(refused.length > 0 ? 'partly_refused' : 'relayed', result.bytes, seconds);

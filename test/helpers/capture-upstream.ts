@@ -18,6 +18,8 @@ export interface CaptureOptions {
   readonly silentAfterDot?: boolean;
   /** answer the final dot with this reply */
   readonly dataReply?: [number, string];
+  /** 452 4.5.3 to recipients past this many in one transaction */
+  readonly maxRecipients?: number;
   /** answer the final dot this much later */
   readonly finalReplyDelayMs?: number;
   /** do not offer these extensions */
@@ -41,7 +43,12 @@ export async function startCaptureUpstream(options: CaptureOptions = {}): Promis
     hide8BITMIME: Boolean(options.without?.eightBitMime),
     disableReverseLookup: true,
     logger: false,
-    onRcptTo(address, _session, cb) {
+    onRcptTo(address, session, cb) {
+      if (options.maxRecipients !== undefined && session.envelope.rcptTo.length >= options.maxRecipients) {
+        const err = new Error('4.5.3 Too many recipients') as Error & { responseCode: number };
+        err.responseCode = 452;
+        return cb(err);
+      }
       const refusal = options.refuseRcpt?.[address.address];
       if (refusal) {
         const err = new Error(refusal[1]) as Error & { responseCode: number };

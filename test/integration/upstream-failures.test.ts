@@ -4,7 +4,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
 import { startTestRelay, testConfig, ACME_PASSWORD, type TestRelay } from '../helpers/relay.js';
-import { sessionInData, sendMail, message } from '../helpers/client.js';
+import { authedSession, sessionInData, sendMail, message } from '../helpers/client.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -144,6 +144,59 @@ describe('upstream failures', () => {
     expect(r.response).toMatch(/^250 2\.0\.0 Ok: queued as \S+; 1 recipient\(s\) refused by upstream$/);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(c.messages).toHaveLength(1);
+  });
+
+  describe('an upstream that takes 5 recipients per message, a client that sends 7', () => {
+    const seven = Array.from({ length: 7 }, (_, i) => `r${i}@example.org`);
+
+    /** one transaction as a client MTA sends it; returns the recipients refused with 452, which it sends again next time */
+    async function transaction(relay: TestRelay, to: string[]): Promise<{ deferred: string[]; reply: string }> {
+      const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
+      expect(await s.command('MAIL FROM:<alice@acme.test>')).toMatch(/^250/);
+      const deferred: string[] = [];
+      let accepted = 0;
+      for (const r of to) {
+        const reply = await s.command(`RCPT TO:<${r}>`);
+        if (reply.startsWith('452 4.5.3 ')) deferred.push(r);
+        else if (reply.startsWith('250')) accepted++;
+        else throw new Error(`RCPT: ${reply}`);
+      }
+      let reply = '';
+      if (accepted > 0) {
+        expect(await s.command('DATA')).toMatch(/^354/);
+        reply = await s.command(`${MSG}.`);
+      }
+      await s.command('QUIT');
+      s.destroy();
+      return { deferred, reply };
+    }
+
+    it('configured (upstream.maxRecipients: 5): the client sends the last 2 again and all 7 are delivered, no DSN', async () => {
+      const c = await capture({ maxRecipients: 5 });
+      const relay = await startTestRelay(testConfig(c.port, { upstream: { maxRecipients: 5 } }));
+      cleanup.push(() => relay.close());
+      const first = await transaction(relay, seven);
+      expect(first.deferred).toEqual(['r5@example.org', 'r6@example.org']);
+      expect(first.reply).toMatch(/^250 2\.0\.0 Ok: queued as \S+$/);
+      expect((await transaction(relay, first.deferred)).reply).toMatch(/^250 /);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(c.messages.map((m) => m.to)).toEqual([seven.slice(0, 5), seven.slice(5)]);
+      expect(c.messages.filter((m) => m.from === '')).toHaveLength(0);
+    });
+
+    it('learned: after the upstream answered 452 once, later transactions take no more than it took', async () => {
+      const c = await capture({ maxRecipients: 5 });
+      const relay = await relayTo(c.port);
+      // the first time the upstream's limit is news: the 2 it refused get a DSN
+      expect((await transaction(relay, seven)).deferred).toEqual([]);
+      await waitFor(() => c.messages.length === 2);
+      expect(c.messages[1]).toMatchObject({ from: '', to: ['alice@acme.test'] });
+      const next = await transaction(relay, seven);
+      expect(next.deferred).toEqual(['r5@example.org', 'r6@example.org']);
+      expect((await transaction(relay, next.deferred)).reply).toMatch(/^250 /);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(c.messages.slice(2).map((m) => m.to)).toEqual([seven.slice(0, 5), seven.slice(5)]);
+    });
   });
 
   it('every recipient refused, some only temporarily → 4xx so the client retries', async () => {
