@@ -30,6 +30,7 @@ export const catalog = {
   RATE_LIMITED: { smtp: 451, enhanced: '4.7.1', http: 429, text: 'Rate limit reached, try again later' },
   POLICY_UNAVAILABLE: { smtp: 451, enhanced: '4.3.0', http: 503, text: 'Policy check unavailable, try again later' },
   STORE_LOST: { smtp: 451, enhanced: '4.3.0', http: 503, text: 'Policy check unavailable, try again later' },
+  PARAMETER_NOT_SUPPORTED: { smtp: 555, enhanced: '5.5.4', http: 400, text: 'MAIL FROM/RCPT TO parameter not recognized or not implemented' },
   TOO_MANY_RECIPIENTS: { smtp: 452, enhanced: '4.5.3', http: 400, text: 'Too many recipients' },
   MESSAGE_TOO_BIG: { smtp: 552, enhanced: '5.3.4', http: 413, text: 'Message size exceeds fixed maximum message size' },
   BARE_LINE_FEED: { smtp: 550, enhanced: '5.5.2', http: 400, text: 'Bare <LF> received; lines must end with <CR><LF>' },

@@ -343,6 +343,7 @@ export class SmtpFront {
   async #onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<Error | null> {
     const state = this.#sessions.get(session.id);
     if (!state) return smtpError(replyFor('LOCAL_ERROR'));
+    if (unsupportedParameter(address, MAIL_PARAMETERS)) return this.#refuse(state, 'PARAMETER_NOT_SUPPORTED', 'mail refused');
     if (this.#draining) return this.#refuse(state, 'SHUTTING_DOWN', 'transaction refused');
     if (this.#deps.storeServing?.() === false) return this.#storeLost(state, 'mail');
     const tenant = state.tenant;
@@ -395,6 +396,7 @@ export class SmtpFront {
   async #onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<Error | null> {
     const state = this.#sessions.get(session.id);
     if (!state || !state.tenant) return smtpError(replyFor('LOCAL_ERROR'));
+    if (unsupportedParameter(address, RCPT_PARAMETERS)) return this.#refuse(state, 'PARAMETER_NOT_SUPPORTED', 'recipient refused');
     if (this.#deps.storeServing?.() === false) return this.#storeLost(state, 'rcpt');
     const rcpt = parseMailAddress(address.address);
     const facts = { tenant: state.tenant.id, session: session.id, sender: state.sender };
@@ -562,4 +564,17 @@ function lazyChild(base: Logger, bindings: Record<string, string>): { readonly l
       made = undefined;
     },
   };
+}
+
+/**
+ * The parameters of the extensions this listener offers: SIZE, 8BITMIME (BODY), SMTPUTF8, and
+ * AUTH (RFC 4954 §5); DSN and REQUIRETLS are not offered, so RCPT takes none.
+ */
+const MAIL_PARAMETERS = new Set(['SIZE', 'BODY', 'SMTPUTF8', 'AUTH']);
+const RCPT_PARAMETERS = new Set<string>();
+
+function unsupportedParameter(address: SMTPServerAddress, known: ReadonlySet<string>): boolean {
+  const args = address.args;
+  if (!args || typeof args !== 'object') return false;
+  return Object.keys(args).some((name) => !known.has(name.toUpperCase()));
 }

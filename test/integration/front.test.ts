@@ -112,6 +112,41 @@ describe('SMTP front', () => {
     expect(upstream.messages.length).toBe(before);
   });
 
+  describe('strict input: each rule, its exact reply, and nothing reaching the upstream', () => {
+    it.each([
+      ['an unknown MAIL parameter', 'MAIL FROM:<alice@acme.test> FOO=BAR', null, /^555 5\.5\.4 /],
+      ['a DSN parameter on MAIL (DSN is not offered)', 'MAIL FROM:<alice@acme.test> RET=HDRS', null, /^555 5\.5\.4 /],
+      ['a RCPT parameter (DSN is not offered)', 'MAIL FROM:<alice@acme.test>', 'RCPT TO:<bob@example.org> NOTIFY=NEVER', /^555 5\.5\.4 /],
+      ['the parameters of the offered extensions', 'MAIL FROM:<alice@acme.test> SIZE=100 BODY=8BITMIME SMTPUTF8 AUTH=<>', 'RCPT TO:<bob@example.org>', /^250 /],
+    ])('%s', async (_name, mail, rcpt, expected) => {
+      const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
+      const mailReply = await s.command(mail);
+      if (rcpt === null) expect(mailReply).toMatch(expected);
+      else {
+        expect(mailReply).toMatch(/^250 /);
+        expect(await s.command(rcpt)).toMatch(expected);
+      }
+      s.destroy();
+    });
+
+    it.each([
+      ['a body line over 998 octets', `Subject: long\r\n\r\n${'x'.repeat(999)}\r\n`],
+      ['a header line over 998 octets', `Subject: ${'x'.repeat(1000)}\r\n\r\nbody\r\n`],
+      ['a 10 KB header line', `X-Big: ${'x'.repeat(10_000)}\r\n\r\nbody\r\n`],
+    ])('%s: 554 5.6.0, the upstream transaction aborted', async (_name, content) => {
+      const before = upstream.messages.length;
+      const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
+      await s.command('MAIL FROM:<alice@acme.test>');
+      await s.command('RCPT TO:<bob@example.org>');
+      expect(await s.command('DATA')).toMatch(/^354/);
+      s.write(`${content}.\r\n`);
+      expect(await s.reply()).toMatch(/^554 5\.6\.0 /);
+      s.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(upstream.messages.length).toBe(before);
+    });
+  });
+
   it('refuses a message with too many Received: fields as a loop (554 5.4.6)', async () => {
     const before = upstream.messages.length;
     const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
