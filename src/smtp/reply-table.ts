@@ -35,6 +35,9 @@ export function upstreamFailureReply(err: UpstreamError): Reply {
     case 'permfail':
     case 'tempfail': {
       const base = catalog[err.kind === 'permfail' ? 'UPSTREAM_REJECTED' : 'UPSTREAM_TEMPFAIL'];
+      // the upstream closing its channel (421, at its greeting or later) is the next hop's
+      // trouble, not a reason to close the client's session: 451 4.4.0, the session kept
+      if (err.reply?.code === 421) return { code: base.smtp, enhanced: base.enhanced, text: err.reply.text ? `${base.text}: ${err.reply.text}` : base.text, reason: 'UPSTREAM_TEMPFAIL' };
       const code = err.reply?.code ?? base.smtp;
       // the upstream's own code and enhanced code pass through; its text follows ours
       return {

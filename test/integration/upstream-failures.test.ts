@@ -1,5 +1,6 @@
 // What the client hears when the upstream refuses, fails or falls silent, and that nothing
 // is ever delivered twice or truncated.
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
@@ -42,6 +43,19 @@ describe('upstream failures', () => {
     const r = await send(relay);
     expect(r.ok).toBe(false);
     expect(r.response).toMatch(/^451 4\.4\.1 /);
+  });
+
+  it('upstream greeting with 421 → 451 4.4.0 on the final dot, and the client keeps its session', async () => {
+    const busy = createServer((socket) => socket.end('421 4.3.2 mta.upstream.example busy, closing channel\r\n'));
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+    const relay = await relayTo((busy.address() as AddressInfo).port);
+    const s = await sessionInData(relay.port, 'acme', ACME_PASSWORD, MSG);
+    expect(await s.command('.')).toMatch(/^451 4\.4\.0 .*busy/);
+    // the session goes on: the client may try another transaction on it
+    expect(await s.command('RSET')).toMatch(/^250 /);
+    expect(await s.command('MAIL FROM:<alice@acme.test>')).toMatch(/^250 /);
+    s.destroy();
   });
 
   // smtp-sink's hard error is "500 5.3.0 Error: command failed": passed through as it is
