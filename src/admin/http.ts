@@ -382,9 +382,11 @@ function toHttpError(err: unknown): HttpError {
 }
 
 /** "entry 3: not an email address" → entries.2.address */
+/** the field a service problem names: "entry 2: …" is entries.1, "value: …" is value */
 function fieldOf(problem: string): string {
-  const m = /^entry (\d+):/.exec(problem);
-  return m ? `entries.${Number(m[1]) - 1}` : '(body)';
+  const entry = /^entry (\d+):/.exec(problem);
+  if (entry) return `entries.${Number(entry[1]) - 1}`;
+  return /^([A-Za-z][\w.]*): /.exec(problem)?.[1] ?? '(body)';
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {

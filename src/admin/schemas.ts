@@ -8,15 +8,28 @@ export { ROLES, type Role } from '../domain/access.js';
 /** every schema that the OpenAPI description names */
 export const apiSchemas = z.registry<{ id: string }>();
 
-const reason = z.string().trim().min(1, 'a reason is required').max(500);
+/** CR, LF, NUL and the other C0 and C1 controls: text that listings and CSV exports give back keeps none */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+export const CONTROL_CHARACTERS_MESSAGE = 'must not contain control characters (CR, LF, NUL, tab and the like)';
+
+export function hasControlCharacters(text: string): boolean {
+  return CONTROL.test(text);
+}
+
+/** free text of at most `max` characters, without control characters */
+const text = (max: number) => z.string().max(max).refine((s) => !CONTROL.test(s), CONTROL_CHARACTERS_MESSAGE);
+
+const reason = text(500).pipe(z.string().trim().min(1, 'a reason is required'));
 const isoDate = z.iso.datetime({ offset: true });
 
 export const suspendRequest = z
   .strictObject({
     scope: z.enum(['tenant', 'domain', 'sender']).describe('what is suspended: the whole tenant, one sender domain, or one sender address'),
-    value: z.string().min(1).max(320).optional().describe('the sender domain or sender address; absent for the whole tenant'),
+    value: text(320).pipe(z.string().min(1)).optional().describe('the sender domain or sender address; absent for the whole tenant'),
     reason,
-    ticket: z.string().min(1).max(100).optional(),
+    ticket: text(100).pipe(z.string().min(1)).optional(),
     expiresAt: isoDate.optional().describe('when the suspension ends by itself; absent: until lifted'),
   })
   .refine((r) => (r.scope === 'tenant') === (r.value === undefined), {
@@ -34,9 +47,9 @@ export const suppressRequest = z
     entries: z
       .array(
         z.strictObject({
-          address: z.string().min(3).max(320),
+          address: text(320).pipe(z.string().min(3)),
           reason: z.enum(SUPPRESSION_REASONS).default('manual'),
-          source: z.string().min(1).max(200).optional(),
+          source: text(200).pipe(z.string().min(1)).optional(),
           expiresAt: isoDate.optional(),
         }),
       )
@@ -45,13 +58,13 @@ export const suppressRequest = z
   })
   .register(apiSchemas, { id: 'SuppressRequest' });
 
-export const subjectRequest = z.strictObject({ address: z.string().min(3).max(320) }).register(apiSchemas, { id: 'SubjectRequest' });
+export const subjectRequest = z.strictObject({ address: text(320).pipe(z.string().min(3)) }).register(apiSchemas, { id: 'SubjectRequest' });
 
 export const offboardRequest = z
-  .strictObject({ returnDir: z.string().regex(/^\//, 'an absolute path on the relay\'s host, new or empty').max(4096) })
+  .strictObject({ returnDir: text(4096).pipe(z.string().regex(/^\//, 'an absolute path on the relay\'s host, new or empty')) })
   .register(apiSchemas, { id: 'OffboardRequest' });
 
-export const unsuppressRequest = z.strictObject({ address: z.string().min(3).max(320) }).register(apiSchemas, { id: 'UnsuppressRequest' });
+export const unsuppressRequest = z.strictObject({ address: text(320).pipe(z.string().min(3)) }).register(apiSchemas, { id: 'UnsuppressRequest' });
 
 export const suspensionView = z
   .object({

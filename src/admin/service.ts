@@ -12,6 +12,7 @@ import { parseMailAddress, toAsciiDomain } from '../domain/mailbox.js';
 import type { Store, TenantRecord } from '../store/ports.js';
 import { tenantSchema, type Config } from '../config/schema.js';
 import { tenantRecord } from '../tenants/bootstrap.js';
+import { CONTROL_CHARACTERS_MESSAGE, hasControlCharacters } from './schemas.js';
 
 /** entries handed to the store at a time by a CSV import */
 const IMPORT_BATCH = 5000;
@@ -81,17 +82,19 @@ export class AdminService {
 
   async suspend(input: SuspendInput): Promise<Suspension> {
     await this.#tenantKey(input.tenant);
-    if (!input.reason.trim()) throw new AdminError('INVALID_INPUT', 'a suspension needs a reason');
+    const problems = freeTextProblems({ reason: input.reason, ticket: input.ticket, value: input.value });
+    if (!input.reason.trim()) problems.push('reason: a suspension needs a reason');
     let value: string | undefined;
     if (input.scope === 'domain') {
       value = toAsciiDomain(input.value ?? '') ?? undefined;
-      if (!value) throw new AdminError('INVALID_INPUT', `not a domain name: ${JSON.stringify(input.value ?? '')}`);
+      if (!value) problems.push('value: not a domain name');
     } else if (input.scope === 'sender') {
       value = parseMailAddress(input.value ?? '')?.matchForm;
-      if (!value) throw new AdminError('INVALID_INPUT', `not a sender address: ${JSON.stringify(input.value ?? '')}`);
+      if (!value) problems.push('value: not a sender address');
     }
     const now = this.now();
-    if (input.expiresAt !== undefined && input.expiresAt <= now) throw new AdminError('INVALID_INPUT', 'the expiry is in the past');
+    if (input.expiresAt !== undefined && input.expiresAt <= now) problems.push('expiresAt: the expiry is in the past');
+    if (problems.length > 0) throw new AdminError('INVALID_INPUT', problems.join('; '), problems);
     const suspension: Suspension = {
       id: `S${randomBytes(5).toString('hex').toUpperCase()}`,
       tenant: input.tenant,
@@ -111,7 +114,9 @@ export class AdminService {
   }
 
   async unsuspend(tenant: TenantId, id: string, actor: string, reason: string): Promise<void> {
-    if (!reason.trim()) throw new AdminError('INVALID_INPUT', 'lifting a suspension needs a reason');
+    if (!reason.trim()) throw new AdminError('INVALID_INPUT', 'lifting a suspension needs a reason', ['reason: lifting a suspension needs a reason']);
+    const controls = freeTextProblems({ reason });
+    if (controls.length > 0) throw new AdminError('INVALID_INPUT', controls.join('; '), controls);
     const lifted = await this.store.liftSuspension(tenant, id, { at: this.now(), by: actor, reason: reason.trim() });
     if (!lifted) throw new AdminError('NOT_FOUND', `no active suspension ${id} for tenant ${tenant}`);
     this.onChange?.(tenant, 'suspension.lift', actor, reason.trim(), { suspension: id });
@@ -139,7 +144,7 @@ export class AdminService {
   async unsuppress(tenant: TenantId, address: string): Promise<boolean> {
     const key = await this.#tenantKey(tenant);
     const parsed = parseMailAddress(address.trim());
-    if (!parsed) throw new AdminError('INVALID_INPUT', 'not an email address');
+    if (!parsed) throw new AdminError('INVALID_INPUT', 'not an email address', ['address: not an email address']);
     const removed = await this.store.removeSuppression(tenant, key.pseudonym(parsed.matchForm));
     if (removed) this.onChange?.(tenant, 'suppression.remove', 'admin', undefined, { entries: 1 });
     return removed;
@@ -215,6 +220,7 @@ export class AdminService {
 
   #entry(key: TenantKey, input: SuppressInput): SuppressionEntry | string {
     if (!SUPPRESSION_REASONS.includes(input.reason)) return `reason must be one of ${SUPPRESSION_REASONS.join(', ')}`;
+    if (input.source !== undefined && hasControlCharacters(input.source)) return `source ${CONTROL_CHARACTERS_MESSAGE}`;
     if (input.address === undefined && input.pseudonym !== undefined) {
       if (!/^[A-Za-z0-9_-]{22}$/.test(input.pseudonym)) return 'not a pseudonym';
       // suppressed without an address: it matches, and exports show the pseudonym only
@@ -253,4 +259,11 @@ export class AdminService {
     if (!key) throw new AdminError('NOT_FOUND', `no tenant ${JSON.stringify(tenant)}`);
     return key;
   }
+}
+
+/** "field: must not contain control characters" for each free-text field that has some */
+function freeTextProblems(fields: Record<string, string | undefined>): string[] {
+  return Object.entries(fields)
+    .filter(([, v]) => v !== undefined && hasControlCharacters(v))
+    .map(([k]) => `${k}: ${CONTROL_CHARACTERS_MESSAGE}`);
 }

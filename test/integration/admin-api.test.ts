@@ -111,6 +111,21 @@ describe('admin API', () => {
     expect(audit().find((a) => a.requestId === noReason.requestId)).toMatchObject({ outcome: 'invalid', action: 'suspension.create' });
   });
 
+  it('control characters in free text are refused, each field named, and nothing changes', async () => {
+    const suspension = await call('POST', '/tenants/acme/suspensions', tokens.desk!, { scope: 'sender', value: 'bob@acme.test\r\nX', reason: 'spam\r\nInjected: line', ticket: 'T-1\u0000' });
+    expect(suspension.status).toBe(400);
+    expect(suspension.json.error.problems.map((p: { field: string }) => p.field).sort()).toEqual(['reason', 'ticket', 'value']);
+    const suppression = await call('POST', '/tenants/acme/suppressions', tokens.acme!, { entries: [{ address: 'ok@example.org', source: 'crm\nexport' }] });
+    expect(suppression.status).toBe(400);
+    expect(suppression.json.error.problems).toEqual([expect.objectContaining({ field: 'entries.0.source' })]);
+    // a value that is no domain: the field is named too
+    const badValue = await call('POST', '/tenants/acme/suspensions', tokens.desk!, { scope: 'domain', value: 'not a domain!', reason: 'x' });
+    expect(badValue.status).toBe(400);
+    expect(badValue.json.error.problems).toEqual([expect.objectContaining({ field: 'value' })]);
+    expect(await relay.store.countSuppressions('acme')).toBe(0);
+    expect(await relay.store.listSuspensions('acme')).toEqual([]);
+  });
+
   it('the abuse desk suspends and lifts with a reason; both are audited with it', async () => {
     const created = await call('POST', '/tenants/acme/suspensions', tokens.desk!, { scope: 'domain', value: 'acme.test', reason: 'phishing run', ticket: 'AB-9' });
     expect(created.status).toBe(201);

@@ -61,7 +61,7 @@ log: { level: info }
   /** the accounting records of a tenant, as the primary wrote them */
   const lines = (tenant: string) => {
     const active = join(dir, 'data/accounting/active');
-    let files: string[] = [];
+    let files: string[];
     try {
       files = readdirSync(join(active, tenant));
     } catch {
