@@ -39,10 +39,29 @@ describe('deadlines and command length', () => {
     expect(reply).toMatch(/^421 4\.4\.2 Session time limit reached/);
   });
 
-  it('refuses a command line over the limit', async () => {
+  it('refuses a command line over the limit with 500 5.5.2 and keeps the session', async () => {
     const s = await RawSession.open(relay.port);
     await s.reply();
-    expect(await s.command(`EHLO ${'a'.repeat(2000)}`)).toMatch(/^421 .*too long/i);
+    expect(await s.command(`EHLO ${'a'.repeat(2000)}`)).toMatch(/^500 5\.5\.2 .*too long/i);
+    // also when the line comes in pieces, each shorter than the limit
+    s.write(`NOOP ${'b'.repeat(800)}`);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await s.command('b'.repeat(800))).toMatch(/^500 5\.5\.2 /);
+    expect(await s.command('EHLO client.test')).toMatch(/^250/);
+    s.destroy();
+  });
+
+  it.each([
+    ['a bare LF ends a command', 'NOOP\n'],
+    ['a bare CR inside a command', 'MAIL FROM:<a@acme.test>\rRCPT TO:<b@example.org>\r\n'],
+    ['a CR before CRLF', 'NOOP\r\r\n'],
+  ])('%s: 501 5.5.2, the whole line refused, the session kept', async (_name, line) => {
+    const s = await RawSession.open(relay.port);
+    await s.reply();
+    expect(await s.command('EHLO client.test')).toMatch(/^250/);
+    s.write(line);
+    expect(await s.reply()).toMatch(/^501 5\.5\.2 /);
+    expect(await s.command('NOOP')).toMatch(/^250/);
     s.destroy();
   });
 
