@@ -107,6 +107,7 @@ interface Core {
   readonly accountant: Accountant;
   readonly admin: AdminService;
   readonly feedback: FeedbackServices;
+  readonly dsn: DsnSender;
   /** a change the admin service made (suspension lifted, …): refreshes what shows it */
   onAdminChange: (kind: string) => void;
   close(): Promise<void>;
@@ -186,7 +187,17 @@ async function openCore(config: Config, options: StartOptions, role: Role, sink:
     accountant,
     onNotice: (channel, ok) => metrics.notices.inc({ channel, outcome: ok ? 'sent' : 'failed' }),
   });
+  const dsn = new DsnSender({
+    upstream,
+    log: log.child({ component: 'dsn' }),
+    retryDelays: config.smtp.dsn.retryDelaysMs,
+    leaseMs: config.smtp.dsn.takeOverAfterMs,
+    outbox: store,
+    keyOf: (tenant) => tenants.keyOf(tenant),
+    now,
+  });
   const core: Core = {
+    dsn,
     config,
     log,
     storeLog,
@@ -205,6 +216,8 @@ async function openCore(config: Config, options: StartOptions, role: Role, sink:
     feedback,
     onAdminChange: () => {},
     async close() {
+      dsn.close();
+      await dsn.idle();
       feedback.notifier.close();
       await feedback.notifier.idle();
       await upstream.close();
@@ -241,7 +254,7 @@ async function startRelay(core: Core, options: StartOptions, accepting: () => Ac
     metrics.deliveryCountErrors.inc(lost);
     storeLog.warn({ lost, err: (err as Error).message }, 'deliveries not counted toward complaint and bounce rates');
   });
-  const dsn = new DsnSender({ upstream: core.upstream, log: log.child({ component: 'dsn' }) });
+  const dsn = core.dsn;
   const auth = config.smtp.auth;
   let readiness: Readiness | null = null;
   const front = new SmtpFront({
@@ -299,6 +312,7 @@ async function startRelay(core: Core, options: StartOptions, accepting: () => Ac
     async close() {
       await front.close();
       await feedback?.close();
+      // DSNs still waiting for a retry stay kept for the next start (or another process)
       dsn.close();
       await dsn.idle();
       await deliveries.close();
@@ -353,8 +367,9 @@ async function startControl(core: Core, accounting: AccountingLog, workers: { me
   void retention();
   const retentionTimer = setInterval(() => void retention(), 86_400_000);
   retentionTimer.unref();
-  // notices a stopped or lost process left on their way are taken over
+  // notices and DSNs a stopped or lost process left on their way are taken over
   core.feedback.notifier.start();
+  core.dsn.start(config.smtp.dsn.takeOverAfterMs);
 
   const audit = new AuditLog(config.admin.auditLog);
   const adminApi = config.admin.enabled

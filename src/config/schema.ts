@@ -78,6 +78,15 @@ export const smtpSchema = z.strictObject({
    * one primary that runs the admin API, metrics and background jobs; 'auto': one per core
    */
   workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default(1),
+  /** delivery status notifications for recipients the upstream refused while it took others */
+  dsn: z
+    .strictObject({
+      /** waits between attempts; after the last one a DSN that still fails is given up (logged) */
+      retryDelaysMs: z.array(ms).min(1).default([1_000, 10_000, 60_000, 300_000, 1_800_000]),
+      /** how long a DSN stays with the process that works on it beyond its next attempt; then another takes it over */
+      takeOverAfterMs: ms.default(60_000),
+    })
+    .prefault({}),
   tls: z
     .strictObject({
       cert: z.string().min(1).optional(),

@@ -13,7 +13,10 @@ export interface Notice {
   readonly details: Readonly<Record<string, unknown>>;
 }
 
-export interface PendingNotice {
+/** A delivery on its way, kept in the store: a notice to a contact, or a DSN to a sender. */
+export type PendingNotice = PendingContactNotice | PendingDsn;
+
+export interface PendingContactNotice {
   /** the delivery id: X-Mailwarden-Delivery of a webhook, the same on every attempt */
   readonly id: string;
   readonly tenant: TenantId;
@@ -22,6 +25,25 @@ export interface PendingNotice {
   /** the abuse contact's webhook URL or email address (never a recipient's) */
   readonly target: string;
   readonly notice: Notice;
+  /** attempts made so far */
+  readonly attempts: number;
+  /** ms since the epoch: no other process takes the delivery over before this */
+  readonly leaseUntil: number;
+}
+
+/**
+ * A delivery status notification on its way to the envelope sender of a message whose
+ * recipients the upstream partly refused. It names those recipients, so everything but its
+ * id is sealed under the tenant's key (erased with it).
+ */
+export interface PendingDsn {
+  readonly id: string;
+  readonly tenant: TenantId;
+  readonly channel: 'dsn';
+  /** the SMTP session of the message it reports on, for the logs */
+  readonly session: string;
+  /** { to, message (base64), eightBitMime, smtpUtf8 } as JSON, sealed under the tenant's key */
+  readonly sealed: string;
   /** attempts made so far */
   readonly attempts: number;
   /** ms since the epoch: no other process takes the delivery over before this */

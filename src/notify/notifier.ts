@@ -11,7 +11,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { TenantId } from '../domain/tenant.js';
-import type { Notice, PendingNotice } from '../domain/notice.js';
+import type { Notice, PendingContactNotice } from '../domain/notice.js';
 import type { AdminStore } from '../store/ports.js';
 
 export type { Notice } from '../domain/notice.js';
@@ -89,6 +89,8 @@ export class Notifier {
     try {
       const now = this.#now();
       for (const p of await outbox.listPendingNotices()) {
+        // DSNs on their way are the DSN sender's to take over
+        if (p.channel === 'dsn') continue;
         if (p.leaseUntil > now || !(await outbox.claimOnce(p.tenant, `notice:${p.id}:${p.attempts}`, LEASE_MS, now))) continue;
         const mine = { ...p, leaseUntil: now + this.#deps.timeoutMs + LEASE_MS };
         await this.#keep(mine);
@@ -131,7 +133,7 @@ export class Notifier {
     if (tenantContact) targets.push({ who: 'tenant', contact: tenantContact });
     if (this.#deps.abuseDesk) targets.push({ who: 'abuse-desk', contact: this.#deps.abuseDesk });
     if (targets.length === 0) this.#deps.log.warn({ event: notice.event, tenant: notice.tenant }, 'no abuse contact to notify: set notifications.abuseDesk and tenants[].abuseContact');
-    const deliveries: PendingNotice[] = [];
+    const deliveries: PendingContactNotice[] = [];
     const lease = this.#now() + this.#deps.timeoutMs + LEASE_MS;
     for (const { who, contact } of targets) {
       const base = { tenant: notice.tenant, who, notice, attempts: 0, leaseUntil: lease };
@@ -143,7 +145,7 @@ export class Notifier {
   }
 
   /** Attempts a delivery until it succeeds, fails for good, or runs out of retries. */
-  async #deliver(first: PendingNotice): Promise<void> {
+  async #deliver(first: PendingContactNotice): Promise<void> {
     const log = this.#deps.log.child({ channel: first.channel, to: first.who, event: first.notice.event, tenant: first.tenant });
     let p = first;
     for (;;) {
@@ -178,7 +180,7 @@ export class Notifier {
     }
   }
 
-  async #keep(p: PendingNotice): Promise<void> {
+  async #keep(p: PendingContactNotice): Promise<void> {
     try {
       await this.#deps.outbox?.savePendingNotice(p);
     } catch (err) {
@@ -186,7 +188,7 @@ export class Notifier {
     }
   }
 
-  async #done(p: PendingNotice): Promise<void> {
+  async #done(p: PendingContactNotice): Promise<void> {
     try {
       await this.#deps.outbox?.dropPendingNotice(p.tenant, p.id);
     } catch (err) {
@@ -205,7 +207,7 @@ export class Notifier {
     });
   }
 
-  async #post(p: PendingNotice): Promise<void> {
+  async #post(p: PendingContactNotice): Promise<void> {
     const { notice, target: url, id: delivery } = p;
     const body = JSON.stringify({ ...notice, at: new Date(notice.at).toISOString() });
     if (!this.#deps.secret) throw new PermanentFailure('no webhook secret configured (notifications.webhookSecret or MAILWARDEN_WEBHOOK_SECRET)');

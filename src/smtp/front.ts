@@ -526,6 +526,7 @@ export class SmtpFront {
     }
     this.#deps.dsn.send(
       {
+        tenant: state.tenant!.id,
         reportingMta: this.#deps.hostname,
         upstreamName: this.#deps.upstreamName,
         sender: state.sender.address,

@@ -31,11 +31,13 @@ export interface CaptureUpstream {
   readonly messages: Captured[];
   /** DATA transactions that started, complete or not */
   started: number;
+  /** while true, MAIL FROM:<> (a DSN) gets 451 4.3.0 */
+  deferNullSender: boolean;
   close(): Promise<void>;
 }
 
 export async function startCaptureUpstream(options: CaptureOptions = {}): Promise<CaptureUpstream> {
-  const state: CaptureUpstream = { port: 0, messages: [], started: 0, close: async () => {} };
+  const state: CaptureUpstream = { port: 0, messages: [], started: 0, deferNullSender: false, close: async () => {} };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
@@ -43,6 +45,14 @@ export async function startCaptureUpstream(options: CaptureOptions = {}): Promis
     hide8BITMIME: Boolean(options.without?.eightBitMime),
     disableReverseLookup: true,
     logger: false,
+    onMailFrom(address, _session, cb) {
+      if (state.deferNullSender && address.address === '') {
+        const err = new Error('4.3.0 Try again later') as Error & { responseCode: number };
+        err.responseCode = 451;
+        return cb(err);
+      }
+      cb();
+    },
     onRcptTo(address, session, cb) {
       if (options.maxRecipients !== undefined && session.envelope.rcptTo.length >= options.maxRecipients) {
         const err = new Error('4.5.3 Too many recipients') as Error & { responseCode: number };
