@@ -229,7 +229,7 @@ function postfixText(text: string): BounceRecipient[] {
 /** The lines of a bounce's human-readable part that say what went wrong (the transcript). */
 function transcript(text: string): string {
   return splitLines(text)
-    .filter((l) => /\b[245]\d\d\b|unknown|no such|not found|full|quota|space|storage|exceed|denied|refused|rejected|unavailable/i.test(l))
+    .filter((l) => /\b[245]\d\d\b|unknown|no such|not found|full|quota|space|storage|exceed|denied|refused|rejected|unavailable|unroute?able|lookups? failed|mx records? point/i.test(l))
     .map((l) => l.trim())
     .join(' ')
     .slice(0, 2000);

@@ -1,6 +1,6 @@
 // Table-driven checks of config/feedback-rules.yaml: every rule decides at least one case
 // here, and the order between rules that could both match is pinned.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -140,5 +140,18 @@ describe('RFC 6533 reports', () => {
     expect(report.bounces).toEqual([expect.objectContaining({ recipient: '用户@例子.example', action: 'failed', status: '5.1.1' })]);
     expect(report.original).toMatchObject({ messageId: '<m1@acme.test>', reference: '1.acme.AAAA' });
     expect(rules.bounce(report.bounces[0]!).verdict).toBe('hard');
+  });
+});
+
+describe('bounces from a real Exim (4.96, Debian) with the generic status 5.0.0 and no diagnostic code', () => {
+  const fixture = (name: string) => readFileSync(join(import.meta.dirname, '../fixtures/feedback', name));
+
+  it.each([
+    ['exim-unrouteable.eml', 'bob@nowhere.example', 'unknown-host'],
+    ['exim-unknown-user.eml', 'carol@lists.isp.example', 'unknown-user'],
+  ])('%s: read from its text, hard, suppressing', async (file, recipient, rule) => {
+    const report = await parseReport(fixture(file));
+    expect(report.bounces).toEqual([expect.objectContaining({ recipient, status: '5.0.0', diagnostic: null })]);
+    expect(rules.bounce(report.bounces[0]!)).toEqual({ verdict: 'hard', rule });
   });
 });
