@@ -119,6 +119,7 @@ describe('SMTP front', () => {
       ['a RCPT parameter (DSN is not offered)', 'MAIL FROM:<alice@acme.test>', 'RCPT TO:<bob@example.org> NOTIFY=NEVER', /^555 5\.5\.4 /],
       ['the parameters of the offered extensions', 'MAIL FROM:<alice@acme.test> SIZE=100 BODY=8BITMIME SMTPUTF8 AUTH=<>', 'RCPT TO:<bob@example.org>', /^250 /],
     ])('%s', async (_name, mail, rcpt, expected) => {
+      const started = upstream.started;
       const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
       const mailReply = await s.command(mail);
       if (rcpt === null) expect(mailReply).toMatch(expected);
@@ -127,6 +128,7 @@ describe('SMTP front', () => {
         expect(await s.command(rcpt)).toMatch(expected);
       }
       s.destroy();
+      expect(upstream.started).toBe(started);
     });
 
     it.each([
