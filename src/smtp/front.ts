@@ -16,13 +16,14 @@ import { receivedHeader } from '../forward/trace.js';
 import { referenceHeader } from '../feedback/reference.js';
 import type { Accountant } from '../accounting/accountant.js';
 import type { Acceptance } from '../accounting/writer.js';
-import type { DeliveryOutcome, Upstream } from '../forward/upstream.js';
+import type { Upstream } from '../forward/upstream.js';
+import { TransactionEnd, type TransactionEvents } from './transaction-end.js';
 import type { DsnSender } from '../forward/dsn.js';
 import { isAscii, parseMailAddress } from '../domain/mailbox.js';
-import { acceptedText, replyFor, smtpError, upstreamFailureReply, verdictError, type Reply } from './reply-table.js';
+import { replyFor, smtpError, verdictError, type Reply } from './reply-table.js';
 import { ConnectionCaps, endSessionPastDeadline } from './connection-caps.js';
 
-export type TransactionOutcome = 'relayed' | 'partly_refused' | 'refused' | 'upstream_failed' | 'client_gone';
+export type { TransactionOutcome } from './transaction-end.js';
 
 export type SmtpCommand = 'connect' | 'mail' | 'rcpt' | 'data';
 export type ReplyClass = '2xx' | '4xx' | '5xx';
@@ -33,13 +34,9 @@ function replyClass(err: Error | null | undefined): ReplyClass {
   return code >= 500 ? '5xx' : code >= 400 ? '4xx' : '2xx';
 }
 
-export interface FrontEvents {
+export interface FrontEvents extends TransactionEvents {
   sessionOpened(): void;
   sessionClosed(): void;
-  transaction(outcome: TransactionOutcome, bytes: number, seconds: number): void;
-  /** a message of a tenant: relayed to this many recipients, or (0) not relayed */
-  tenantMessage(tenant: TenantId, deliveries: number): void;
-  upstreamError(kind: string): void;
   /** MAIL refused because accounting cannot keep up */
   accountingRefused(): void;
   /** a connection or command the front refused by itself, before or besides the policy */
@@ -105,11 +102,8 @@ export class SmtpFront {
   readonly #caps: ConnectionCaps;
   #inFlight = 0;
   #draining = false;
-  /**
-   * Recipients per message the upstream took before it answered 452 (too many recipients):
-   * later transactions take no more, so the client, not a DSN, sends the rest again.
-   */
-  #upstreamRecipients = Infinity;
+  /** what a finished transaction does; it also learns the upstream's recipient limit */
+  readonly #end: TransactionEnd;
   /** aborted when the shutdown grace is over: transactions still in DATA are aborted */
   readonly #shutdown = new AbortController();
   #idleWaiters: Array<() => void> = [];
@@ -118,6 +112,7 @@ export class SmtpFront {
     this.#deps = deps;
     const { smtp } = deps.config;
     this.#caps = new ConnectionCaps(smtp.limits);
+    this.#end = new TransactionEnd(deps);
     const options: SMTPServerOptions & { greetingDelay: number } = {
       name: deps.hostname,
       banner: 'mailwarden',
@@ -379,18 +374,14 @@ export class SmtpFront {
     return null;
   }
 
-  /** recipients one transaction may have: ours, the upstream's configured limit, what it showed */
+  /**
+   * Recipients one transaction may have: ours, the upstream's configured limit, and what it
+   * showed with a 452; past it the client's RCPT gets 452 4.5.3 and the client, not a DSN,
+   * sends the rest in its next transaction.
+   */
   #recipientLimit(): number {
     const { smtp, upstream } = this.#deps.config;
-    return Math.min(smtp.limits.maxRecipients, upstream.maxRecipients ?? Infinity, this.#upstreamRecipients);
-  }
-
-  /** an upstream that answered 452 to recipients after taking `accepted` of them takes no more than that */
-  #learnRecipientLimit(state: SessionState, outcome: DeliveryOutcome): void {
-    const accepted = outcome.accepted.length;
-    if (accepted === 0 || accepted >= this.#upstreamRecipients || !outcome.rejected.some((r) => r.code === 452)) return;
-    this.#upstreamRecipients = accepted;
-    state.log.warn({ upstreamRecipients: accepted }, 'the upstream takes at most this many recipients per message: later RCPTs past it get 452 4.5.3; set upstream.maxRecipients to say so from the start');
+    return Math.min(smtp.limits.maxRecipients, upstream.maxRecipients ?? Infinity, this.#end.upstreamRecipientLimit);
   }
 
   async #onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<Error | null> {
@@ -461,50 +452,11 @@ export class SmtpFront {
       shutdown: this.#shutdown.signal,
     })
       .then((result) => {
-        const fields = { tx: txId, bytes: result.bytes, rcptCount: state.recipients.length, ms: Date.now() - started };
-        const facts = { tenant: state.tenant!.id, session: session.id, sender: state.sender, tx: txId, size: result.bytes, known: state.pseudonyms };
-        const accountant = this.#deps.accountant;
-        const events = this.#deps.events;
-        const seconds = (Date.now() - started) / 1000;
-        switch (result.kind) {
-          case 'accepted': {
-            const refused = result.outcome.rejected;
-            state.log.info({ ...fields, accepted: result.outcome.accepted.length, refused: refused.length, upstream: replyCode(result.outcome.response) }, 'message relayed');
-            if (refused.length > 0) {
-              this.#learnRecipientLimit(state, result.outcome);
-              this.#reportRefused(state, session, refused, result.headers, now);
-            }
-            accountant?.delivered({ ...facts, headers: result.headers }, result.outcome);
-            this.#deps.onUpstream?.(true);
-            events?.transaction(refused.length > 0 ? 'partly_refused' : 'relayed', result.bytes, seconds);
-            events?.tenantMessage(facts.tenant, result.outcome.accepted.length);
-            this.#deps.onDelivered?.(state.tenant!.id, state.sender?.domain ?? null, result.outcome.accepted.length);
-            return cb(null, acceptedText(result.outcome, txId, state.sender === null));
-          }
-          case 'refused': {
-            const reply = replyFor(result.reason);
-            state.log.warn({ ...fields, reason: result.reason, code: reply.code }, 'message refused');
-            accountant?.notRelayed(facts, state.recipients, { kind: reply.code >= 500 ? 'rejected' : 'deferred', reason: result.reason, code: reply.code });
-            events?.transaction('refused', result.bytes, seconds);
-            events?.tenantMessage(facts.tenant, 0);
-            return cb(smtpError(reply));
-          }
-          case 'upstream-failed': {
-            const reply = upstreamFailureReply(result.error);
-            state.log.warn({ ...fields, reason: reply.reason, kind: result.error.kind, code: reply.code, enhanced: reply.enhanced }, 'message not relayed');
-            accountant?.notRelayed(facts, state.recipients, { kind: reply.code >= 500 ? 'bounced' : 'deferred', reason: reply.reason, code: reply.code, enhanced: reply.enhanced });
-            this.#deps.onUpstream?.(result.error.kind !== 'unavailable' && result.error.kind !== 'timeout');
-            events?.transaction('upstream_failed', result.bytes, seconds);
-            events?.tenantMessage(facts.tenant, 0);
-            events?.upstreamError(result.error.kind);
-            return cb(smtpError(reply));
-          }
-          case 'client-gone':
-            state.log.warn({ ...fields }, 'client disconnected during DATA; upstream transaction aborted');
-            accountant?.notRelayed(facts, state.recipients, { kind: 'deferred', reason: 'CLIENT_GONE', code: 451 });
-            events?.transaction('client_gone', result.bytes, seconds);
-            return cb(smtpError(replyFor('LOCAL_ERROR')));
-        }
+        const end = this.#end.finish(
+          { tenant: state.tenant!.id, session: session.id, tx: txId, sender: state.sender, recipients: state.recipients, pseudonyms: state.pseudonyms, startedMs: started, arrival: now, log: state.log },
+          result,
+        );
+        return 'error' in end ? cb(end.error) : cb(null, end.message);
       })
       .catch((err: unknown) => {
         state.log.error({ err }, 'relay failed');
@@ -518,34 +470,11 @@ export class SmtpFront {
       });
   }
 
-  #reportRefused(state: SessionState, session: SMTPServerSession, rejected: Parameters<DsnSender['send']>[0]['rejected'], headers: string, arrival: Date): void {
-    if (!state.sender) {
-      // RFC 5321 section 4.5.5: nothing is ever sent back to the null reverse-path
-      state.log.warn({ refused: rejected.length }, 'recipients refused for a null-sender message; no notification possible');
-      return;
-    }
-    this.#deps.dsn.send(
-      {
-        tenant: state.tenant!.id,
-        reportingMta: this.#deps.hostname,
-        upstreamName: this.#deps.upstreamName,
-        sender: state.sender.address,
-        rejected,
-        originalHeaders: headers,
-        arrivalDate: arrival,
-        now: this.#deps.now?.() ?? new Date(),
-      },
-      session.id,
-    );
-  }
+
 }
 
 function wantsSmtpUtf8(mailFrom: SMTPServerAddress | undefined): boolean {
   return Boolean(mailFrom?.args && mailFrom.args.SMTPUTF8);
-}
-
-function replyCode(response: string): string {
-  return response.slice(0, 3);
 }
 
 export type { Reply };
