@@ -19,6 +19,7 @@ import { describeError, suppression, suspend, suspensions, tenantAdd, tenantList
 const USAGE = `usage: mailwarden <command>
 
 commands:
+  --version                  the version of mailwarden
   serve                      run the relay (config: $MAILWARDEN_CONFIG or config/default.yaml)
   config check [FILE]        validate a configuration file and report every problem
   tenant hash-password       read a password on standard input, print its scrypt hash
@@ -77,8 +78,33 @@ function config() {
   return loadConfigFile(configPath(process.env, process.cwd())).config;
 }
 
+/** The usage lines of one command (each line that starts with it, and the lines that continue it). */
+function helpFor(command: string): string {
+  const blocks: string[][] = [];
+  for (const line of USAGE.split('\n')) {
+    if (/^ {2}\S/.test(line)) blocks.push([line]);
+    else if (/^ {3,}\S/.test(line) && blocks.length > 0) blocks.at(-1)!.push(line);
+  }
+  const mine = blocks.filter((b) => b[0]!.trim().split(/\s+/)[0] === command);
+  return mine.length > 0 ? `usage: mailwarden\n${mine.map((b) => b.join('\n')).join('\n')}\n` : USAGE;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
+  if (command === '--version' || command === '-V') {
+    process.stdout.write(`mailwarden ${version()}\n`);
+    return 0;
+  }
+  // --help anywhere after a command shows that command's usage and does nothing else
+  if (command !== undefined && argv.slice(1).some((a) => a === '--help' || a === '-h')) {
+    process.stdout.write(helpFor(command));
+    return 0;
+  }
   switch (command) {
     case 'serve':
       return serve();
