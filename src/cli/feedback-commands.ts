@@ -118,9 +118,10 @@ function scopeFrom(values: { tenant?: string; review?: boolean }): FeedbackScope
   return values.tenant;
 }
 
-function withoutReport(r: FeedbackRecord): Omit<FeedbackRecord, 'sealedReport'> {
-  const { sealedReport: _kept, ...rest } = r;
-  return rest;
+/** a record as JSON for people and scripts: without the sealed report, times in ISO 8601 like every other listing */
+function withoutReport(r: FeedbackRecord): Record<string, unknown> {
+  const { sealedReport: _kept, receivedAt, erasedAt, ...rest } = r;
+  return { ...rest, receivedAt: new Date(receivedAt).toISOString(), ...(erasedAt !== undefined ? { erasedAt: new Date(erasedAt).toISOString() } : {}) };
 }
 
 function recordLine(r: FeedbackRecord): string {

@@ -46,7 +46,7 @@ commands:
   suppression remove --tenant T ADDRESS
   suppression list --tenant T [--json]          entries by pseudonym, no addresses
   suppression import --tenant T FILE.csv        header: address,reason,source,expires_at
-  suppression export --tenant T [-o FILE]       CSV with the addresses, for the tenant
+  suppression export --tenant T [-o FILE [--force]]  CSV with the addresses, for the tenant
 
   feedback parse FILE... [--json]               what a report says and what taking it in would do; changes nothing
   feedback ingest FILE...                       take complaint (ARF) and bounce (DSN) reports in from files
@@ -215,6 +215,12 @@ async function readPassword(): Promise<string> {
   }
   return '';
 }
+
+// a reader that stopped reading (`mailwarden suppression export | head`) is not an error
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

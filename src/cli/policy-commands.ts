@@ -181,6 +181,7 @@ export async function suppression(config: Config, args: string[], io: Io): Promi
       expires: { type: 'string' },
       json: { type: 'boolean' },
       output: { type: 'string', short: 'o' },
+      force: { type: 'boolean' },
     },
   });
   const tenant = need(values.tenant, '--tenant');
@@ -237,6 +238,7 @@ export async function suppression(config: Config, args: string[], io: Io): Promi
       return 0;
     }
     case 'export': {
+      if (values.output && !values.force && existsSync(values.output)) throw new UsageError(`${values.output} exists; add --force to replace it`);
       const csv = await audited(config, { action: 'suppression.export', tenant }, () => withService(config, (svc) => svc.exportCsv(tenant)));
       if (values.output) {
         writeFileSync(values.output, csv, { mode: 0o600 });

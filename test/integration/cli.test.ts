@@ -1,6 +1,6 @@
 // The abuse desk's CLI against the embedded store of a running relay.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -117,7 +117,7 @@ tenants:
 
   it('feedback parse shows what a report would do without doing it; ingest does it', async () => {
     const sent = await sendMail({ port: relay.port, user: 'initech', pass: 'tps-report', from: 'bill@initech.example', to: ['reader@example.org'], message: 'From: bill@initech.example\r\nTo: reader@example.org\r\nSubject: hi\r\n\r\nHello.\r\n' });
-    expect(sent.ok).toBe(true);
+    expect(sent).toMatchObject({ ok: true });
     const file = join(dir, 'complaint.eml');
     writeFileSync(file, arf(upstream.messages.at(-1)!.raw));
 
@@ -142,6 +142,34 @@ tenants:
     expect(await again.command('RCPT TO:<reader@example.org>')).toMatch(/^550 5\.7\.1 /);
     again.destroy();
     expect((await cli(['feedback', 'list', '--tenant', 'initech'])).stdout).toMatch(/complaint {2}applied {2}tenant initech/);
+    // times in ISO 8601, as in every other listing
+    const listing = await cli(['feedback', 'list', '--tenant', 'initech', '--json']);
+    expect(listing).toMatchObject({ code: 0 });
+    const [listed] = JSON.parse(listing.stdout) as Array<{ id: string; receivedAt: string }>;
+    expect(listed!.receivedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const shown = JSON.parse((await cli(['feedback', 'show', listed!.id, '--tenant', 'initech'])).stdout) as { receivedAt: string };
+    expect(shown.receivedAt).toBe(listed!.receivedAt);
+  });
+
+  it('suppression export -o never replaces a file without --force; a closed pipe ends it quietly', async () => {
+    const file = join(dir, 'export.csv');
+    expect((await cli(['suppression', 'export', '--tenant', 'acme', '-o', file])).code).toBe(0);
+    writeFileSync(file, 'kept\n');
+    const refused = await cli(['suppression', 'export', '--tenant', 'acme', '-o', file]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('exists; add --force to replace it');
+    expect(readFileSync(file, 'utf8')).toBe('kept\n');
+    expect((await cli(['suppression', 'export', '--tenant', 'acme', '-o', file, '--force'])).code).toBe(0);
+    expect(readFileSync(file, 'utf8')).toMatch(/^address,reason,source,created_at,expires_at,pseudonym/);
+
+    // enough entries that the export outlives a reader that takes one line
+    const many = join(dir, 'many.csv');
+    writeFileSync(many, `address\n${Array.from({ length: 20_000 }, (_, i) => `reader${i}@many.example`).join('\n')}\n`);
+    expect((await cli(['suppression', 'import', '--tenant', 'acme', many])).code).toBe(0);
+    const piped = await execFileP('bash', ['-c', `"${process.execPath}" "${CLI}" suppression export --tenant acme | head -1; echo "exit \${PIPESTATUS[0]}" >&2`], { cwd: dir, env: { ...process.env, MAILWARDEN_CONFIG: join(dir, 'config.yaml') } });
+    expect(piped.stdout).toMatch(/^address,reason/);
+    expect(piped.stderr).not.toMatch(/EPIPE|Error|at /);
+    expect(piped.stderr).toContain('exit 0');
   });
 
   it('feedback ingest keeps unattributable reports for review and refuses what is no report, naming the file', async () => {
