@@ -366,7 +366,7 @@ export async function listenAdminApi(host: string, port: number, deps: AdminApiD
     }
   }
 
-  return listenHttp(server, host, port);
+  return listenHttp(server, host, port, 'admin.port');
 }
 
 function toHttpError(err: unknown): HttpError {

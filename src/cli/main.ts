@@ -14,6 +14,8 @@ import { tenantOffboard } from './offboard-command.js';
 import { accountingQuery, retentionRun, subject } from './accounting-commands.js';
 import { storeCommand } from './store-commands.js';
 import { MasterKeyMismatchError } from '../tenants/bootstrap.js';
+import { StartupError } from '../config/startup-error.js';
+import { tlsFileProblems } from '../tls/certificates.js';
 import { describeError, suppression, suspend, suspensions, tenantAdd, tenantList, tenantSetPassword, unsuspend, type Io } from './policy-commands.js';
 
 const USAGE = `usage: mailwarden <command>
@@ -111,7 +113,10 @@ async function main(argv: string[]): Promise<number> {
     case 'config':
       if (sub === 'check') {
         const file = rest[0] ?? configPath(process.env, process.cwd());
-        loadConfigFile(file);
+        const { config: checked } = loadConfigFile(file);
+        // the files it names must be there too
+        const problems = await tlsFileProblems(checked.smtp.tls);
+        if (problems.length > 0) throw new ConfigError(file, problems);
         process.stdout.write(`${file}: ok\n`);
         return 0;
       }
@@ -228,7 +233,10 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const known = describeError(err);
-    if (err instanceof MasterKeyMismatchError) {
+    if (err instanceof StartupError) {
+      process.stderr.write(`mailwarden: ${err.message}\n`);
+      process.exitCode = 78; // EX_CONFIG
+    } else if (err instanceof MasterKeyMismatchError) {
       process.stderr.write(`mailwarden: ${err.message}\n`);
       process.exitCode = 78; // EX_CONFIG
     } else if (known !== null) {
@@ -241,5 +249,8 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`mailwarden: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exitCode = 1;
     }
+    // a relay that failed half-way through its start leaves listeners and timers behind:
+    // what it had started ends with it
+    if (process.argv[2] === 'serve') process.exit();
   },
 );

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { TlsMaterial } from '../tls/certificates.js';
 import { replyFor, smtpError } from '../smtp/reply-table.js';
 import { ConnectionCaps, endSessionPastDeadline } from '../smtp/connection-caps.js';
+import { listenError } from '../observability/listen.js';
 import type { FeedbackIntake, IntakeResult } from './intake.js';
 
 export interface FeedbackConnectionLimits {
@@ -75,14 +76,18 @@ export class FeedbackListener {
       },
     };
     this.#server = new SMTPServer(serverOptions);
-    this.#server.on('error', (err: Error & { code?: string }) => options.log.warn({ code: err.code ?? 'ERROR' }, 'feedback connection error'));
+    this.#server.on('error', (err: Error & { code?: string; syscall?: string }) => {
+      if (err.syscall !== 'listen') options.log.warn({ code: err.code ?? 'ERROR' }, 'feedback connection error');
+    });
   }
 
   listen(): Promise<AddressInfo> {
+    const { host, port } = this.#options;
     return new Promise((resolve, reject) => {
-      this.#server.server.once('error', reject);
-      this.#server.listen(this.#options.port, this.#options.host, () => {
-        this.#server.server.removeListener('error', reject);
+      const failed = (err: Error) => reject(listenError('feedback.port', host, port, err));
+      this.#server.server.once('error', failed);
+      this.#server.listen(port, host, () => {
+        this.#server.server.removeListener('error', failed);
         resolve(this.#server.server.address() as AddressInfo);
       });
     });

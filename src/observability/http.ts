@@ -39,5 +39,5 @@ export async function listenObservability(host: string, port: number, metrics: M
     }
     res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found', paths: ['/metrics', '/healthz', '/readyz'] }));
   });
-  return listenHttp(server, host, port);
+  return listenHttp(server, host, port, 'metrics.port');
 }

@@ -22,6 +22,7 @@ import type { DsnSender } from '../forward/dsn.js';
 import { isAscii, parseMailAddress } from '../domain/mailbox.js';
 import { replyFor, smtpError, verdictError, type Reply } from './reply-table.js';
 import { ConnectionCaps, endSessionPastDeadline } from './connection-caps.js';
+import { listenError } from '../observability/listen.js';
 
 export type { TransactionOutcome } from './transaction-end.js';
 
@@ -148,7 +149,9 @@ export class SmtpFront {
       onClose: (session) => this.#onClose(session),
     };
     this.server = new SMTPServer(options);
-    this.server.on('error', (err: Error & { code?: string }) => {
+    this.server.on('error', (err: Error & { code?: string; syscall?: string }) => {
+      // a listener that cannot listen is listen()'s to report, with the key and the address
+      if (err.syscall === 'listen') return;
       deps.log.warn({ code: err.code ?? 'ERROR' }, 'smtp connection error');
     });
   }
@@ -156,9 +159,10 @@ export class SmtpFront {
   listen(): Promise<AddressInfo> {
     const { host, port } = this.#deps.config.smtp;
     return new Promise((resolve, reject) => {
-      this.server.server.once('error', reject);
+      const failed = (err: Error) => reject(listenError('smtp.port', host, port, err));
+      this.server.server.once('error', failed);
       this.server.listen(port, host, () => {
-        this.server.server.removeListener('error', reject);
+        this.server.server.removeListener('error', failed);
         resolve(this.server.server.address() as AddressInfo);
       });
     });

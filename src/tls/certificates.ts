@@ -5,6 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { StartupError, systemReason } from '../config/startup-error.js';
 
 export interface TlsMaterial {
   readonly key: Buffer;
@@ -14,7 +15,7 @@ export interface TlsMaterial {
 
 export async function loadTls(config: Config['smtp']['tls'], hostname: string, log: Logger): Promise<TlsMaterial> {
   if (config.cert && config.key) {
-    return { cert: await readFile(config.cert), key: await readFile(config.key), development: false };
+    return { cert: await readNamed('smtp.tls.cert', config.cert), key: await readNamed('smtp.tls.key', config.key), development: false };
   }
   const certFile = join(config.devCertDir, 'dev-cert.pem');
   const keyFile = join(config.devCertDir, 'dev-key.pem');
@@ -36,4 +37,23 @@ export async function loadTls(config: Config['smtp']['tls'], hostname: string, l
     log.warn({ certFile }, 'generated a self-signed development certificate; configure smtp.tls.cert and smtp.tls.key for production');
   }
   return { cert: await readFile(certFile), key: await readFile(keyFile), development: true };
+}
+
+/** a file the configuration names, or a StartupError naming the key */
+async function readNamed(key: string, file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new StartupError(key, `cannot read ${file}: ${systemReason(err)}`, { cause: err });
+  }
+}
+
+/** What `config check` says about the certificate files the configuration names: unreadable ones. */
+export async function tlsFileProblems(config: Config['smtp']['tls']): Promise<string[]> {
+  const problems: string[] = [];
+  for (const [key, file] of [['smtp.tls.cert', config.cert], ['smtp.tls.key', config.key]] as const) {
+    if (file === undefined) continue;
+    await readNamed(key, file).catch((err: Error) => problems.push(err.message));
+  }
+  return problems;
 }

@@ -1,0 +1,81 @@
+// The command as operators expect it: --help and --version answer and do nothing else
+// (`serve --help` starts no relay, a command's --help touches no store and no file), and a
+// relay that cannot start says why in one line naming the key, then exits 78.
+import { execFile } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/process.js';
+
+const run = promisify(execFile);
+
+describe('mailwarden --help and --version', () => {
+  it.each([
+    ['serve', /^ {2}serve /m],
+    ['token', /^ {2}token revoke ID$/m],
+    ['suppression', /^ {2}suppression import /m],
+  ])('%s --help prints that command\'s usage, exits 0 and acts on nothing', async (command, usage) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mw-help-'));
+    const args = command === 'token' ? ['token', 'revoke', '--help'] : command === 'suppression' ? ['suppression', 'import', '--tenant', 'acme', '--help'] : ['serve', '--help'];
+    const { stdout } = await run(process.execPath, [CLI, ...args], { cwd: dir, timeout: 10_000, env: { ...process.env, MAILWARDEN_CONFIG: join(dir, 'missing.yaml') } });
+    expect(stdout).toMatch(usage);
+    // no store, no certificate, no key, no accounting: nothing was started or written
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('--version prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+    const { stdout } = await run(process.execPath, [CLI, '--version']);
+    expect(stdout.trim()).toBe(`mailwarden ${pkg.version}`);
+  });
+});
+
+describe('a relay that cannot start', () => {
+  /** `mailwarden serve` (or another command) on this configuration: its exit code and what it printed on stderr */
+  async function serve(yaml: string, args = ['serve']): Promise<{ code: number; stderr: string }> {
+    const dir = mkdtempSync(join(tmpdir(), 'mw-start-'));
+    writeFileSync(join(dir, 'config.yaml'), yaml);
+    try {
+      const { stderr } = await run(process.execPath, [CLI, ...args], { cwd: dir, timeout: 20_000, env: { ...process.env, MAILWARDEN_CONFIG: join(dir, 'config.yaml') } });
+      return { code: 0, stderr };
+    } catch (err) {
+      const e = err as { code: number; stderr: string };
+      return { code: e.code, stderr: e.stderr };
+    }
+  }
+  const rest = 'upstream: { dev: outbox }\nmetrics: { port: 0 }\nadmin: { port: 0 }\nfeedback: { port: 0 }\n';
+
+  it('a certificate file that is not there: one line naming smtp.tls.cert, exit 78; config check says so too', async () => {
+    const yaml = `smtp: { port: 0, tls: { cert: /nonexistent/cert.pem, key: /nonexistent/key.pem } }\n${rest}`;
+    const started = await serve(yaml);
+    expect(started.code).toBe(78);
+    expect(started.stderr.trim()).toBe('mailwarden: smtp.tls.cert: cannot read /nonexistent/cert.pem: no such file or directory');
+    const checked = await serve(yaml, ['config', 'check']);
+    expect(checked.code).toBe(78);
+    expect(checked.stderr).toContain('smtp.tls.key: cannot read /nonexistent/key.pem');
+  });
+
+  it('a port in use: one line naming smtp.port and the address, exit 78, nothing left running', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const started = await serve(`smtp: { port: ${port} }\n${rest}`);
+      expect(started.code).toBe(78);
+      expect(started.stderr.trim()).toBe(`mailwarden: smtp.port: cannot listen on 127.0.0.1:${port}: address already in use`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('Redis that does not answer: one line naming store.url and the server, the password hidden, exit 78', async () => {
+    const started = await serve(`smtp: { port: 0 }\nstore: { kind: redis, url: "redis://:hunter2@127.0.0.1:1" }\n${rest}`);
+    expect(started.code).toBe(78);
+    expect(started.stderr).toMatch(/^mailwarden: store\.url: cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1/);
+    expect(started.stderr).not.toContain('hunter2');
+    expect(started.stderr).not.toMatch(/^\s+at /m);
+  });
+});
