@@ -330,7 +330,6 @@ async function startControl(core: Core, accounting: AccountingLog, workers: { me
     log: storeLog,
   });
   if (config.metrics.enabled) {
-    suspensionGauge.start(30_000);
     core.onAdminChange = (kind) => {
       if (kind.startsWith('suspension.')) void suspensionGauge.refresh();
     };
@@ -363,13 +362,7 @@ async function startControl(core: Core, accounting: AccountingLog, workers: { me
       retentionLog.error({ err: (err as Error).message }, 'retention run failed');
     }
   };
-  // at start, then daily
-  void retention();
-  const retentionTimer = setInterval(() => void retention(), 86_400_000);
-  retentionTimer.unref();
-  // notices and DSNs a stopped or lost process left on their way are taken over
-  core.feedback.notifier.start();
-  core.dsn.start(config.smtp.dsn.takeOverAfterMs);
+  let retentionTimer: NodeJS.Timeout | undefined;
 
   const audit = new AuditLog(config.admin.auditLog);
   const adminApi = config.admin.enabled
@@ -424,6 +417,17 @@ async function startControl(core: Core, accounting: AccountingLog, workers: { me
     readiness,
     adminApi: adminApi?.address ?? null,
     metrics: observability?.address ?? null,
+    /** the background jobs, once every port is bound: a relay that cannot listen runs none of them */
+    startJobs() {
+      if (config.metrics.enabled) suspensionGauge.start(30_000);
+      // at start, then daily
+      void retention();
+      retentionTimer = setInterval(() => void retention(), 86_400_000);
+      retentionTimer.unref();
+      // notices and DSNs a stopped or lost process left on their way are taken over
+      core.feedback.notifier.start();
+      core.dsn.start(config.smtp.dsn.takeOverAfterMs);
+    },
     /** a CLI command that rewrites accounting segments asks this relay to do it */
     announce: () => announceRelay(config.accounting.dir, { pid: process.pid, adminApi: adminApi ? { host: adminApi.address.address, port: adminApi.address.port } : null }),
     /** the servers: nothing new comes in */
@@ -452,6 +456,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const relay = await startRelay(core, options, () => accounting.accepting());
   const control = await startControl(core, accounting, null);
   const smtp = await relay.listen(control.readiness);
+  control.startJobs();
   await control.announce();
   return {
     smtp,
@@ -508,6 +513,7 @@ export async function startPrimary(config: Config, cluster: Cluster, workers: nu
     await core.close();
     throw err;
   }
+  control.startJobs();
   await control.announce();
   log.info({ host: addresses.smtp.address, port: addresses.smtp.port, workers }, 'smtp workers listening');
   return {

@@ -235,7 +235,7 @@ main(process.argv.slice(2)).then(
     const known = describeError(err);
     if (err instanceof StartupError) {
       process.stderr.write(`mailwarden: ${err.message}\n`);
-      process.exitCode = 78; // EX_CONFIG
+      process.exitCode = err.exitCode;
     } else if (err instanceof MasterKeyMismatchError) {
       process.stderr.write(`mailwarden: ${err.message}\n`);
       process.exitCode = 78; // EX_CONFIG

@@ -23,7 +23,7 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   try {
     return await connecting();
   } catch (err) {
-    if (err instanceof StoreUnavailableError) throw new StartupError(key, `cannot reach Redis at ${target}: ${err.message.replace(/^redis: /, '')}`, { cause: err });
+    if (err instanceof StoreUnavailableError) throw new StartupError(key, `cannot reach Redis at ${target}: ${err.message.replace(/^redis: /, '')}`, { cause: err, unavailable: true });
     throw err;
   }
 }

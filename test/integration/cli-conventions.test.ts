@@ -34,16 +34,17 @@ describe('mailwarden --help and --version', () => {
 });
 
 describe('a relay that cannot start', () => {
+  // as root (CI) no permission bit stops a read: the impossible path runs through a file
   /** `mailwarden serve` (or another command) on this configuration: its exit code and what it printed on stderr */
-  async function serve(yaml: string, args = ['serve']): Promise<{ code: number; stderr: string }> {
+  async function serve(yaml: string, args = ['serve']): Promise<{ code: number; stdout: string; stderr: string }> {
     const dir = mkdtempSync(join(tmpdir(), 'mw-start-'));
     writeFileSync(join(dir, 'config.yaml'), yaml);
     try {
-      const { stderr } = await run(process.execPath, [CLI, ...args], { cwd: dir, timeout: 20_000, env: { ...process.env, MAILWARDEN_CONFIG: join(dir, 'config.yaml') } });
-      return { code: 0, stderr };
+      const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: dir, timeout: 20_000, env: { ...process.env, MAILWARDEN_CONFIG: join(dir, 'config.yaml') } });
+      return { code: 0, stdout, stderr };
     } catch (err) {
-      const e = err as { code: number; stderr: string };
-      return { code: e.code, stderr: e.stderr };
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
     }
   }
   const rest = 'upstream: { dev: outbox }\nmetrics: { port: 0 }\nadmin: { port: 0 }\nfeedback: { port: 0 }\n';
@@ -66,16 +67,39 @@ describe('a relay that cannot start', () => {
       const started = await serve(`smtp: { port: ${port} }\n${rest}`);
       expect(started.code).toBe(78);
       expect(started.stderr.trim()).toBe(`mailwarden: smtp.port: cannot listen on 127.0.0.1:${port}: address already in use`);
+      // no background job ran before the ports were bound, and no misleading line came first
+      expect(started.stdout).not.toContain('retention run');
+      expect(started.stdout).not.toContain('connection error');
     } finally {
       taken.close();
     }
   });
 
-  it('Redis that does not answer: one line naming store.url and the server, the password hidden, exit 78', async () => {
+  it('Redis that does not answer: one line naming store.url and the server, the password hidden, exit 69', async () => {
     const started = await serve(`smtp: { port: 0 }\nstore: { kind: redis, url: "redis://:hunter2@127.0.0.1:1" }\n${rest}`);
-    expect(started.code).toBe(78);
+    expect(started.code).toBe(69);
     expect(started.stderr).toMatch(/^mailwarden: store\.url: cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1/);
     expect(started.stderr).not.toContain('hunter2');
     expect(started.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it.each([
+    ['an embedded store it cannot create', 'store: { kind: embedded, path: ./config.yaml/store }\n', '', '/config.yaml/store: a part of the path is not a directory'],
+    ['a master key that is not one', '', 'not-a-key', 'mailwarden: MAILWARDEN_MASTER_KEY: the master key must be 32 bytes'],
+    ['no master key and none to be made', 'keys: { generateMasterKey: false, masterKeyFile: ./absent.key }\n', '', 'mailwarden: keys.masterKeyFile: no master key'],
+  ])('%s: one line naming the key, exit 78', async (_name, extra, key, line) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mw-start-'));
+    writeFileSync(join(dir, 'config.yaml'), `smtp: { port: 0 }\n${extra}${rest}`);
+    const env: NodeJS.ProcessEnv = { ...process.env, MAILWARDEN_CONFIG: join(dir, 'config.yaml') };
+    if (key) env.MAILWARDEN_MASTER_KEY = key;
+    else delete env.MAILWARDEN_MASTER_KEY;
+    const failed = await run(process.execPath, [CLI, 'serve'], { cwd: dir, timeout: 20_000, env }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failed.code).toBe(78);
+    expect(failed.stderr.trim().split('\n')).toHaveLength(1);
+    expect(failed.stderr.trim()).toContain(line);
+    expect(failed.stderr).toMatch(/^mailwarden: (store\.path|keys\.masterKeyFile|MAILWARDEN_MASTER_KEY): /);
   });
 });

@@ -4,7 +4,7 @@
 // LMDB environment of their own beside it ("rates"), shared by every process like the rest,
 // so N workers admit exactly each limit together; it is written without fsync: a bucket is a
 // few numbers per active sender, and a host crash at worst restarts some rate windows.
-import { existsSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { open, type Database, type RootDatabase } from 'lmdb';
@@ -74,7 +74,8 @@ export class EmbeddedStore implements Store {
   #sweeps = 0;
 
   constructor(path: string) {
-    this.fresh = !existsSync(path);
+    // made here, not by lmdb, which hangs on a path it cannot create: this fails at once instead
+    this.fresh = mkdirSync(path, { recursive: true }) !== undefined;
     this.#root = open({ path, compression: false });
     this.#meta = this.#root.openDB<StoreIdentity | string, string>({ name: 'meta' });
     this.#tenants = this.#root.openDB<TenantRecord, string>({ name: 'tenants' });
