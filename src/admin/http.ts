@@ -153,6 +153,7 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
           reason: req.reason,
           ...(req.ticket ? { ticket: req.ticket } : {}),
           ...(req.expiresAt ? { expiresAt: Date.parse(req.expiresAt) } : {}),
+          ...(req.force ? { force: true } : {}),
           actor: actorOf(ctx.token),
         });
         ctx.note.detail = { suspension: s.id, scope: s.scope };

@@ -31,6 +31,7 @@ export const suspendRequest = z
     reason,
     ticket: text(100).pipe(z.string().min(1)).optional(),
     expiresAt: isoDate.optional().describe('when the suspension ends by itself; absent: until lifted'),
+    force: z.boolean().optional().describe("a domain or sender outside the tenant's sender domains: refused unless true (it would suspend nothing the tenant sends)"),
   })
   .refine((r) => (r.scope === 'tenant') === (r.value === undefined), {
     message: 'value is required for a domain or sender suspension, and not allowed for a tenant suspension',

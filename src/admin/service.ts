@@ -13,6 +13,7 @@ import type { Store, TenantRecord } from '../store/ports.js';
 import { tenantSchema, type Config } from '../config/schema.js';
 import { tenantRecord } from '../tenants/bootstrap.js';
 import { CONTROL_CHARACTERS_MESSAGE, hasControlCharacters } from './schemas.js';
+import { senderDomainAllowed } from '../policy/sender-domain.js';
 
 /** entries handed to the store at a time by a CSV import */
 const IMPORT_BATCH = 5000;
@@ -34,7 +35,11 @@ export class AdminError extends Error {
 }
 
 /** A suspension as the abuse desk (or an automatic rule) asks for it; id and time are the service's. */
-export type SuspendInput = Omit<Suspension, 'id' | 'createdAt' | 'lifted' | 'source'> & { readonly source?: Suspension['source'] };
+export type SuspendInput = Omit<Suspension, 'id' | 'createdAt' | 'lifted' | 'source'> & {
+  readonly source?: Suspension['source'];
+  /** a manual suspension of a domain or sender outside the tenant's sender domains: done only when forced (it would suspend nothing the tenant sends) */
+  readonly force?: boolean;
+};
 
 export interface SuppressInput {
   /** the address; or, when only its pseudonym is known (a report that hid it), `pseudonym` instead */
@@ -91,6 +96,12 @@ export class AdminService {
     } else if (input.scope === 'sender') {
       value = parseMailAddress(input.value ?? '')?.matchForm;
       if (!value) problems.push('value: not a sender address');
+    }
+    if (value !== undefined && input.source !== 'automatic' && !input.force) {
+      const domain = input.scope === 'domain' ? value : value.slice(value.lastIndexOf('@') + 1);
+      const record = await this.store.getTenant(input.tenant);
+      const own = (record?.domains ?? []).map((d) => (d.startsWith('*.') ? `*.${toAsciiDomain(d.slice(2)) ?? d.slice(2)}` : (toAsciiDomain(d) ?? d)));
+      if (!senderDomainAllowed({ domains: own }, domain)) problems.push(`value: ${domain} is not one of ${input.tenant}'s sender domains (${own.join(', ')}), so the suspension would stop nothing; force it to suspend it anyway`);
     }
     const now = this.now();
     if (input.expiresAt !== undefined && input.expiresAt <= now) problems.push('expiresAt: the expiry is in the past');

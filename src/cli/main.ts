@@ -40,7 +40,8 @@ commands:
                                suspensions, feedback records, counts, tokens) as one file
   store restore FILE         load a backup into a store without an identity (new or lost)
 
-  suspend --tenant T [--domain D | --sender S] --reason R [--ticket X] [--expires 7d|DATE]
+  suspend --tenant T [--domain D | --sender S] --reason R [--ticket X] [--expires 7d|DATE] [--force]
+                                                --force: a domain or sender outside the tenant's sender domains
   unsuspend --tenant T --id ID --reason R
   suspensions [--tenant T] [--all] [--json]
 
@@ -55,8 +56,8 @@ commands:
   feedback list --tenant T|--review [--limit N] [--json]
   feedback show ID --tenant T|--review [--report]   a record; --report prints the report itself
 
-  token create --role operator|abuse-desk|tenant [--tenant T] [--name N] [--expires 90d]
-                                                a bearer token for the admin API, printed once
+  token create --role operator|abuse-desk|tenant [--tenant T] [--name N] [--expires 90d|never]
+                                                a bearer token for the admin API, printed once; 90 days unless --expires
   token list
   token revoke ID
 

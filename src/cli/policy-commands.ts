@@ -114,6 +114,7 @@ export async function suspend(config: Config, args: string[], io: Io): Promise<n
       expires: { type: 'string' },
       actor: { type: 'string' },
       json: { type: 'boolean' },
+      force: { type: 'boolean' },
     },
   });
   if (values.domain && values.sender) throw new UsageError('give --domain or --sender, not both');
@@ -135,7 +136,7 @@ export async function suspend(config: Config, args: string[], io: Io): Promise<n
     { action: 'suspension.create', tenant, reason: req.reason, actor: values.actor },
     () =>
       withService(config, (svc) =>
-        svc.suspend({ tenant, scope: req.scope, value: req.value, reason: req.reason, ticket: req.ticket, actor: actorOf(values.actor), expiresAt: req.expiresAt ? Date.parse(req.expiresAt) : undefined }),
+        svc.suspend({ tenant, scope: req.scope, value: req.value, reason: req.reason, ticket: req.ticket, actor: actorOf(values.actor), expiresAt: req.expiresAt ? Date.parse(req.expiresAt) : undefined, force: values.force }),
       ),
     (r) => ({ suspension: r.id, scope: r.scope }),
   );

@@ -17,10 +17,12 @@ export async function token(config: Config, args: string[], io: Io): Promise<num
       const role = values.role as Role | undefined;
       if (!role || !ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
       if ((role === 'tenant') !== (values.tenant !== undefined)) throw new UsageError('--tenant T goes with --role tenant, and only with it');
+      // a token that is forgotten should not work forever: 90 days unless said otherwise
       let expiresAt: number | undefined;
-      if (values.expires !== undefined) {
-        const m = /^(\d+)d$/.exec(values.expires);
-        if (!m || Number(m[1]) < 1) throw new UsageError(`--expires: "${values.expires}" is not a number of days such as 90d`);
+      const expires = values.expires ?? '90d';
+      if (expires !== 'never') {
+        const m = /^(\d+)d$/.exec(expires);
+        if (!m || Number(m[1]) < 1) throw new UsageError(`--expires: "${expires}" is not a number of days such as 90d, or never`);
         expiresAt = Date.now() + Number(m[1]) * DAY;
       }
       return withService(config, async (_svc, store) => {

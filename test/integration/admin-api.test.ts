@@ -111,6 +111,20 @@ describe('admin API', () => {
     expect(audit().find((a) => a.requestId === noReason.requestId)).toMatchObject({ outcome: 'invalid', action: 'suspension.create' });
   });
 
+  it('a domain or sender outside the tenant\'s sender domains is suspended only when forced', async () => {
+    const typo = await call('POST', '/tenants/acme/suspensions', tokens.desk!, { scope: 'domain', value: 'acme.tset', reason: 'typo' });
+    expect(typo.status).toBe(400);
+    expect(typo.json.error.problems).toEqual([expect.objectContaining({ field: 'value', message: expect.stringContaining("acme.tset is not one of acme's sender domains") })]);
+    const sender = await call('POST', '/tenants/acme/suspensions', tokens.desk!, { scope: 'sender', value: 'someone@elsewhere.example', reason: 'typo' });
+    expect(sender.status).toBe(400);
+    expect(await relay.store.listSuspensions('acme')).toEqual([]);
+    const forced = await call('POST', '/tenants/acme/suspensions', tokens.desk!, { scope: 'domain', value: 'acme.tset', reason: 'on purpose', force: true });
+    expect(forced.status).toBe(201);
+    const own = await call('POST', '/tenants/acme/suspensions', tokens.desk!, { scope: 'sender', value: 'bob@acme.test', reason: 'compromised' });
+    expect(own.status).toBe(201);
+    for (const s of [forced, own]) expect((await call('POST', `/tenants/acme/suspensions/${s.json.id}/lift`, tokens.desk!, { reason: 'test over' })).status).toBe(200);
+  });
+
   it('control characters in free text are refused, each field named, and nothing changes', async () => {
     const suspension = await call('POST', '/tenants/acme/suspensions', tokens.desk!, { scope: 'sender', value: 'bob@acme.test\r\nX', reason: 'spam\r\nInjected: line', ticket: 'T-1\u0000' });
     expect(suspension.status).toBe(400);

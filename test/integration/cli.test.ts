@@ -151,6 +151,23 @@ tenants:
     expect(shown.receivedAt).toBe(listed!.receivedAt);
   });
 
+  it('the small traps: a token expires in 90 days unless told never; a suspension of a domain the tenant does not send from needs --force', async () => {
+    const made = await cli(['token', 'create', '--role', 'operator', '--name', 'ops']);
+    expect(made.code).toBe(0);
+    const expires = Date.parse(/expires (\S+)\)/.exec(made.stderr)![1]!);
+    expect(Math.round((expires - Date.now()) / 86_400_000)).toBe(90);
+    const forever = await cli(['token', 'create', '--role', 'operator', '--name', 'ops-forever', '--expires', 'never']);
+    expect(forever.code).toBe(0);
+    expect(forever.stderr).not.toContain('expires');
+
+    const typo = await cli(['suspend', '--tenant', 'acme', '--domain', 'acme.tset', '--reason', 'typo']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("acme.tset is not one of acme's sender domains");
+    const forced = await cli(['suspend', '--tenant', 'acme', '--domain', 'acme.tset', '--reason', 'on purpose', '--force', '--json']);
+    expect(forced.code).toBe(0);
+    expect((await cli(['unsuspend', '--tenant', 'acme', '--id', (JSON.parse(forced.stdout) as { id: string }).id, '--reason', 'test over'])).code).toBe(0);
+  });
+
   it('suppression export -o never replaces a file without --force; a closed pipe ends it quietly', async () => {
     const file = join(dir, 'export.csv');
     expect((await cli(['suppression', 'export', '--tenant', 'acme', '-o', file])).code).toBe(0);
