@@ -168,18 +168,15 @@ export class AdminService {
   }
 
   /**
-   * CSV with a header line: address,reason,source,expires_at. Every line is checked first;
-   * any bad line is reported with its line number and nothing is imported.
-   */
-  /**
-   * A CSV import, streamed: the file is never held whole. Lines are checked as they come and
+   * A CSV import with a header line naming its columns (address,reason,source,expires_at; only
+   * address is required), or a bare list of one address per line. Streamed: the file is never held whole. Lines are checked as they come and
    * staged in batches; with any bad line, every bad line is reported (the first 100 named)
    * and nothing is imported.
    */
   async importCsv(tenant: TenantId, csv: string | Readable, onProgress?: (done: number) => void): Promise<number> {
     const key = await this.#tenantKey(tenant);
     const input = typeof csv === 'string' ? Readable.from([csv]) : csv;
-    const parser = input.pipe(parse({ columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), info: true, skip_empty_lines: true, trim: true, bom: true }));
+    const parser = input.pipe(parse({ info: true, skip_empty_lines: true, trim: true, bom: true }));
     input.once('error', (err) => parser.destroy(err));
     const problems: string[] = [];
     let bad = 0;
@@ -192,8 +189,19 @@ export class AdminService {
       let batch: SuppressionEntry[] = [];
       let rows = 0;
       try {
-        for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-          if (rows++ === 0 && !('address' in record)) throw new AdminError('INVALID_INPUT', 'the header line must name an "address" column');
+        let columns: string[] = [];
+        for await (const { record: row, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+          if (rows++ === 0) {
+            const cells = row.map((c) => c.trim().toLowerCase());
+            if (cells.includes('address')) {
+              columns = cells;
+              continue;
+            }
+            // a bare list, one address per line: this first line is one of them
+            if (row.length !== 1 || !row[0]!.includes('@')) throw new AdminError('INVALID_INPUT', 'the first line must be a header naming an "address" column, or an address (a list of one address per line)');
+            columns = ['address'];
+          }
+          const record: Record<string, string> = Object.fromEntries(columns.map((c, i) => [c, row[i] ?? '']));
           if (rows % 100_000 === 0) onProgress?.(rows);
           const e = entry(record);
           if (typeof e === 'string') {

@@ -48,7 +48,7 @@ commands:
   suppression add --tenant T [--reason manual] [--source S] [--expires 30d] ADDRESS...
   suppression remove --tenant T ADDRESS
   suppression list --tenant T [--json]          entries by pseudonym, no addresses
-  suppression import --tenant T FILE.csv        header: address,reason,source,expires_at
+  suppression import --tenant T FILE.csv|-      header: address,reason,source,expires_at; or one address per line; -: stdin
   suppression export --tenant T [-o FILE [--force]]  CSV with the addresses, for the tenant
 
   feedback parse FILE... [--json]               what a report says and what taking it in would do; changes nothing

@@ -226,8 +226,9 @@ export async function suppression(config: Config, args: string[], io: Io): Promi
     case 'import': {
       if (positionals.length !== 1) throw new UsageError('give one CSV file');
       const file = positionals[0]!;
-      if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
-      const csv = createReadStream(file);
+      // "-": standard input, as in `export-from-crm | mailwarden suppression import --tenant T -`
+      if (file !== '-' && !existsSync(file)) throw new UsageError(`${file}: no such file`);
+      const csv = file === '-' ? process.stdin : createReadStream(file);
       const started = Date.now();
       const n = await audited(
         config,

@@ -151,6 +151,18 @@ tenants:
     expect(shown.receivedAt).toBe(listed!.receivedAt);
   });
 
+  it('suppression import takes a bare list, one address per line, also on standard input with -', async () => {
+    const before = Number(/(\d+) entr/.exec((await cli(['suppression', 'list', '--tenant', 'acme'])).stderr)?.[1] ?? 0);
+    const piped = await cli(['suppression', 'import', '--tenant', 'acme', '-'], 'first@bare.example\nsecond@bare.example\n');
+    expect(piped).toMatchObject({ code: 0 });
+    expect(piped.stdout).toContain('imported 2 entries for acme');
+    const after = Number(/(\d+) entr/.exec((await cli(['suppression', 'list', '--tenant', 'acme'])).stderr)![1]);
+    expect(after).toBe(before + 2);
+    const junk = await cli(['suppression', 'import', '--tenant', 'acme', '-'], 'hello world\nsecond@bare.example\n');
+    expect(junk.code).toBe(2);
+    expect(junk.stderr).toContain('the first line must be a header naming an "address" column, or an address');
+  });
+
   it('the small traps: a token expires in 90 days unless told never; a suspension of a domain the tenant does not send from needs --force', async () => {
     const made = await cli(['token', 'create', '--role', 'operator', '--name', 'ops']);
     expect(made.code).toBe(0);
