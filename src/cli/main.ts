@@ -3,7 +3,7 @@
 // process exit code.
 import { createInterface } from 'node:readline/promises';
 import cluster from 'node:cluster';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { configPath, loadConfigFile, ConfigError } from '../config/load.js';
 import { hashPassword } from '../tenants/password.js';
@@ -16,6 +16,8 @@ import { storeCommand } from './store-commands.js';
 import { MasterKeyMismatchError } from '../tenants/bootstrap.js';
 import { StartupError } from '../config/startup-error.js';
 import { tlsFileProblems } from '../tls/certificates.js';
+import { loadMasterKey } from '../crypto/master-key-file.js';
+import { FeedbackRules } from '../feedback/classify.js';
 import { describeError, suppression, suspend, suspensions, tenantAdd, tenantList, tenantSetPassword, unsuspend, type Io } from './policy-commands.js';
 
 const USAGE = `usage: mailwarden <command>
@@ -115,8 +117,22 @@ async function main(argv: string[]): Promise<number> {
       if (sub === 'check') {
         const file = rest[0] ?? configPath(process.env, process.cwd());
         const { config: checked } = loadConfigFile(file);
-        // the files it names must be there too
+        // the files it names must be there and be what they should be too
         const problems = await tlsFileProblems(checked.smtp.tls);
+        try {
+          loadMasterKey({ ...checked.keys, generateMasterKey: false }, process.env);
+        } catch (err) {
+          // a key the relay would make at its first start is not a problem
+          const absent = !process.env.MAILWARDEN_MASTER_KEY && !existsSync(checked.keys.masterKeyFile);
+          if (!(absent && checked.keys.generateMasterKey)) problems.push((err as Error).message);
+        }
+        if (checked.feedback.rulesFile) {
+          try {
+            FeedbackRules.load(checked.feedback.rulesFile);
+          } catch (err) {
+            problems.push(`feedback.rulesFile: ${(err as Error).message}`);
+          }
+        }
         if (problems.length > 0) throw new ConfigError(file, problems);
         process.stdout.write(`${file}: ok\n`);
         return 0;

@@ -59,6 +59,18 @@ describe('a relay that cannot start', () => {
     expect(checked.stderr).toContain('smtp.tls.key: cannot read /nonexistent/key.pem');
   });
 
+  it('config check reads every file the configuration names: master key, rules file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mw-check-'));
+    writeFileSync(join(dir, 'bad.key'), 'not a key\n');
+    writeFileSync(join(dir, 'rules.yaml'), 'version: 1\nbounces: [ { id: x, when: { colour: red }, verdict: hard } ]\n');
+    const checked = await serve(`smtp: { port: 0 }\nkeys: { masterKeyFile: ${join(dir, 'bad.key')} }\nfeedback: { rulesFile: ${join(dir, 'rules.yaml')} }\nupstream: { dev: outbox }\n`, ['config', 'check']);
+    expect(checked.code).toBe(78);
+    expect(checked.stderr).toContain(`keys.masterKeyFile (${join(dir, 'bad.key')}): the master key must be 32 bytes`);
+    expect(checked.stderr).toContain('feedback.rulesFile: ');
+    // a key the first start would make is fine
+    expect((await serve(`smtp: { port: 0 }\nupstream: { dev: outbox }\n`, ['config', 'check'])).code).toBe(0);
+  });
+
   it('a port in use: one line naming smtp.port and the address, exit 78, nothing left running', async () => {
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
