@@ -379,7 +379,8 @@ export class Metrics {
 
   constructor(options: { defaultMetrics?: boolean; tenantLabelLimit?: number } = {}) {
     if (options.tenantLabelLimit !== undefined) this.#tenantLabelLimit = options.tenantLabelLimit;
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'mailwarden_' });
+    // under their standard names (process_*, nodejs_*), which stock Node.js dashboards and alerts know
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     // every series that can appear exists from the start, so dashboards and alerts see 0, not "no data"
     for (const outcome of ['relayed', 'partly_refused', 'refused', 'upstream_failed', 'client_gone']) this.transactions.inc({ outcome }, 0);
     for (const command of ['auth', 'mail', 'rcpt']) this.storeLostRefusals.inc({ command }, 0);
