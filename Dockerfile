@@ -7,7 +7,10 @@ COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+COPY scripts ./scripts
+# the commit mailwarden --version and mailwarden_build_info report: docker build --build-arg MAILWARDEN_COMMIT=$(git rev-parse --short=12 HEAD)
+ARG MAILWARDEN_COMMIT=unknown
+RUN MAILWARDEN_COMMIT=$MAILWARDEN_COMMIT npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production

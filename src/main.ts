@@ -45,6 +45,7 @@ import { SmtpFront } from './smtp/front.js';
 import { DsnSender } from './forward/dsn.js';
 import { loadTls } from './tls/certificates.js';
 import { WorkerPool } from './cluster/worker-pool.js';
+import { buildInfo } from './build-info.js';
 import { WorkerLink, type PrimaryChannel } from './cluster/worker-link.js';
 
 export interface Mailwarden {
@@ -166,6 +167,8 @@ async function openCore(config: Config, options: StartOptions, role: Role, sink:
   tenants.startRefresh(config.store.tenantRefreshMs);
   identity.start(config.store.identityCheckMs);
   metrics.certificateExpiry.set(Math.floor(certificateExpiresAt / 1000));
+  const build = buildInfo();
+  metrics.buildInfo.set({ version: build.version, commit: build.commit }, 1);
   metrics.setThresholds(config.feedback.rates);
   const { upstream, name: upstreamName } = openUpstream(config, hostname, log, config.metrics.enabled ? metrics.upstreamTimings() : undefined);
   const accountant = new Accountant(await sink(log.child({ component: 'accounting' }), now, metrics), (tenant) => tenants.keyOf(tenant), now);

@@ -18,6 +18,7 @@ import { StartupError } from '../config/startup-error.js';
 import { tlsFileProblems } from '../tls/certificates.js';
 import { loadMasterKey } from '../crypto/master-key-file.js';
 import { FeedbackRules } from '../feedback/classify.js';
+import { buildInfo } from '../build-info.js';
 import { describeError, suppression, suspend, suspensions, tenantAdd, tenantList, tenantSetPassword, unsuspend, type Io } from './policy-commands.js';
 
 const USAGE = `usage: mailwarden <command>
@@ -95,8 +96,8 @@ function helpFor(command: string): string {
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  const { version, commit } = buildInfo();
+  return commit === 'unknown' ? version : `${version} (${commit})`;
 }
 
 async function main(argv: string[]): Promise<number> {

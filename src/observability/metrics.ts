@@ -320,6 +320,14 @@ export class Metrics {
     aggregator: 'max',
   });
 
+  readonly buildInfo = new Gauge({
+    name: 'mailwarden_build_info',
+    help: 'Always 1: the version of mailwarden and the commit it was built from ("unknown" without one)',
+    labelNames: ['version', 'commit'] as const,
+    registers: [this.registry],
+    aggregator: 'max',
+  });
+
   readonly workers = new Gauge({
     name: 'mailwarden_workers',
     help: 'SMTP worker processes ready (smtp.workers); 0 in a single process, which takes connections itself',

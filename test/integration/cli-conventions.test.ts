@@ -26,10 +26,11 @@ describe('mailwarden --help and --version', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('--version prints the package version', async () => {
+  it('--version prints the package version and the commit it was built from', async () => {
     const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+    const commit = (await run('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: resolve(import.meta.dirname, '../..') })).stdout.trim();
     const { stdout } = await run(process.execPath, [CLI, '--version']);
-    expect(stdout.trim()).toBe(`mailwarden ${pkg.version}`);
+    expect(stdout.trim()).toBe(`mailwarden ${pkg.version} (${commit})`);
   });
 });
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
 import { startTestRelay, testConfig, ACME_PASSWORD, type TestRelay } from '../helpers/relay.js';
 import { sendMail } from '../helpers/client.js';
-import { labelValues, scrape } from '../helpers/metrics.js';
+import { labelValues, sample, scrape } from '../helpers/metrics.js';
 
 const DEPLOY = join(import.meta.dirname, '../../deploy');
 const PROMTOOL = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => {
@@ -66,6 +66,9 @@ describe('deploy files', () => {
     // the standard process and Node.js metrics keep their names
     expect(exposition).toMatch(/^process_resident_memory_bytes \d/m);
     expect(exposition).toMatch(/^nodejs_eventloop_lag_p99_seconds /m);
+    // which build this is
+    const pkg = JSON.parse(readFileSync(join(DEPLOY, '../package.json'), 'utf8')) as { version: string };
+    expect(sample(exposition, 'mailwarden_build_info', { version: pkg.version })).toBe(1);
     const documented = new Set([...doc.matchAll(/`(mailwarden_[a-z0-9_]+)`/g)].map((m) => m[1]!));
     expect(served.length).toBeGreaterThan(20);
     expect(served.filter((n) => !documented.has(n))).toEqual([]);
