@@ -100,8 +100,15 @@ function version(): string {
   return commit === 'unknown' ? version : `${version} (${commit})`;
 }
 
+/** the oldest Node.js major version mailwarden runs on (package.json engines) */
+const NODE_MAJOR = 20;
+
 async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
+  if (Number(process.versions.node.split('.')[0]) < NODE_MAJOR) {
+    process.stderr.write(`mailwarden: needs Node.js ${NODE_MAJOR} or later; ${process.execPath} is ${process.versions.node}\n`);
+    return 78;
+  }
   if (command === '--version' || command === '-V') {
     process.stdout.write(`mailwarden ${version()}\n`);
     return 0;

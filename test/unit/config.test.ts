@@ -34,6 +34,7 @@ describe('configuration', () => {
   it('the shipped default.yaml and production example are valid', () => {
     expect(() => loadConfigFile(resolve(root, 'config/default.yaml'))).not.toThrow();
     expect(() => loadConfigFile(resolve(root, 'config/production.example.yaml'))).not.toThrow();
+    expect(loadConfigFile(resolve(root, 'config/single-host.example.yaml')).config.store.kind).toBe('embedded');
   });
 
   it('default.yaml mentions every key of the schema (set or commented out)', () => {

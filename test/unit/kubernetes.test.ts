@@ -85,6 +85,24 @@ describe('compose stack', () => {
     expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['redis', 'upstream', 'prometheus', 'grafana']));
   });
 
+  it('publishes each admin API to localhost, keeps each replica\'s data on a named volume, waits for a healthy Redis, and gives the drain its time', () => {
+    const out = execFileSync('docker-compose', ['-f', join(import.meta.dirname, '../../deploy/compose/docker-compose.yml'), 'config'], { encoding: 'utf8', env: { ...process.env, MAILWARDEN_MASTER_KEY: 'a-test-value' } });
+    const resolved = parseAllDocuments(out)[0]!.toJS() as { services: Record<string, any>; volumes: Record<string, unknown> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const config = configSchema.parse(parseAllDocuments(readFileSync(join(import.meta.dirname, '../../deploy/compose/config.yaml'), 'utf8'))[0]!.toJS());
+    for (const name of ['mailwarden-1', 'mailwarden-2']) {
+      const service = resolved.services[name];
+      const ports = JSON.stringify(service.ports);
+      expect(ports).toContain('127.0.0.1');
+      expect(ports).toContain(String(config.admin.port));
+      // docker-compose 1.x writes volumes as "source:target:mode"
+      const data = (service.volumes as string[]).map((v) => v.split(':')).find((v) => v[1] === '/var/lib/mailwarden');
+      expect(Object.keys(resolved.volumes)).toContain(data?.[0]);
+      expect(service.depends_on.redis.condition).toBe('service_healthy');
+      expect(parseDuration(service.stop_grace_period)).toBeGreaterThan(config.smtp.shutdownGraceMs + config.upstream.timeouts.finalReplyMs);
+    }
+    expect(resolved.services.redis.healthcheck.test).toContain('ping');
+  });
+
   it('docker-compose accepts the compose file (Debian package docker-compose)', () => {
     const out = execFileSync('docker-compose', ['-f', join(import.meta.dirname, '../../deploy/compose/docker-compose.yml'), 'config'], {
       encoding: 'utf8',
@@ -122,3 +140,10 @@ describe('container image', () => {
     expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.build).toContain('lua dist/');
   });
 });
+
+/** "2m45s" or "165s" as docker-compose writes durations, in ms */
+function parseDuration(text: string): number {
+  let ms = 0;
+  for (const [, n, unit] of String(text).matchAll(/(\d+)(h|m|s)/g)) ms += Number(n) * { h: 3_600_000, m: 60_000, s: 1000 }[unit as 'h' | 'm' | 's'];
+  return ms;
+}
