@@ -120,8 +120,13 @@ describe('scraped by Prometheus', () => {
       for (const panel of d.panels) {
         for (const target of panel.targets ?? []) {
           for (const used of target.expr.matchAll(/\$(\w+)/g)) if (!variables.has(used[1]!)) failures.push(`${file} "${panel.title}": $${used[1]} is not a variable of the dashboard`);
-          const res = await fetch(`${api}/query?query=${encodeURIComponent(target.expr.replaceAll('$tenant', 'acme'))}`);
-          const body = (await res.json()) as { status: string; error?: string };
+          // every series is selected by the instance variable, so one dashboard serves each replica or all
+          if (/\b(mailwarden|process|nodejs)_\w+(?!\{instance=~"\$instance")(\{|\b)/.test(target.expr.replaceAll(/(mailwarden|process|nodejs)_\w+\{instance=~"\$instance"/g, ''))) {
+            failures.push(`${file} "${panel.title}" ${target.refId}: a series not selected by $instance`);
+          }
+          const expr = target.expr.replaceAll('$tenant', 'acme').replaceAll('$instance', '.*');
+          const res = await fetch(`${api}/query?query=${encodeURIComponent(expr)}`);
+          const body = (await res.json()) as { status: string; error?: string; data?: { result: unknown[] } };
           queries++;
           if (body.status !== 'success') failures.push(`${file} "${panel.title}" ${target.refId}: ${body.error}`);
         }
@@ -130,4 +135,16 @@ describe('scraped by Prometheus', () => {
     expect(queries).toBeGreaterThan(30);
     expect(failures).toEqual([]);
   }, 30_000);
+
+  it('the dashboards load in any Grafana: the data source is a variable, not a fixed uid', () => {
+    const dir = join(import.meta.dirname, '../../deploy/grafana/dashboards');
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+      const text = readFileSync(join(dir, file), 'utf8');
+      const d = JSON.parse(text) as { templating: { list: Array<{ name: string; type: string; query?: unknown }> } };
+      expect(d.templating.list.find((v) => v.name === 'datasource'), file).toMatchObject({ type: 'datasource', query: 'prometheus' });
+      expect(d.templating.list.find((v) => v.name === 'instance'), file).toMatchObject({ type: 'query' });
+      const uids = [...text.matchAll(/"uid": "([^"]*)"/g)].map((m) => m[1]).filter((u) => !u!.startsWith('mw-'));
+      expect(new Set(uids), file).toEqual(new Set(['${datasource}']));
+    }
+  });
 });
