@@ -13,7 +13,7 @@ import type { EraseResult } from '../accounting/subject.js';
 import { writeFileSync } from 'node:fs';
 
 export async function retentionRun(config: Config, args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean' } } });
+  const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } } });
   const { activeDays, archiveDays } = config.accounting.retention;
   const dryRun = values['dry-run'] ?? false;
   io.err(`accounting in ${config.accounting.dir}: archiving segments older than ${activeDays} days, deleting those older than ${archiveDays}${dryRun ? ' (dry run: nothing is changed)' : ''}`);
@@ -31,11 +31,13 @@ export async function retentionRun(config: Config, args: string[], io: Io): Prom
       }),
     (r) => ({ archived: r.archived, deleted: r.deleted, dryRun }),
   );
-  io.out(`${dryRun ? 'would archive' : 'archived'} ${result.archived} segment(s), ${dryRun ? 'would delete' : 'deleted'} ${result.deleted} (${(result.bytesDeleted / 1024).toFixed(0)} KiB)`);
-  if (config.log.dir && !dryRun) {
-    const n = await runLogRetention(config.log.dir, config.log.retentionDays, Date.now());
-    io.out(`deleted ${n} technical log file(s) older than ${config.log.retentionDays} days from ${config.log.dir}`);
+  const logFilesDeleted = config.log.dir && !dryRun ? await runLogRetention(config.log.dir, config.log.retentionDays, Date.now()) : 0;
+  if (values.json) {
+    io.out(JSON.stringify({ dryRun, archived: result.archived, deleted: result.deleted, bytesDeleted: result.bytesDeleted, logFilesDeleted }));
+    return 0;
   }
+  io.out(`${dryRun ? 'would archive' : 'archived'} ${result.archived} segment(s), ${dryRun ? 'would delete' : 'deleted'} ${result.deleted} (${(result.bytesDeleted / 1024).toFixed(0)} KiB)`);
+  if (config.log.dir && !dryRun) io.out(`deleted ${logFilesDeleted} technical log file(s) older than ${config.log.retentionDays} days from ${config.log.dir}`);
   return 0;
 }
 

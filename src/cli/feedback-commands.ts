@@ -34,7 +34,7 @@ export async function feedback(config: Config, args: string[], io: Io): Promise<
         const intake = new FeedbackIntake({ rules, keyOf: (t) => svc.keyOf(t), store, suppress: async () => 0, master, now: Date.now });
         const described = [];
         for (const file of positionals) described.push({ file, ...describePlan(await intake.plan(readReport(file)), rules) });
-        if (values.json) io.out(JSON.stringify(described.length === 1 ? described[0] : described, null, 2));
+        if (values.json) for (const d of described) io.out(JSON.stringify(d));
         else for (const d of described) io.out(summary(d));
         return 0;
       });
@@ -75,7 +75,7 @@ export async function feedback(config: Config, args: string[], io: Io): Promise<
       const limit = values.limit === undefined ? 50 : Number(values.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: "${values.limit}" is not a positive whole number`);
       const records = await withService(config, (_svc, store) => store.listFeedbackReports(scope, { limit }));
-      if (values.json) io.out(JSON.stringify(records.map(withoutReport), null, 2));
+      if (values.json) for (const r of records) io.out(JSON.stringify(withoutReport(r)));
       else if (records.length === 0) io.out('no reports');
       else for (const r of records) io.out(recordLine(r));
       return 0;

@@ -84,6 +84,29 @@ function config() {
   return loadConfigFile(configPath(process.env, process.cwd())).config;
 }
 
+const COMMANDS = ['serve', 'config', 'tenant', 'store', 'suspend', 'unsuspend', 'suspensions', 'suppression', 'feedback', 'token', 'accounting', 'subject', 'retention', 'help'];
+
+/** the known word nearest to `word`, within two edits; null when none is that near */
+function closest(word: string, known: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = 3;
+  for (const k of known) {
+    const d = editDistance(word.toLowerCase(), k);
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
 /** The usage lines of one command (each line that starts with it, and the lines that continue it). */
 function helpFor(command: string): string {
   const blocks: string[][] = [];
@@ -190,7 +213,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
   }
-  process.stderr.write(`mailwarden: unknown command "${[command, sub].filter(Boolean).join(' ')}"\n\n${USAGE}`);
+  const guess = command === undefined ? null : closest(command, COMMANDS);
+  process.stderr.write(`mailwarden: unknown command "${[command, sub].filter(Boolean).join(' ')}"${guess ? `; did you mean "${guess}"?` : ''}\n\n${USAGE}`);
   return 2;
 }
 

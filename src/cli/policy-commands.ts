@@ -165,7 +165,7 @@ export async function unsuspend(config: Config, args: string[], io: Io): Promise
 export async function suspensions(config: Config, args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({ args, options: { tenant: { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' } } });
   const list = await withService(config, (svc) => svc.suspensions(values.tenant, values.all ?? false));
-  if (values.json) io.out(JSON.stringify(list.map(suspensionJson), null, 2));
+  if (values.json) for (const x of list) io.out(JSON.stringify(suspensionJson(x)));
   else io.out(list.length ? list.map(suspensionLine).join('\n') : 'no suspensions');
   return 0;
 }
@@ -292,8 +292,14 @@ export async function tenantSetPassword(config: Config, args: string[], io: Io, 
   return 0;
 }
 
-export async function tenantList(config: Config, _args: string[], io: Io): Promise<number> {
+export async function tenantList(config: Config, args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
   const tenants = await withService(config, (_svc, store) => store.listTenants());
+  if (values.json) {
+    // JSON Lines, one tenant a line; never the password hash or the wrapped key
+    for (const t of tenants) io.out(JSON.stringify({ id: t.id, domains: t.domains, networks: t.networks, ...(t.username ? { username: t.username } : {}), createdAt: new Date(t.createdAt).toISOString() }));
+    return 0;
+  }
   for (const t of tenants) io.out(`${t.id}  domains: ${t.domains.join(', ')}${t.username ? `  login: ${t.username}` : ''}${t.networks.length ? `  networks: ${t.networks.join(', ')}` : ''}`);
   if (tenants.length === 0) io.out('no tenants');
   return 0;

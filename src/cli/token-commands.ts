@@ -42,7 +42,16 @@ export async function token(config: Config, args: string[], io: Io): Promise<num
       });
     }
     case 'list': {
+      const { values } = parseArgs({ args: rest.slice(0), options: { json: { type: 'boolean' } } });
       const tokens = await withService(config, (_svc, store) => store.listApiTokens());
+      if (values.json) {
+        // JSON Lines, one token a line; never the secret's hash
+        const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+        for (const t of tokens.sort((a, b) => a.createdAt - b.createdAt)) {
+          io.out(JSON.stringify({ id: t.id, role: t.role, tenant: t.tenant, name: t.name, createdAt: iso(t.createdAt), createdBy: t.createdBy, expiresAt: iso(t.expiresAt), revokedAt: iso(t.revokedAt) }));
+        }
+        return 0;
+      }
       for (const t of tokens.sort((a, b) => a.createdAt - b.createdAt)) {
         const state = t.revokedAt ? `revoked ${new Date(t.revokedAt).toISOString()}` : t.expiresAt && t.expiresAt <= Date.now() ? 'expired' : t.expiresAt ? `expires ${new Date(t.expiresAt).toISOString()}` : 'no expiry';
         io.out(`${t.id}  ${t.role}${t.tenant ? ` ${t.tenant}` : ''}  ${t.name ?? ''}  created ${new Date(t.createdAt).toISOString()} by ${t.createdBy}  ${state}`);

@@ -26,6 +26,15 @@ describe('mailwarden --help and --version', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('a mistyped command gets a "did you mean" and exit 2', async () => {
+    const r = await run(process.execPath, [CLI, 'supension', 'list']).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown command "supension list"; did you mean "suspensions"?');
+  });
+
   it('--version prints the package version and the commit it was built from', async () => {
     const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
     const commit = (await run('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: resolve(import.meta.dirname, '../..') })).stdout.trim();

@@ -53,6 +53,11 @@ tenants:
     }
   }
 
+  /** JSON Lines: every line one object */
+  function jsonLines(text: string): unknown[] {
+    return text.trim() === '' ? [] : text.trim().split('\n').map((l) => JSON.parse(l) as unknown);
+  }
+
   it('sets a new password that the running relay takes after its refresh; the old one, cached, stops working', async () => {
     const added = await cli(['tenant', 'add', '--id', 'hooli', '--domain', 'hooli.example', '--username', 'hooli', '--password-stdin'], 'first-secret\n');
     expect(added.code).toBe(0);
@@ -145,7 +150,7 @@ tenants:
     // times in ISO 8601, as in every other listing
     const listing = await cli(['feedback', 'list', '--tenant', 'initech', '--json']);
     expect(listing).toMatchObject({ code: 0 });
-    const [listed] = JSON.parse(listing.stdout) as Array<{ id: string; receivedAt: string }>;
+    const [listed] = jsonLines(listing.stdout) as Array<{ id: string; receivedAt: string }>;
     expect(listed!.receivedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const shown = JSON.parse((await cli(['feedback', 'show', listed!.id, '--tenant', 'initech'])).stdout) as { receivedAt: string };
     expect(shown.receivedAt).toBe(listed!.receivedAt);
@@ -210,7 +215,7 @@ tenants:
     expect(r.stdout).toMatch(/\[1\/2\] .*arf-02\.eml: F\w+ .* complaint {2}unattributed {2}review queue \(missing\)/);
     expect(r.stderr).toMatch(/\[2\/2\] .*junk\.eml: not a report: /);
     const review = await cli(['feedback', 'list', '--review', '--json']);
-    const records = JSON.parse(review.stdout) as Array<{ id: string; outcome: string }>;
+    const records = jsonLines(review.stdout) as Array<{ id: string; outcome: string }>;
     expect(records[0]!.outcome).toBe('unattributed');
     // the abuse desk can read the report it kept
     const shown = await cli(['feedback', 'show', records[0]!.id, '--review', '--report']);
@@ -233,6 +238,30 @@ tenants:
     const real = await cli(['retention', 'run']);
     expect(real.stdout).toMatch(/^archived 1 segment\(s\), deleted 0/m);
     expect(existsSync(join(dir, 'data/accounting/archive/acme/2025-01-01.jsonl.gz'))).toBe(true);
+  });
+
+  it('every --json output parses: JSON Lines for lists of records, one object for one result', async () => {
+    const lists: Array<[string[], string[]]> = [
+      [['tenant', 'list', '--json'], ['id', 'domains', 'createdAt']],
+      [['token', 'list', '--json'], ['id', 'role', 'createdAt']],
+      [['suspensions', '--all', '--json'], ['id', 'tenant', 'scope']],
+      [['suppression', 'list', '--tenant', 'initech', '--json'], ['pseudonym', 'reason']],
+      [['feedback', 'list', '--tenant', 'initech', '--json'], ['id', 'receivedAt', 'kind']],
+    ];
+    for (const [args, keys] of lists) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      const records = jsonLines(r.stdout) as Array<Record<string, unknown>>;
+      expect(records.length, args.join(' ')).toBeGreaterThan(0);
+      for (const record of records) for (const k of keys) expect(record, `${args.join(' ')}: ${k}`).toHaveProperty(k);
+    }
+    const tenants = jsonLines((await cli(['tenant', 'list', '--json'])).stdout) as Array<Record<string, unknown>>;
+    for (const t of tenants) expect(Object.keys(t)).not.toEqual(expect.arrayContaining(['passwordHash', 'wrappedKey']));
+    const retention = await cli(['retention', 'run', '--dry-run', '--json']);
+    expect(retention.code).toBe(0);
+    expect(jsonLines(retention.stdout)).toEqual([expect.objectContaining({ dryRun: true, archived: expect.any(Number), deleted: expect.any(Number) })]);
+    const status = await cli(['store', 'status', '--json']);
+    expect(jsonLines(status.stdout)).toHaveLength(1);
   });
 
   it('accounting query finds a tenant\'s records by address, as JSON Lines or PowerMTA-style CSV', async () => {
@@ -277,7 +306,7 @@ tenants:
     expect(r.stdout).toMatch(/^erased [1-9]\d* record\(s\) from [1-9]\d* segment\(s\) of initech$/m);
     // the complaint kept for initech named the address only inside the copy's reference field
     expect(r.stdout).toMatch(/^erased the text of 1 kept complaint or bounce report\(s\) naming the address/m);
-    const [kept] = JSON.parse((await cli(['feedback', 'list', '--tenant', 'initech', '--json'])).stdout) as Array<{ id: string; counts: { complaints: number } }>;
+    const [kept] = jsonLines((await cli(['feedback', 'list', '--tenant', 'initech', '--json'])).stdout) as Array<{ id: string; counts: { complaints: number } }>;
     expect(kept!.counts.complaints).toBe(1);
     const shown = await cli(['feedback', 'show', kept!.id, '--tenant', 'initech', '--report']);
     expect(shown.code).toBe(1);
