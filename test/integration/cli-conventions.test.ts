@@ -35,6 +35,20 @@ describe('mailwarden --help and --version', () => {
     expect(r.stderr).toContain('unknown command "supension list"; did you mean "suspensions"?');
   });
 
+  it('every command path of the usage answers --help with its usage, rc 0, and acts on nothing', async () => {
+    const { stdout: usage } = await run(process.execPath, [CLI, 'help']);
+    // "  tenant add --id T ..." -> ['tenant', 'add']; "  serve  run the relay" -> ['serve']
+    const paths = [...usage.matchAll(/^ {2}([a-z][a-z-]*)(?: ([a-z][a-z-]*))?/gm)].map((m) => (m[2] && !['run'].includes(m[2]) ? [m[1]!, m[2]] : [m[1]!]));
+    const unique = [...new Map(paths.map((p) => [p.join(' '), p])).values()];
+    expect(unique.length).toBeGreaterThan(20);
+    const dir = mkdtempSync(join(tmpdir(), 'mw-help-all-'));
+    for (const path of unique) {
+      const { stdout } = await run(process.execPath, [CLI, ...path, '--help'], { cwd: dir, timeout: 10_000, env: { ...process.env, MAILWARDEN_CONFIG: join(dir, 'missing.yaml') } });
+      expect(stdout, path.join(' ')).toMatch(new RegExp(`^ {2}${path[0]}\\b`, 'm'));
+    }
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('--version prints the package version and the commit it was built from', async () => {
     const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
     const commit = (await run('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: resolve(import.meta.dirname, '../..') })).stdout.trim();
