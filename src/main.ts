@@ -46,6 +46,7 @@ import { DsnSender } from './forward/dsn.js';
 import { loadTls } from './tls/certificates.js';
 import { WorkerPool } from './cluster/worker-pool.js';
 import { buildInfo } from './build-info.js';
+import { StartupError } from './config/startup-error.js';
 import { WorkerLink, type PrimaryChannel } from './cluster/worker-link.js';
 
 export interface Mailwarden {
@@ -90,6 +91,15 @@ export function workerCount(config: Config, parallelism: number, cpuMax: string 
 
 type Role = 'single' | 'primary' | 'worker';
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** the process's logger: log.level, or MAILWARDEN_LOG_LEVEL for one run without editing the file */
+function processLogger(config: Config, env: NodeJS.ProcessEnv): Logger {
+  const override = env.MAILWARDEN_LOG_LEVEL;
+  if (override !== undefined && !LOG_LEVELS.includes(override)) throw new StartupError('MAILWARDEN_LOG_LEVEL', `"${override}" is not one of ${LOG_LEVELS.join(', ')}`);
+  return createLogger(override ?? config.log.level, undefined, config.log.dir ? new DailyLogFile(config.log.dir) : undefined);
+}
+
 /** What every process has: the store and who it is, tenants, metrics, the upstream, the feedback side. */
 interface Core {
   readonly config: Config;
@@ -115,7 +125,7 @@ interface Core {
 }
 
 async function openCore(config: Config, options: StartOptions, role: Role, sink: (log: Logger, now: () => number, metrics: Metrics) => Promise<AccountingSink>): Promise<Core> {
-  const log = options.log ?? createLogger(config.log.level, undefined, config.log.dir ? new DailyLogFile(config.log.dir) : undefined);
+  const log = options.log ?? processLogger(config, options.env ?? process.env);
   const hostname = config.smtp.hostname ?? osHostname();
   const tls = await loadTls(config.smtp.tls, hostname, log);
   const certificateExpiresAt = Date.parse(new X509Certificate(tls.cert).validTo);
@@ -545,7 +555,7 @@ export async function startPrimary(config: Config, cluster: Cluster, workers: nu
 export async function startWorker(config: Config, channel: PrimaryChannel, options: StartOptions = {}): Promise<{ close(): Promise<void> }> {
   let link!: WorkerLink;
   // the worker's lines say which process wrote them
-  const log = (options.log ?? createLogger(config.log.level, undefined, config.log.dir ? new DailyLogFile(config.log.dir) : undefined)).child({ worker: process.pid });
+  const log = (options.log ?? processLogger(config, options.env ?? process.env)).child({ worker: process.pid });
   const core = await openCore(config, { ...options, log }, 'worker', async (_log, _now, metrics) => {
     link = new WorkerLink({
       channel,

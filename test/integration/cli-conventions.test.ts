@@ -57,6 +57,17 @@ describe('mailwarden --help and --version', () => {
   });
 });
 
+/** `serve` for a second with the environment given; what it printed on stdout */
+async function spawnRelayQuietly(dir: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const child = (await import('node:child_process')).spawn(process.execPath, [CLI, 'serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => setTimeout(r, 1500));
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  return out;
+}
+
 describe('a relay that cannot start', () => {
   // as root (CI) no permission bit stops a read: the impossible path runs through a file
   /** `mailwarden serve` (or another command) on this configuration: its exit code and what it printed on stderr */
@@ -117,6 +128,21 @@ describe('a relay that cannot start', () => {
     expect(started.stderr).toMatch(/^mailwarden: store\.url: cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1/);
     expect(started.stderr).not.toContain('hunter2');
     expect(started.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('MAILWARDEN_LOG_LEVEL overrides log.level; a level that is none is refused by name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mw-level-'));
+    writeFileSync(join(dir, 'config.yaml'), `smtp: { port: 0 }\n${rest}log: { level: info }\n`);
+    const env = { ...process.env, MAILWARDEN_CONFIG: join(dir, 'config.yaml'), MAILWARDEN_LOG_LEVEL: 'loud' };
+    const failed = await run(process.execPath, [CLI, 'serve'], { cwd: dir, timeout: 20_000, env }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failed.code).toBe(78);
+    expect(failed.stderr.trim()).toBe('mailwarden: MAILWARDEN_LOG_LEVEL: "loud" is not one of fatal, error, warn, info, debug, trace, silent');
+    // silent: not even the start-up lines
+    const quiet = await spawnRelayQuietly(dir, { ...env, MAILWARDEN_LOG_LEVEL: 'silent' });
+    expect(quiet).toBe('');
   });
 
   it.each([
