@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from './config/schema.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger, prettyStdout } from './observability/logger.js';
 import { TenantRegistry } from './tenants/registry.js';
 import { bootstrapTenants, checkMasterKey } from './tenants/bootstrap.js';
 import { prepareStore, StoreIdentityWatch } from './policy/store-identity.js';
@@ -97,7 +97,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 function processLogger(config: Config, env: NodeJS.ProcessEnv): Logger {
   const override = env.MAILWARDEN_LOG_LEVEL;
   if (override !== undefined && !LOG_LEVELS.includes(override)) throw new StartupError('MAILWARDEN_LOG_LEVEL', `"${override}" is not one of ${LOG_LEVELS.join(', ')}`);
-  return createLogger(override ?? config.log.level, undefined, config.log.dir ? new DailyLogFile(config.log.dir) : undefined);
+  const pretty = config.log.format === 'pretty' || (config.log.format === 'auto' && process.stdout.isTTY === true);
+  return createLogger(override ?? config.log.level, pretty ? prettyStdout() : undefined, config.log.dir ? new DailyLogFile(config.log.dir) : undefined);
 }
 
 /** What every process has: the store and who it is, tenants, metrics, the upstream, the feedback side. */

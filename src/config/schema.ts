@@ -280,6 +280,8 @@ export const configSchema = z
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** standard output: readable coloured lines (pretty), JSON Lines (json), or pretty on a terminal and JSON otherwise (auto) */
+        format: z.enum(['auto', 'json', 'pretty']).default('auto'),
         dir: z.string().min(1).optional(),
         retentionDays: z.number().int().min(1).default(90),
       })

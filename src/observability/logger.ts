@@ -1,6 +1,7 @@
 // The pino logger factory. Data goes in fields, never interpolated into the message, so
 // redaction can see it; fields that could carry credentials or addresses are censored.
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 
 export const REDACT_PATHS = [
   'password',
@@ -31,6 +32,14 @@ export function createLogger(level: string, destination?: DestinationStream, als
     return pino(options, pino.multistream([{ stream: destination ?? process.stdout, level: lvl }, { stream: alsoTo, level: lvl }]));
   }
   return destination ? pino(options, destination) : pino(options);
+}
+
+/**
+ * Standard output for people at a terminal: one readable, coloured line per record, written
+ * synchronously like the JSON it replaces (redaction has happened before it). Files stay JSON.
+ */
+export function prettyStdout(): DestinationStream {
+  return PinoPretty({ colorize: true, sync: true, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'pid,hostname,service', destination: 1 });
 }
 
 export type { Logger };

@@ -145,6 +145,17 @@ describe('a relay that cannot start', () => {
     expect(quiet).toBe('');
   });
 
+  it('log.format pretty: readable lines on standard output; auto on a pipe: JSON Lines', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mw-format-'));
+    writeFileSync(join(dir, 'pretty.yaml'), `smtp: { port: 0 }\n${rest}log: { format: pretty }\n`);
+    writeFileSync(join(dir, 'auto.yaml'), `smtp: { port: 0 }\n${rest}`);
+    const pretty = await spawnRelayQuietly(dir, { ...process.env, MAILWARDEN_CONFIG: join(dir, 'pretty.yaml') });
+    expect(pretty).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] \S*INFO\S*: \S*smtp listening/m);
+    expect(pretty).not.toMatch(/^\{"level"/m);
+    const auto = await spawnRelayQuietly(dir, { ...process.env, MAILWARDEN_CONFIG: join(dir, 'auto.yaml') });
+    expect(auto.trim().split('\n').every((l) => JSON.parse(l) !== null)).toBe(true);
+  });
+
   it.each([
     ['an embedded store it cannot create', 'store: { kind: embedded, path: ./config.yaml/store }\n', '', '/config.yaml/store: a part of the path is not a directory'],
     ['a master key that is not one', '', 'not-a-key', 'mailwarden: MAILWARDEN_MASTER_KEY: the master key must be 32 bytes'],
