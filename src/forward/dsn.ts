@@ -11,6 +11,7 @@ import type { TenantKey } from '../crypto/keys.js';
 import type { TenantId } from '../domain/tenant.js';
 import type { PendingDsn } from '../domain/notice.js';
 import type { AdminStore } from '../store/ports.js';
+import { Waits } from '../notify/waits.js';
 
 export interface DsnInput {
   readonly reportingMta: string;
@@ -110,7 +111,7 @@ const LEASE_MS = 60_000;
 export class DsnSender {
   readonly #pending = new Set<Promise<void>>();
   readonly #opts: DsnSenderOptions;
-  readonly #waits = new Map<NodeJS.Timeout, () => void>();
+  readonly #waits = new Waits();
   readonly #now: () => number;
   readonly #lease: number;
   #sweeper: NodeJS.Timeout | undefined;
@@ -170,11 +171,7 @@ export class DsnSender {
   close(): void {
     this.#closed = true;
     clearInterval(this.#sweeper);
-    for (const [timer, wake] of this.#waits) {
-      clearTimeout(timer);
-      wake();
-    }
-    this.#waits.clear();
+    this.#waits.endAll();
   }
 
   async idle(): Promise<void> {
@@ -218,13 +215,7 @@ export class DsnSender {
           p = { ...p, attempts: attempt + 1, leaseUntil: this.#now() + delay + this.#lease };
           await this.#keep(p);
         }
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            this.#waits.delete(timer);
-            resolve();
-          }, delay);
-          this.#waits.set(timer, resolve);
-        });
+        await this.#waits.sleep(delay);
       }
     }
   }

@@ -13,6 +13,7 @@ import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { TenantId } from '../domain/tenant.js';
 import type { Notice, PendingContactNotice } from '../domain/notice.js';
 import type { AdminStore } from '../store/ports.js';
+import { Waits } from './waits.js';
 
 export type { Notice } from '../domain/notice.js';
 
@@ -56,7 +57,7 @@ export class Notifier {
   readonly #deps: NotifierDeps;
   readonly #now: () => number;
   readonly #pending = new Set<Promise<void>>();
-  readonly #timers = new Map<NodeJS.Timeout, () => void>();
+  readonly #waits = new Waits();
   #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -113,11 +114,7 @@ export class Notifier {
   close(): void {
     this.#closed = true;
     clearInterval(this.#sweeper);
-    for (const [t, resolve] of this.#timers) {
-      clearTimeout(t);
-      resolve();
-    }
-    this.#timers.clear();
+    this.#waits.endAll();
   }
 
   #track(job: Promise<void>, notice: Notice): void {
@@ -167,7 +164,7 @@ export class Notifier {
         const delay = this.#deps.retryDelaysMs[p.attempts]!;
         p = { ...p, attempts: p.attempts + 1, leaseUntil: this.#now() + delay + this.#deps.timeoutMs + LEASE_MS };
         await this.#keep(p);
-        if (!this.#closed) await this.#sleep(delay);
+        if (!this.#closed) await this.#waits.sleep(delay);
         if (this.#closed) {
           if (this.#deps.outbox) log.info({ attempts: p.attempts }, 'notice kept for the next start');
           else {
@@ -194,17 +191,6 @@ export class Notifier {
     } catch (err) {
       this.#deps.log.warn({ err: (err as Error).message, tenant: p.tenant }, 'finished notice delivery not removed from the store');
     }
-  }
-
-  /** A wait that close() cuts short. */
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.#timers.delete(t);
-        resolve();
-      }, ms);
-      this.#timers.set(t, resolve);
-    });
   }
 
   async #post(p: PendingContactNotice): Promise<void> {
