@@ -10,7 +10,7 @@ import type { Cluster } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Config } from './config/schema.js';
+import { LOG_LEVELS, type Config } from './config/schema.js';
 import { createLogger, prettyStdout } from './observability/logger.js';
 import { TenantRegistry } from './tenants/registry.js';
 import { bootstrapTenants, checkMasterKey } from './tenants/bootstrap.js';
@@ -91,12 +91,10 @@ export function workerCount(config: Config, parallelism: number, cpuMax: string 
 
 type Role = 'single' | 'primary' | 'worker';
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
 /** the process's logger: log.level, or MAILWARDEN_LOG_LEVEL for one run without editing the file */
 function processLogger(config: Config, env: NodeJS.ProcessEnv): Logger {
   const override = env.MAILWARDEN_LOG_LEVEL;
-  if (override !== undefined && !LOG_LEVELS.includes(override)) throw new StartupError('MAILWARDEN_LOG_LEVEL', `"${override}" is not one of ${LOG_LEVELS.join(', ')}`);
+  if (override !== undefined && !(LOG_LEVELS as readonly string[]).includes(override)) throw new StartupError('MAILWARDEN_LOG_LEVEL', `"${override}" is not one of ${LOG_LEVELS.join(', ')}`);
   const pretty = config.log.format === 'pretty' || (config.log.format === 'auto' && process.stdout.isTTY === true);
   return createLogger(override ?? config.log.level, pretty ? prettyStdout() : undefined, config.log.dir ? new DailyLogFile(config.log.dir) : undefined);
 }
@@ -444,13 +442,10 @@ async function startControl(core: Core, accounting: AccountingLog, workers: { me
     },
     /** a CLI command that rewrites accounting segments asks this relay to do it */
     announce: () => announceRelay(config.accounting.dir, { pid: process.pid, adminApi: adminApi ? { host: adminApi.address.address, port: adminApi.address.port } : null }),
-    /** the servers: nothing new comes in */
-    async closeServers() {
+    /** the servers first (nothing new comes in), then the jobs and the writer: call it once nothing relays any more */
+    async close() {
       await adminApi?.close();
       await observability?.close();
-    },
-    /** the jobs and the writer, once nothing writes records any more */
-    async closeJobs() {
       clearInterval(retentionTimer);
       await suspensionGauge.stop();
       await withdrawRelay(config.accounting.dir);
@@ -484,8 +479,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     async close() {
       control.readiness.draining();
       await relay.close();
-      await control.closeServers();
-      await control.closeJobs();
+      await control.close();
       await core.close();
       core.log.info('stopped');
     },
@@ -522,8 +516,7 @@ export async function startPrimary(config: Config, cluster: Cluster, workers: nu
   try {
     addresses = await pool.start();
   } catch (err) {
-    await control.closeServers();
-    await control.closeJobs();
+    await control.close();
     await core.close();
     throw err;
   }
@@ -544,8 +537,7 @@ export async function startPrimary(config: Config, cluster: Cluster, workers: nu
       control.readiness.draining();
       // the workers drain and hand over their last accounting records before they exit
       await pool.stop();
-      await control.closeServers();
-      await control.closeJobs();
+      await control.close();
       await core.close();
       log.info('stopped');
     },

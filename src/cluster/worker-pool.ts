@@ -47,6 +47,8 @@ export class WorkerPool {
   #acceptance: Acceptance = 'ok';
   #poll: NodeJS.Timeout | undefined;
   readonly #restarts = new Set<NodeJS.Timeout>();
+  /** told at each worker that becomes ready; start() watches for the last of the first ones */
+  #onReady: () => void = () => {};
 
   constructor(o: WorkerPoolOptions) {
     this.#o = o;
@@ -86,8 +88,6 @@ export class WorkerPool {
       throw err;
     }
   }
-
-  #onReady: () => void = () => {};
 
   get size(): number {
     return this.#ready.size;

@@ -5,6 +5,9 @@ import { z } from 'zod';
 import { MAX_REPORT_BYTES } from '../domain/feedback.js';
 
 const port = z.number().int().min(0).max(65535);
+
+/** pino's levels, for log.level and MAILWARDEN_LOG_LEVEL */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const ms = z.number().int().min(1);
 const host = z.string().min(1);
 
@@ -279,7 +282,7 @@ export const configSchema = z
       .prefault({}),
     log: z
       .strictObject({
-        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        level: z.enum(LOG_LEVELS).default('info'),
         /** standard output: readable coloured lines (pretty), JSON Lines (json), or pretty on a terminal and JSON otherwise (auto) */
         format: z.enum(['auto', 'json', 'pretty']).default('auto'),
         dir: z.string().min(1).optional(),

@@ -84,12 +84,13 @@ export function createPolicy(deps: PolicyDeps): Policy {
       if (local.kind !== 'accept') return local;
       const store = deps.storeId();
       if (store === null) return reject('STORE_LOST');
+      const sender = tx.sender?.matchForm ?? null;
       const q: MailQuestion = {
         tenant: tx.tenant.id,
         store,
         senderDomain: tx.sender?.domain ?? null,
-        sender: tx.sender?.matchForm ?? null,
-        buckets: mailBuckets(tx.tenant.id, tx.sender?.matchForm ?? null, tx.tenant.limits),
+        sender,
+        buckets: mailBuckets(tx.tenant.id, sender, tx.tenant.limits),
         now: deps.now(),
       };
       const answer = await ask('mail', q, (x) => deps.store.checkMail(x), (x) => fallback!.admit(x.buckets, x.now));

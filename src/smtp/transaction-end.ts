@@ -89,7 +89,7 @@ export class TransactionEnd {
       case 'refused': {
         const reply = replyFor(result.reason);
         t.log.warn({ ...fields, reason: result.reason, code: reply.code }, 'message refused');
-        accountant?.notRelayed(facts, [...t.recipients], { kind: reply.code >= 500 ? 'rejected' : 'deferred', reason: result.reason, code: reply.code });
+        accountant?.notRelayed(facts, t.recipients, { kind: reply.code >= 500 ? 'rejected' : 'deferred', reason: result.reason, code: reply.code });
         events?.transaction('refused', result.bytes, seconds);
         events?.tenantMessage(t.tenant, 0);
         return { error: smtpError(reply) };
@@ -97,7 +97,7 @@ export class TransactionEnd {
       case 'upstream-failed': {
         const reply = upstreamFailureReply(result.error);
         t.log.warn({ ...fields, reason: reply.reason, kind: result.error.kind, code: reply.code, enhanced: reply.enhanced }, 'message not relayed');
-        accountant?.notRelayed(facts, [...t.recipients], { kind: reply.code >= 500 ? 'bounced' : 'deferred', reason: reply.reason, code: reply.code, enhanced: reply.enhanced });
+        accountant?.notRelayed(facts, t.recipients, { kind: reply.code >= 500 ? 'bounced' : 'deferred', reason: reply.reason, code: reply.code, enhanced: reply.enhanced });
         this.#deps.onUpstream?.(result.error.kind !== 'unavailable' && result.error.kind !== 'timeout');
         events?.transaction('upstream_failed', result.bytes, seconds);
         events?.tenantMessage(t.tenant, 0);
@@ -106,7 +106,7 @@ export class TransactionEnd {
       }
       case 'client-gone':
         t.log.warn({ ...fields }, 'client disconnected during DATA; upstream transaction aborted');
-        accountant?.notRelayed(facts, [...t.recipients], { kind: 'deferred', reason: 'CLIENT_GONE', code: 451 });
+        accountant?.notRelayed(facts, t.recipients, { kind: 'deferred', reason: 'CLIENT_GONE', code: 451 });
         events?.transaction('client_gone', result.bytes, seconds);
         return { error: smtpError(replyFor('LOCAL_ERROR')) };
     }
