@@ -27,6 +27,7 @@ import { AdminError, AdminService } from './admin/service.js';
 import { eraseSubject, exportSubject } from './accounting/subject.js';
 import { offboardTenant } from './tenants/offboard.js';
 import { parseMailAddress } from './domain/mailbox.js';
+import { collectAsDropped } from './observability/young-gc.js';
 import { AuditLog } from './admin/audit.js';
 import { listenAdminApi } from './admin/http.js';
 import type { FeedbackIntake } from './feedback/intake.js';
@@ -307,6 +308,7 @@ async function startRelay(core: Core, options: StartOptions, accepting: () => Ac
         log: log.child({ component: 'feedback' }),
         onReport: (result) => metrics.feedbackReport(result),
         storeServing: () => identity.serving(),
+        dropped: collectAsDropped(),
       })
     : null;
   const feedbackAddress = feedback ? await feedback.listen() : null;

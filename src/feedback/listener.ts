@@ -14,6 +14,7 @@ import { replyFor, smtpError } from '../smtp/reply-table.js';
 import { ConnectionCaps, endSessionPastDeadline } from '../smtp/connection-caps.js';
 import { listenError } from '../observability/listen.js';
 import type { FeedbackIntake, IntakeResult } from './intake.js';
+import type { DroppedBytes } from '../observability/young-gc.js';
 
 export interface FeedbackConnectionLimits {
   readonly maxConnections: number;
@@ -38,6 +39,8 @@ export interface FeedbackListenerOptions {
   readonly onReport?: (result: IntakeResult | null) => void;
   /** false while the store is not the store this relay knows: reports get 451 4.3.0 and are sent again later */
   readonly storeServing?: () => boolean;
+  /** told of what an oversized message had read and dropped, so that it is freed as it goes */
+  readonly dropped?: DroppedBytes;
 }
 
 export class FeedbackListener {
@@ -122,13 +125,18 @@ export class FeedbackListener {
   }
 
   async #take(stream: Readable & { sizeExceeded?: boolean }, session: string): Promise<string> {
-    // at most maxMessageBytes kept: past it, the rest is read and dropped to answer 552
-    const chunks: Buffer[] = [];
+    // at most maxMessageBytes kept; past it what was kept is let go, and the rest is read and
+    // dropped, to answer 552
+    let chunks: Buffer[] = [];
     let kept = 0;
     for await (const chunk of stream) {
-      if (kept > this.#options.maxMessageBytes) continue;
-      chunks.push(chunk as Buffer);
+      if (kept > this.#options.maxMessageBytes) {
+        this.#options.dropped?.dropped((chunk as Buffer).length);
+        continue;
+      }
       kept += (chunk as Buffer).length;
+      if (kept > this.#options.maxMessageBytes) chunks = [];
+      else chunks.push(chunk as Buffer);
     }
     const log = this.#options.log.child({ session });
     if (stream.sizeExceeded || kept > this.#options.maxMessageBytes) throw smtpError(replyFor('MESSAGE_TOO_BIG'));

@@ -50,9 +50,9 @@ log: { level: info }
     relay?.child.kill('SIGKILL');
   });
 
-  // The bound: the 10 MB kept, plus the chunks already read and dropped that V8 has not
-  // collected yet (it collects buffers outside its heap once some 64 MB of them pile up).
-  // Measured: 50-60 MB whether 100, 300 or 600 MB are sent; held whole it was 325 MB.
+  // Nothing of an oversized message is held: what was kept is let go once the limit is
+  // passed, and the reads dropped after it are collected as they go. Measured: 15-18 MB of
+  // growth; without the collection 35-50 MB, and held whole it was 325 MB.
   it('300 MB against a 10 MB limit: 552, and the relay\'s memory grows by a bound, not by the message', async () => {
     const pid = relay.child.pid!;
     const before = memoryKb(pid, 'VmRSS');
@@ -79,7 +79,7 @@ log: { level: info }
     socket.write('QUIT\r\n');
     expect(await reply()).toMatch(/^221 /);
     await new Promise((r) => socket.once('close', r));
-    expect((peak - before) / 1024).toBeLessThan(10 + 64);
+    expect((peak - before) / 1024).toBeLessThan(30);
   }, 120_000);
 
   it('one address gets at most smtp.limits.maxConnectionsPerIp connections: the next ones 421 4.7.0', async () => {
