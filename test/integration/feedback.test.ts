@@ -26,9 +26,9 @@ describe('feedback end to end', () => {
   });
 
   /** Relays one message and returns the copy the upstream received. */
-  async function relayed(user: 'acme' | 'globex', from: string, to: string[]): Promise<Buffer> {
+  async function relayed(user: 'acme' | 'globex', from: string, to: string[], messageId = `<${Math.random().toString(36).slice(2)}@${from.split('@')[1]}>`): Promise<Buffer> {
     const before = upstream.messages.length;
-    const sent = await sendMail({ port: relay.port, user, pass: user === 'acme' ? ACME_PASSWORD : GLOBEX_PASSWORD, from, to, message: `From: ${from}\r\nTo: ${to.join(', ')}\r\nSubject: news\r\nMessage-ID: <${Math.random().toString(36).slice(2)}@${from.split('@')[1]}>\r\n\r\nHello.\r\n` });
+    const sent = await sendMail({ port: relay.port, user, pass: user === 'acme' ? ACME_PASSWORD : GLOBEX_PASSWORD, from, to, message: `From: ${from}\r\nTo: ${to.join(', ')}\r\nSubject: news\r\nMessage-ID: ${messageId}\r\n\r\nHello.\r\n` });
     expect(sent.ok).toBe(true);
     expect(upstream.messages.length).toBe(before + 1);
     return upstream.messages[before]!.raw;
@@ -114,6 +114,27 @@ describe('feedback end to end', () => {
     expect(await rcptReply('globex', 'info@globex.test', 'full@example.net')).toMatch(/^250/);
     const [record] = await relay.store.listFeedbackReports('globex', { limit: 1 });
     expect(record!.bounces).toEqual([{ status: '5.2.2', action: 'failed', verdict: 'soft', rule: 'mailbox-full' }]);
+  });
+
+  // Bounces written by the real MTAs (test/fixtures/feedback/README.md), as they would have
+  // come back for a message this relay relayed: the copy they return carries this relay's
+  // reference header, put in place of the fixture's or in front of its Message-ID.
+  it.each([
+    ['exim-unrouteable.eml', 'bob@nowhere.example'],
+    ['exim-unknown-user.eml', 'carol@lists.isp.example'],
+    ['sendmail-host-unknown.eml', 'dave@nowhere.example'],
+    ['sendmail-user-unknown.eml', 'erin@lists.isp.example'],
+  ])('a real MTA\'s bounce (%s) suppresses its recipient in the sending tenant', async (file, recipient) => {
+    const bounce = readFileSync(join(import.meta.dirname, '../fixtures/feedback', file), 'latin1');
+    const messageId = /^Message-ID: (<[^>]+>)/im.exec(bounce.slice(bounce.search(/^Content-type: message\/rfc822/im)))![1]!;
+    const copy = (await relayed('acme', 'alice@acme.test', [recipient], messageId)).toString('latin1');
+    const reference = /^X-Mailwarden-Ref:.*(?:\r?\n[ \t].*)*/m.exec(copy)![0].replace(/\r?\n(?=[ \t])/g, '');
+    const eol = bounce.includes('\r\n') ? '\r\n' : '\n';
+    const returned = bounce.replace(/^X-Mailwarden-Ref: .*\r?\n/m, '').replace(`Message-ID: ${messageId}`, `${reference}${eol}Message-ID: ${messageId}`);
+    expect(returned).toContain(reference);
+    expect((await report(returned)).response).toMatch(/ applied$/);
+    expect(await rcptReply('acme', 'alice@acme.test', recipient)).toMatch(/^550 5\.7\.1 /);
+    expect(await rcptReply('globex', 'info@globex.test', recipient)).toMatch(/^250/);
   });
 
   it('forged reports change nothing and are kept for review', async () => {
@@ -202,7 +223,8 @@ describe('feedback end to end', () => {
     expect(sample(text, 'mailwarden_feedback_reports_total', { kind: 'unknown', outcome: 'rejected' })).toBe(1);
     expect(sample(text, 'mailwarden_feedback_reports_total', { kind: 'complaint', outcome: 'applied' })).toBeGreaterThanOrEqual(3);
     expect(sample(text, 'mailwarden_feedback_reports_total', { kind: 'complaint', outcome: 'forged' })).toBe(2);
-    expect(sample(text, 'mailwarden_feedback_findings_total', { type: 'hard_bounce' })).toBe(1);
+    // the DSN of 'a hard bounce suppresses', and the four real MTAs' bounces
+    expect(sample(text, 'mailwarden_feedback_findings_total', { type: 'hard_bounce' })).toBe(5);
   });
 
   it('keeps no recipient address in clear text in the store files or the logs', async () => {

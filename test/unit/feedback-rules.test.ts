@@ -143,6 +143,19 @@ describe('RFC 6533 reports', () => {
   });
 });
 
+describe('bounces from a real Sendmail (8.17.1.9, Debian): the status is its own, the text says the same', () => {
+  const fixture = (name: string) => readFileSync(join(import.meta.dirname, '../fixtures/feedback', name));
+
+  it.each([
+    ['sendmail-host-unknown.eml', 'dave@nowhere.example', '5.1.2', null, 'unknown-host'],
+    ['sendmail-user-unknown.eml', 'erin@lists.isp.example', '5.1.1', { type: 'smtp', text: '550 5.1.1 <erin@lists.isp.example>: Recipient address rejected: User unknown in virtual mailbox table' }, 'unknown-user'],
+  ])('%s: hard, suppressing', async (file, recipient, status, diagnostic, rule) => {
+    const report = await parseReport(fixture(file));
+    expect(report.bounces).toEqual([expect.objectContaining({ recipient, status, diagnostic })]);
+    expect(rules.bounce(report.bounces[0]!)).toEqual({ verdict: 'hard', rule });
+  });
+});
+
 describe('bounces from a real Exim (4.96, Debian) with the generic status 5.0.0 and no diagnostic code', () => {
   const fixture = (name: string) => readFileSync(join(import.meta.dirname, '../fixtures/feedback', name));
 
