@@ -1,7 +1,7 @@
 // Turns what happens in an SMTP transaction into accounting records: addresses become the
 // tenant's keyed pseudonyms with their domains before anything is kept.
 import type { TenantKey } from '../crypto/keys.js';
-import type { MailAddress } from '../domain/envelope.js';
+import type { MailAddress, Recipient } from '../domain/envelope.js';
 import type { TenantId } from '../domain/tenant.js';
 import type { DeliveryOutcome } from '../forward/upstream.js';
 import { parseMailAddress } from '../domain/mailbox.js';
@@ -26,8 +26,8 @@ export interface TransactionFacts {
   readonly tx?: string;
   readonly headers?: string;
   readonly size?: number;
-  /** pseudonyms already computed for this transaction's recipients, by address */
-  readonly known?: ReadonlyMap<string, PseudonymousAddress>;
+  /** the transaction's recipients, with the pseudonyms the front computed */
+  readonly recipients?: readonly Recipient[];
 }
 
 export class Accountant {
@@ -60,13 +60,16 @@ export class Accountant {
     const base = this.#base(t);
     if (!base) return;
     const upstream = parseReply(outcome.response);
+    // the upstream names recipients by the forward paths it was given
+    const byPath = new Map<string, PseudonymousAddress>();
+    for (const r of t.recipients ?? []) if (r.pseudonym) byPath.set(r.mailbox.address, r.pseudonym);
     const tails: Array<Tail<AccountingRecord>> = [];
     for (const address of outcome.accepted) {
-      const recipient = t.known?.get(address) ?? this.#fromText(t.tenant, address);
+      const recipient = byPath.get(address);
       if (recipient) tails.push({ type: 'relayed', recipient, upstream });
     }
     for (const r of outcome.rejected) {
-      const recipient = t.known?.get(r.recipient) ?? this.#fromText(t.tenant, r.recipient);
+      const recipient = byPath.get(r.recipient);
       if (!recipient) continue;
       if (r.code >= 500) tails.push({ type: 'bounced', via: 'upstream', recipient, code: r.code, enhanced: r.enhanced });
       else tails.push({ type: 'deferred', recipient, reason: 'UPSTREAM_TEMPFAIL', code: r.code, enhanced: r.enhanced });
@@ -75,13 +78,12 @@ export class Accountant {
   }
 
   /** The message went nowhere: refused while it streamed (guard), or the upstream failed or refused it all. */
-  notRelayed(t: TransactionFacts, recipients: readonly string[], outcome: { kind: 'rejected' | 'deferred' | 'bounced'; reason: string; code: number; enhanced?: string }): void {
+  notRelayed(t: TransactionFacts, outcome: { kind: 'rejected' | 'deferred' | 'bounced'; reason: string; code: number; enhanced?: string }): void {
     const base = this.#base(t);
     if (!base) return;
     const enhanced = outcome.enhanced ? { enhanced: outcome.enhanced } : {};
     const tails: Array<Tail<AccountingRecord>> = [];
-    for (const address of recipients) {
-      const recipient = t.known?.get(address) ?? this.#fromText(t.tenant, address);
+    for (const { pseudonym: recipient } of t.recipients ?? []) {
       if (!recipient) continue;
       if (outcome.kind === 'rejected') tails.push({ type: 'rejected', stage: 'data', recipient, reason: outcome.reason, code: outcome.code });
       else if (outcome.kind === 'deferred') tails.push({ type: 'deferred', recipient, reason: outcome.reason, code: outcome.code, ...enhanced });

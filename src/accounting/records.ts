@@ -3,15 +3,11 @@
 // (docs/accounting.md has an annotated example of each type). Addresses appear only as the
 // tenant's keyed pseudonyms with their domains; no message content, ever.
 
-export const ACCOUNTING_SCHEMA_VERSION = 1 as const;
+import type { PseudonymousAddress } from '../domain/envelope.js';
 
-/** an envelope address as records carry it */
-export interface PseudonymousAddress {
-  /** the tenant's keyed pseudonym of the address in matching form */
-  readonly p: string;
-  /** its domain, A-label */
-  readonly d: string;
-}
+export type { PseudonymousAddress };
+
+export const ACCOUNTING_SCHEMA_VERSION = 1 as const;
 
 interface Common {
   readonly v: typeof ACCOUNTING_SCHEMA_VERSION;

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { ReasonId } from '../domain/catalog.js';
 import type { Tenant } from '../domain/tenant.js';
-import type { MailAddress } from '../domain/envelope.js';
+import { forwardPaths, type Envelope, type MailAddress } from '../domain/envelope.js';
 import type { Policy } from '../policy/pipeline.js';
 import type { AuthGuard } from '../policy/auth-guard.js';
 import type { TenantId } from '../domain/tenant.js';
@@ -82,10 +82,8 @@ interface SessionState {
   logTenant(id: TenantId): void;
   readonly ip: string;
   tenant: Tenant | null;
-  sender: MailAddress | null;
-  recipients: string[];
-  /** the tenant's pseudonyms of this transaction's recipients, by address as forwarded: computed once, for policy and accounting */
-  pseudonyms: Map<string, { p: string; d: string }>;
+  /** the open transaction's envelope: set by an accepted MAIL, taken by DATA, dropped by RSET */
+  envelope: Envelope | null;
   transactions: number;
   authFailures: number;
   timer?: NodeJS.Timeout;
@@ -114,7 +112,7 @@ export class SmtpFront {
     const { smtp } = deps.config;
     this.#caps = new ConnectionCaps(smtp.limits);
     this.#end = new TransactionEnd(deps);
-    const options: SMTPServerOptions & { greetingDelay: number } = {
+    const options: SMTPServerOptions & { greetingDelay: number; onReset: (session: SMTPServerSession) => void } = {
       name: deps.hostname,
       banner: 'mailwarden',
       key: deps.tls.key,
@@ -147,6 +145,7 @@ export class SmtpFront {
           cb(err, message);
         }),
       onClose: (session) => this.#onClose(session),
+      onReset: (session) => this.#onReset(session),
     };
     this.server = new SMTPServer(options);
     this.server.on('error', (err: Error & { code?: string; syscall?: string }) => {
@@ -224,14 +223,14 @@ export class SmtpFront {
   }
 
   /** The reference header for feedback attribution; none when the tenant's key is missing. */
-  #reference(state: SessionState, txId: string, now: Date): string {
+  #reference(state: SessionState, sender: MailAddress | null, to: readonly string[], txId: string, now: Date): string {
     const tenant = state.tenant!;
     const key = this.#deps.tenants.keyOf(tenant.id);
     if (!key) {
       state.log.warn({ tx: txId }, 'no tenant key: message relayed without a reference header; reports about it cannot be attributed');
       return '';
     }
-    return referenceHeader(key, { tenant: tenant.id, messageRef: txId, sentAt: now.getTime(), senderDomain: state.sender?.domain ?? null, recipients: state.recipients });
+    return referenceHeader(key, { tenant: tenant.id, messageRef: txId, sentAt: now.getTime(), senderDomain: sender?.domain ?? null, recipients: to });
   }
 
   #refuse(state: SessionState | undefined, reason: ReasonId, msg: string): Error {
@@ -266,9 +265,7 @@ export class SmtpFront {
       logTenant: (id) => log.bind('tenant', id),
       ip,
       tenant: networkTenant,
-      sender: null,
-      recipients: [],
-      pseudonyms: new Map(),
+      envelope: null,
       transactions: 0,
       authFailures: 0,
     };
@@ -291,6 +288,12 @@ export class SmtpFront {
     this.#deps.events?.sessionClosed();
     this.#caps.release(state.ip);
     state.log.debug({ transactions: state.transactions }, 'connection closed');
+  }
+
+  /** RSET, HELO, EHLO and the end of DATA end the transaction: its envelope is let go */
+  #onReset(session: SMTPServerSession): void {
+    const state = this.#sessions.get(session.id);
+    if (state) state.envelope = null;
   }
 
   #onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, response?: { user?: unknown }) => void): void {
@@ -353,8 +356,7 @@ export class SmtpFront {
       this.#deps.events?.accountingRefused();
       return smtpError(replyFor('ACCOUNTING_UNAVAILABLE'));
     }
-    state.recipients = [];
-    state.pseudonyms = new Map();
+    state.envelope = null;
     let sender: MailAddress | null = null;
     // refused before the policy, and still accounted for: the tenant is known
     const refuse = (reason: ReasonId, parsed: MailAddress | null) => {
@@ -374,7 +376,7 @@ export class SmtpFront {
       if (verdict.kind === 'reject') this.#deps.accountant?.mailRefused({ tenant: tenant.id, session: session.id, sender }, verdict.reason, replyFor(verdict.reason).code);
       return err;
     }
-    state.sender = sender;
+    state.envelope = { sender, recipients: [] };
     return null;
   }
 
@@ -390,20 +392,21 @@ export class SmtpFront {
 
   async #onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<Error | null> {
     const state = this.#sessions.get(session.id);
-    if (!state || !state.tenant) return smtpError(replyFor('LOCAL_ERROR'));
+    const envelope = state?.envelope;
+    if (!state || !state.tenant || !envelope) return smtpError(replyFor('LOCAL_ERROR'));
     if (unsupportedParameter(address, RCPT_PARAMETERS)) return this.#refuse(state, 'PARAMETER_NOT_SUPPORTED', 'recipient refused');
     if (this.#deps.storeServing?.() === false) return this.#storeLost(state, 'rcpt');
     const rcpt = parseMailAddress(address.address);
-    const facts = { tenant: state.tenant.id, session: session.id, sender: state.sender };
+    const facts = { tenant: state.tenant.id, session: session.id, sender: envelope.sender };
     const refuse = (reason: ReasonId) => {
       this.#deps.accountant?.recipientRefused(facts, rcpt, reason, replyFor(reason).code);
       return this.#refuse(state, reason, 'recipient refused');
     };
-    if (state.recipients.length >= this.#recipientLimit()) return refuse('TOO_MANY_RECIPIENTS');
+    if (envelope.recipients.length >= this.#recipientLimit()) return refuse('TOO_MANY_RECIPIENTS');
     if (!rcpt) return refuse('RECIPIENT_SYNTAX');
     if (!isAscii(rcpt.address) && !wantsSmtpUtf8(session.envelope.mailFrom || undefined)) return refuse('SMTPUTF8_REQUIRED');
     const pseudonym = this.#deps.tenants.keyOf(state.tenant.id)?.pseudonym(rcpt.matchForm) ?? null;
-    const verdict = await this.#deps.policy.recipient({ sessionId: session.id, tenant: state.tenant, sender: state.sender }, rcpt, pseudonym);
+    const verdict = await this.#deps.policy.recipient({ sessionId: session.id, tenant: state.tenant, sender: envelope.sender }, rcpt, pseudonym);
     const err = verdictError(verdict);
     if (err) {
       if (verdict.kind === 'reject' && verdict.reason === 'STORE_LOST') this.#deps.events?.storeLost('rcpt');
@@ -412,17 +415,19 @@ export class SmtpFront {
       if (verdict.kind === 'reject') this.#deps.accountant?.recipientRefused(facts, rcpt, verdict.reason, replyFor(verdict.reason).code);
       return err;
     }
-    state.recipients.push(rcpt.address);
-    if (pseudonym) state.pseudonyms.set(rcpt.address, { p: pseudonym, d: rcpt.domain });
+    envelope.recipients.push({ mailbox: rcpt, pseudonym: pseudonym ? { p: pseudonym, d: rcpt.domain } : null });
     return null;
   }
 
   #onData(stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void): void {
     const state = this.#sessions.get(session.id);
-    if (!state || !state.tenant) {
+    // the transaction takes its envelope: whatever the session does next cannot change it
+    const envelope = state?.envelope;
+    if (!state || !state.tenant || !envelope) {
       stream.resume();
       return cb(smtpError(replyFor('LOCAL_ERROR')));
     }
+    state.envelope = null;
     this.#inFlight++;
     state.transactions++;
     const started = Date.now();
@@ -431,13 +436,14 @@ export class SmtpFront {
     const mailFrom = session.envelope.mailFrom || undefined;
     const smtpUtf8 = wantsSmtpUtf8(mailFrom);
     const { limits } = this.#deps.config.smtp;
+    const to = forwardPaths(envelope);
 
     relayMessage({
       stream,
       upstream: this.#deps.upstream,
       envelope: {
-        from: state.sender?.address ?? '',
-        to: state.recipients,
+        from: envelope.sender?.address ?? '',
+        to,
         eightBitMime: String(mailFrom?.args && mailFrom.args.BODY).toUpperCase() === '8BITMIME',
         smtpUtf8,
       },
@@ -451,13 +457,13 @@ export class SmtpFront {
         authenticated: Boolean(session.user),
         smtpUtf8,
         date: now,
-      }) + this.#reference(state, txId, now),
+      }) + this.#reference(state, envelope.sender, to, txId, now),
       limits: { maxBytes: limits.maxMessageBytes, maxLineLength: limits.maxLineLength, maxHeaderFields: limits.maxHeaderFields, maxHops: limits.maxHops },
       shutdown: this.#shutdown.signal,
     })
       .then((result) => {
         const end = this.#end.finish(
-          { tenant: state.tenant!.id, session: session.id, tx: txId, sender: state.sender, recipients: state.recipients, pseudonyms: state.pseudonyms, startedMs: started, arrival: now, log: state.log },
+          { tenant: state.tenant!.id, session: session.id, tx: txId, envelope, startedMs: started, arrival: now, log: state.log },
           result,
         );
         return 'error' in end ? cb(end.error) : cb(null, end.message);
@@ -467,8 +473,6 @@ export class SmtpFront {
         cb(smtpError(replyFor('LOCAL_ERROR')));
       })
       .finally(() => {
-        state.sender = null;
-        state.recipients = [];
         this.#inFlight--;
         if (this.#inFlight === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
       });

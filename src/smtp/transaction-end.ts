@@ -4,7 +4,7 @@
 // 452 showed one. The SMTP front hands each relay result here.
 import type { Logger } from 'pino';
 import type { Accountant } from '../accounting/accountant.js';
-import type { MailAddress } from '../domain/envelope.js';
+import type { Envelope } from '../domain/envelope.js';
 import type { TenantId } from '../domain/tenant.js';
 import type { DsnSender } from '../forward/dsn.js';
 import type { RelayResult } from '../forward/relay.js';
@@ -33,16 +33,13 @@ export interface TransactionEndDeps {
   readonly onDelivered?: (tenant: TenantId, senderDomain: string | null, recipients: number) => void;
 }
 
-/** One transaction's envelope, as the front took it: recipients parsed once, with their pseudonyms. */
+/** One transaction as the front hands it over at the end of DATA. */
 export interface FinishedTransaction {
   readonly tenant: TenantId;
   readonly session: string;
   readonly tx: string;
-  readonly sender: MailAddress | null;
-  /** as forwarded */
-  readonly recipients: readonly string[];
-  /** the tenant's pseudonyms of the recipients, by address as forwarded */
-  readonly pseudonyms: ReadonlyMap<string, { p: string; d: string }>;
+  /** the one copy of the envelope: recipients parsed once, with their pseudonyms */
+  readonly envelope: Envelope;
   /** when DATA began: Date.now() */
   readonly startedMs: number;
   /** the arrival date its DSN gives */
@@ -68,8 +65,9 @@ export class TransactionEnd {
 
   finish(t: FinishedTransaction, result: RelayResult): TransactionReply {
     const { accountant, events } = this.#deps;
-    const fields = { tx: t.tx, bytes: result.bytes, rcptCount: t.recipients.length, ms: Date.now() - t.startedMs };
-    const facts = { tenant: t.tenant, session: t.session, sender: t.sender, tx: t.tx, size: result.bytes, known: t.pseudonyms as Map<string, { p: string; d: string }> };
+    const { sender, recipients } = t.envelope;
+    const fields = { tx: t.tx, bytes: result.bytes, rcptCount: recipients.length, ms: Date.now() - t.startedMs };
+    const facts = { tenant: t.tenant, session: t.session, sender, tx: t.tx, size: result.bytes, recipients };
     const seconds = (Date.now() - t.startedMs) / 1000;
     switch (result.kind) {
       case 'accepted': {
@@ -83,13 +81,13 @@ export class TransactionEnd {
         this.#deps.onUpstream?.(true);
         events?.transaction(refused.length > 0 ? 'partly_refused' : 'relayed', result.bytes, seconds);
         events?.tenantMessage(t.tenant, result.outcome.accepted.length);
-        this.#deps.onDelivered?.(t.tenant, t.sender?.domain ?? null, result.outcome.accepted.length);
-        return { message: acceptedText(result.outcome, t.tx, t.sender === null) };
+        this.#deps.onDelivered?.(t.tenant, sender?.domain ?? null, result.outcome.accepted.length);
+        return { message: acceptedText(result.outcome, t.tx, sender === null) };
       }
       case 'refused': {
         const reply = replyFor(result.reason);
         t.log.warn({ ...fields, reason: result.reason, code: reply.code }, 'message refused');
-        accountant?.notRelayed(facts, t.recipients, { kind: reply.code >= 500 ? 'rejected' : 'deferred', reason: result.reason, code: reply.code });
+        accountant?.notRelayed(facts, { kind: reply.code >= 500 ? 'rejected' : 'deferred', reason: result.reason, code: reply.code });
         events?.transaction('refused', result.bytes, seconds);
         events?.tenantMessage(t.tenant, 0);
         return { error: smtpError(reply) };
@@ -97,7 +95,7 @@ export class TransactionEnd {
       case 'upstream-failed': {
         const reply = upstreamFailureReply(result.error);
         t.log.warn({ ...fields, reason: reply.reason, kind: result.error.kind, code: reply.code, enhanced: reply.enhanced }, 'message not relayed');
-        accountant?.notRelayed(facts, t.recipients, { kind: reply.code >= 500 ? 'bounced' : 'deferred', reason: reply.reason, code: reply.code, enhanced: reply.enhanced });
+        accountant?.notRelayed(facts, { kind: reply.code >= 500 ? 'bounced' : 'deferred', reason: reply.reason, code: reply.code, enhanced: reply.enhanced });
         this.#deps.onUpstream?.(result.error.kind !== 'unavailable' && result.error.kind !== 'timeout');
         events?.transaction('upstream_failed', result.bytes, seconds);
         events?.tenantMessage(t.tenant, 0);
@@ -106,7 +104,7 @@ export class TransactionEnd {
       }
       case 'client-gone':
         t.log.warn({ ...fields }, 'client disconnected during DATA; upstream transaction aborted');
-        accountant?.notRelayed(facts, t.recipients, { kind: 'deferred', reason: 'CLIENT_GONE', code: 451 });
+        accountant?.notRelayed(facts, { kind: 'deferred', reason: 'CLIENT_GONE', code: 451 });
         events?.transaction('client_gone', result.bytes, seconds);
         return { error: smtpError(replyFor('LOCAL_ERROR')) };
     }
@@ -121,7 +119,8 @@ export class TransactionEnd {
   }
 
   #reportRefused(t: FinishedTransaction, rejected: DeliveryOutcome['rejected'], headers: string): void {
-    if (!t.sender) {
+    const sender = t.envelope.sender;
+    if (!sender) {
       // RFC 5321 section 4.5.5: nothing is ever sent back to the null reverse-path
       t.log.warn({ refused: rejected.length }, 'recipients refused for a null-sender message; no notification possible');
       return;
@@ -131,7 +130,7 @@ export class TransactionEnd {
         tenant: t.tenant,
         reportingMta: this.#deps.hostname,
         upstreamName: this.#deps.upstreamName,
-        sender: t.sender.address,
+        sender: sender.address,
         rejected,
         originalHeaders: headers,
         arrivalDate: t.arrival,

@@ -58,11 +58,17 @@ describe('mailwarden --help and --version', () => {
 });
 
 /** `serve` for a second with the environment given; what it printed on stdout */
-async function spawnRelayQuietly(dir: string, env: NodeJS.ProcessEnv): Promise<string> {
+/** `serve` for a while: until its standard output shows `until` (at most 15 s), or 1.5 s; then SIGTERM. Its standard output. */
+async function spawnRelayQuietly(dir: string, env: NodeJS.ProcessEnv, until?: RegExp): Promise<string> {
   const child = (await import('node:child_process')).spawn(process.execPath, [CLI, 'serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise((r) => setTimeout(r, 1500));
+  const shown = new Promise<void>((resolve) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (until?.test(out)) resolve();
+    });
+  });
+  await Promise.race([until ? shown : new Promise((r) => setTimeout(r, 1500)), new Promise((r) => setTimeout(r, 15_000))]);
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
   return out;
@@ -149,10 +155,10 @@ describe('a relay that cannot start', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mw-format-'));
     writeFileSync(join(dir, 'pretty.yaml'), `smtp: { port: 0 }\n${rest}log: { format: pretty }\n`);
     writeFileSync(join(dir, 'auto.yaml'), `smtp: { port: 0 }\n${rest}`);
-    const pretty = await spawnRelayQuietly(dir, { ...process.env, MAILWARDEN_CONFIG: join(dir, 'pretty.yaml') });
+    const pretty = await spawnRelayQuietly(dir, { ...process.env, MAILWARDEN_CONFIG: join(dir, 'pretty.yaml') }, /smtp listening/);
     expect(pretty).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] \S*INFO\S*: \S*smtp listening/m);
     expect(pretty).not.toMatch(/^\{"level"/m);
-    const auto = await spawnRelayQuietly(dir, { ...process.env, MAILWARDEN_CONFIG: join(dir, 'auto.yaml') });
+    const auto = await spawnRelayQuietly(dir, { ...process.env, MAILWARDEN_CONFIG: join(dir, 'auto.yaml') }, /smtp listening.*\n/);
     expect(auto.trim().split('\n').every((l) => JSON.parse(l) !== null)).toBe(true);
   });
 

@@ -1,5 +1,8 @@
 // The SMTP front towards clients: TLS before AUTH, AUTH before relaying, tenants confined
 // to their own sender domains, limits, and STARTTLS command injection.
+import { randomBytes } from 'node:crypto';
+import { getHeapSnapshot } from 'node:v8';
+import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
 import { startTestRelay, testConfig, ACME_PASSWORD, type TestRelay } from '../helpers/relay.js';
@@ -73,6 +76,22 @@ describe('SMTP front', () => {
     expect(await s.command('MAIL FROM:<ALICE@ACME.TEST>')).toMatch(/^250/);
     await s.command('RSET');
     expect(await s.command('MAIL FROM:<>')).toMatch(/^250/);
+    s.destroy();
+  });
+
+  // RFC 5321 §4.1.1.5: RSET drops the transaction; the relay keeps nothing of its envelope
+  // (the relay runs in this process: a heap snapshot holds every string still reachable)
+  it('RSET lets go of the envelope: no recipient of the dropped transaction stays in memory', async () => {
+    const tag = randomBytes(6).toString('hex');
+    const s = await authedSession(relay.port, 'acme', ACME_PASSWORD);
+    expect(await s.command('MAIL FROM:<alice@acme.test>')).toMatch(/^250/);
+    expect(await s.command(`RCPT TO:<dropped.${tag}@example.org>`)).toMatch(/^250/);
+    expect(await s.command('RSET')).toMatch(/^250/);
+    expect(await s.command(`RCPT TO:<after.${tag}@example.org>`)).toMatch(/^503 /);
+    const heap = await text(getHeapSnapshot());
+    expect(heap).toContain(tag);
+    expect(heap).not.toContain(`dropped.${tag}@example.org`);
+    expect(await s.command('MAIL FROM:<alice@acme.test>')).toMatch(/^250/);
     s.destroy();
   });
 

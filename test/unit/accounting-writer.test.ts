@@ -108,8 +108,9 @@ describe('accountant', () => {
     const at = Date.UTC(2026, 10, 22, 10, 0, 0);
     const accountant = new Accountant(sink, () => tenantKey, () => at);
     const sender = parseMailAddress('news@acme.test')!;
+    const recipients = (addresses: string[]) => addresses.map((a) => ({ mailbox: parseMailAddress(a)!, pseudonym: { p: tenantKey.pseudonym(a), d: 'example.org' } }));
     const facts = { tenant: 'acme', session: 's1', sender, tx: 'TX1', size: 1234, headers: 'Message-ID: <m1@acme.test>\r\nSubject: x\r\n' };
-    accountant.delivered(facts, {
+    accountant.delivered({ ...facts, recipients: recipients(['a@example.org', 'b@example.org', 'c@example.org', 'd@example.org']) }, {
       accepted: ['a@example.org', 'b@example.org'],
       rejected: [
         { recipient: 'c@example.org', code: 550, enhanced: '5.1.1', text: 'unknown' },
@@ -117,7 +118,7 @@ describe('accountant', () => {
       ],
       response: '250 2.0.0 Ok: queued as ABC',
     });
-    accountant.notRelayed(facts, ['e@example.org'], { kind: 'deferred', reason: 'UPSTREAM_UNAVAILABLE', code: 451, enhanced: '4.4.1' });
+    accountant.notRelayed({ ...facts, recipients: recipients(['e@example.org']) }, { kind: 'deferred', reason: 'UPSTREAM_UNAVAILABLE', code: 451, enhanced: '4.4.1' });
     expect(records).toEqual([]);
     const p = (a: string) => ({ p: tenantKey.pseudonym(a), d: 'example.org' });
     const base = { v: 1, time: new Date(at).toISOString(), tenant: 'acme', session: 's1', tx: 'TX1', sender: { p: tenantKey.pseudonym('news@acme.test'), d: 'acme.test' }, messageId: '<m1@acme.test>', size: 1234 };
