@@ -33,9 +33,10 @@ import { listenAdminApi } from './admin/http.js';
 import type { FeedbackIntake } from './feedback/intake.js';
 import { feedbackServices, type FeedbackServices } from './feedback/services.js';
 import { DeliveryCounter } from './feedback/delivery-counter.js';
-import { AccountingLog, announceRelay, withdrawRelay, type Acceptance } from './accounting/writer.js';
+import { announceRelay, withdrawRelay, type Acceptance } from './accounting/writer.js';
+import { openAccounting, openAccountingRecords, type Accounting } from './accounting/open.js';
+import type { AccountingStore } from './accounting/port.js';
 import { Accountant, type AccountingSink } from './accounting/accountant.js';
-import { runRetention } from './accounting/retention.js';
 import { DailyLogFile, runLogRetention } from './observability/log-files.js';
 import { openUpstream, sendOwnMessage } from './forward/open.js';
 import { FeedbackListener } from './feedback/listener.js';
@@ -116,6 +117,8 @@ interface Core {
   readonly upstream: ReturnType<typeof openUpstream>['upstream'];
   readonly upstreamName: string;
   readonly accountant: Accountant;
+  /** the accounting records every operation reads, erases and deletes through */
+  readonly records: AccountingStore;
   readonly admin: AdminService;
   readonly feedback: FeedbackServices;
   readonly dsn: DsnSender;
@@ -124,7 +127,7 @@ interface Core {
   close(): Promise<void>;
 }
 
-async function openCore(config: Config, options: StartOptions, role: Role, sink: (log: Logger, now: () => number, metrics: Metrics) => Promise<AccountingSink>): Promise<Core> {
+async function openCore(config: Config, options: StartOptions, role: Role, openSink: (log: Logger, now: () => number, metrics: Metrics) => Promise<{ sink: AccountingSink; records: AccountingStore }>): Promise<Core> {
   const log = options.log ?? processLogger(config, options.env ?? process.env);
   const hostname = config.smtp.hostname ?? osHostname();
   const tls = await loadTls(config.smtp.tls, hostname, log);
@@ -181,7 +184,8 @@ async function openCore(config: Config, options: StartOptions, role: Role, sink:
   metrics.buildInfo.set({ version: build.version, commit: build.commit }, 1);
   metrics.setThresholds(config.feedback.rates);
   const { upstream, name: upstreamName } = openUpstream(config, hostname, log, config.metrics.enabled ? metrics.upstreamTimings() : undefined);
-  const accountant = new Accountant(await sink(log.child({ component: 'accounting' }), now, metrics), (tenant) => tenants.keyOf(tenant), now);
+  const { sink, records } = await openSink(log.child({ component: 'accounting' }), now, metrics);
+  const accountant = new Accountant(sink, (tenant) => tenants.keyOf(tenant), now);
   const admin = new AdminService(store, master.key, now, (...change) => {
     accountant.admin(...change);
     core.onAdminChange(change[1]);
@@ -198,6 +202,7 @@ async function openCore(config: Config, options: StartOptions, role: Role, sink:
     hostname,
     onDecision: (d) => metrics.rateDecision(d),
     accountant,
+    records,
     onNotice: (channel, ok) => metrics.notices.inc({ channel, outcome: ok ? 'sent' : 'failed' }),
   });
   const dsn = new DsnSender({
@@ -225,6 +230,7 @@ async function openCore(config: Config, options: StartOptions, role: Role, sink:
     upstream,
     upstreamName,
     accountant,
+    records,
     admin,
     feedback,
     onAdminChange: () => {},
@@ -335,7 +341,7 @@ async function startRelay(core: Core, options: StartOptions, accepting: () => Ac
 }
 
 /** The control side, once per host: accounting writer, retention, readiness, admin API, /metrics. */
-async function startControl(core: Core, accounting: AccountingLog, workers: { metricsText: () => Promise<string>; tenantsChanged: () => void; unready: () => string | null } | null) {
+async function startControl(core: Core, accounting: Accounting, workers: { metricsText: () => Promise<string>; tenantsChanged: () => void; unready: () => string | null } | null) {
   const { config, store, storeLog, metrics, identity, tenants, now, log, admin } = core;
   const suspensionGauge = new SuspensionGauge({
     list: () => store.listSuspensions(),
@@ -369,7 +375,8 @@ async function startControl(core: Core, accounting: AccountingLog, workers: { me
   const retentionLog = log.child({ component: 'retention' });
   const retention = async () => {
     try {
-      const r = await runRetention({ dir: config.accounting.dir, ...config.accounting.retention, now: now() });
+      // with replicas sharing the records, one of them runs it a day
+      const r = await accounting.records.retention({ ...config.accounting.retention, now: now(), everyMs: 20 * 3_600_000 });
       const logFilesDeleted = config.log.dir ? await runLogRetention(config.log.dir, config.log.retentionDays, now()) : 0;
       retentionLog.info({ ...r, logFilesDeleted }, 'retention run');
     } catch (err) {
@@ -396,10 +403,10 @@ async function startControl(core: Core, accounting: AccountingLog, workers: { me
             returnDir,
             store,
             admin,
-            accountingDir: config.accounting.dir,
+            records: accounting.records,
+            settle: () => accounting.settle(),
             actor,
             now,
-            releaseSegments: (t) => accounting.releaseTenant(t),
           });
           // the tenant is gone from this relay at once, not at the next refresh
           await tenants.load();
@@ -410,12 +417,15 @@ async function startControl(core: Core, accounting: AccountingLog, workers: { me
           export: async (tenant, address) => {
             const key = await admin.keyOf(tenant);
             if (!key || !parseMailAddress(address.trim())) throw new AdminError('INVALID_INPUT', 'not an email address', ['address: not an email address']);
-            return exportSubject({ dir: config.accounting.dir, tenant, address, key, store, now: now() });
+            // this replica's latest records are in the answer too
+            await accounting.settle();
+            return exportSubject({ records: accounting.records, tenant, address, key, store, now: now() });
           },
           erase: async (tenant, address) => {
             const key = await admin.keyOf(tenant);
             if (!key || !parseMailAddress(address.trim())) throw new AdminError('INVALID_INPUT', 'not an email address', ['address: not an email address']);
-            return eraseSubject({ store, tenant, key, address, now: now(), eraseSegments: (pseudonym) => accounting.eraseSubject(tenant, pseudonym) });
+            await accounting.settle();
+            return eraseSubject({ store, tenant, key, address, now: now(), eraseRecords: (pseudonym) => accounting.records.eraseSubject(tenant, pseudonym) });
           },
         },
       })
@@ -456,15 +466,20 @@ async function startControl(core: Core, accounting: AccountingLog, workers: { me
   };
 }
 
-function openAccounting(config: Config, now: () => number, log: Logger, metrics: Metrics): Promise<AccountingLog> {
-  return AccountingLog.open({ ...config.accounting, now, log, onLost: (n) => metrics.accountingRecordsLost.inc(n) });
+async function openRelayAccounting(config: Config, now: () => number, log: Logger, metrics: Metrics): Promise<Accounting> {
+  const accounting = await openAccounting(config.accounting, { now, log, onLost: (n) => metrics.accountingRecordsLost.inc(n), onShipped: (n) => metrics.accountingRecordsShipped.inc(n) });
+  metrics.journalBacklog = () => accounting.backlog();
+  return accounting;
 }
 
 /** One process that does everything (smtp.workers: 1). */
 export async function start(config: Config, options: StartOptions = {}): Promise<Mailwarden> {
-  let accounting!: AccountingLog;
-  const core = await openCore(config, options, 'single', async (log, now, metrics) => (accounting = await openAccounting(config, now, log, metrics)));
-  const relay = await startRelay(core, options, () => accounting.accepting());
+  let accounting!: Accounting;
+  const core = await openCore(config, options, 'single', async (log, now, metrics) => {
+    accounting = await openRelayAccounting(config, now, log, metrics);
+    return { sink: accounting.writer, records: accounting.records };
+  });
+  const relay = await startRelay(core, options, () => accounting.writer.accepting());
   const control = await startControl(core, accounting, null);
   const smtp = await relay.listen(control.readiness);
   control.startJobs();
@@ -497,14 +512,17 @@ export interface Primary extends Mailwarden {
  * through `cluster` that each run startWorker on the same configuration.
  */
 export async function startPrimary(config: Config, cluster: Cluster, workers: number, options: StartOptions = {}): Promise<Primary> {
-  let accounting!: AccountingLog;
-  const core = await openCore(config, options, 'primary', async (log, now, metrics) => (accounting = await openAccounting(config, now, log, metrics)));
+  let accounting!: Accounting;
+  const core = await openCore(config, options, 'primary', async (log, now, metrics) => {
+    accounting = await openRelayAccounting(config, now, log, metrics);
+    return { sink: accounting.writer, records: accounting.records };
+  });
   const { metrics, log } = core;
   const pool = new WorkerPool({
     cluster,
     size: workers,
     log: log.child({ component: 'workers' }),
-    accounting,
+    accounting: accounting.writer,
     onReplaced: () => metrics.workerRestarts.inc(),
     onWorkers: (n) => metrics.workers.set(n),
     stopDeadlineMs: config.smtp.shutdownGraceMs + config.upstream.timeouts.finalReplyMs + 10_000,
@@ -551,7 +569,9 @@ export async function startWorker(config: Config, channel: PrimaryChannel, optio
   let link!: WorkerLink;
   // the worker's lines say which process wrote them
   const log = (options.log ?? processLogger(config, options.env ?? process.env)).child({ worker: process.pid });
-  const core = await openCore(config, { ...options, log }, 'worker', async (_log, _now, metrics) => {
+  let records!: AccountingStore;
+  const core = await openCore(config, { ...options, log }, 'worker', async (accountingLog, _now, metrics) => {
+    records = await openAccountingRecords(config.accounting, accountingLog);
     link = new WorkerLink({
       channel,
       registry: metrics.registry,
@@ -559,7 +579,7 @@ export async function startWorker(config: Config, channel: PrimaryChannel, optio
       maxBufferedRecords: config.accounting.maxBufferedRecords,
       onTenantsChanged: () => void core.tenants.load().catch(() => undefined),
     });
-    return link;
+    return { sink: link, records };
   });
   const relay = await startRelay(core, options, () => link.accepting());
   const smtp = await relay.listen(null);
@@ -569,6 +589,7 @@ export async function startWorker(config: Config, channel: PrimaryChannel, optio
       await relay.close();
       await link.close();
       await core.close();
+      await records.close();
       core.log.info('worker stopped');
     },
   };

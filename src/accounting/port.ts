@@ -16,6 +16,8 @@ export interface RecordQuery {
   readonly messageId?: string;
   /** archived records too; true unless told otherwise */
   readonly archived?: boolean;
+  /** files: told about each day's segment, read or skipped by its index (for progress output) */
+  readonly onSegment?: (day: string, read: boolean) => void;
 }
 
 export interface RetentionRun {

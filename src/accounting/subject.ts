@@ -7,7 +7,7 @@ import { REFERENCE_HEADER } from '../feedback/parse.js';
 import { verifyReference } from '../feedback/reference.js';
 import { parseMailAddress } from '../domain/mailbox.js';
 import type { AdminStore } from '../store/ports.js';
-import { queryAccounting } from './query.js';
+import type { AccountingStore } from './port.js';
 import { readIndex, rewriteSegment, segmentsOf, sortedHas } from './segments.js';
 import type { AccountingRecord } from './records.js';
 
@@ -23,19 +23,18 @@ export interface SubjectExport {
 }
 
 export async function exportSubject(o: {
-  readonly dir: string;
+  readonly records: Pick<AccountingStore, 'query'>;
   readonly tenant: TenantId;
   readonly address: string;
   readonly key: TenantKey;
   readonly store: Pick<AdminStore, 'getSuppression'>;
   readonly now: number;
-  readonly onSegment?: (day: string, read: boolean) => void;
 }): Promise<SubjectExport> {
   const parsed = parseMailAddress(o.address.trim());
   if (!parsed) throw new Error('not an email address');
   const pseudonym = o.key.pseudonym(parsed.matchForm);
   const records: AccountingRecord[] = [];
-  for await (const r of queryAccounting({ dir: o.dir, tenant: o.tenant, pseudonym, onSegment: o.onSegment })) records.push(r);
+  for await (const r of o.records.query({ tenant: o.tenant, pseudonym })) records.push(r);
   const entry = await o.store.getSuppression(o.tenant, pseudonym);
   return {
     format: 'mailwarden-subject-export',
@@ -55,6 +54,7 @@ export async function exportSubject(o: {
 }
 
 export interface EraseResult {
+  /** accounting segments rewritten without the subject (accounting.kind: files; 0 with postgres) */
   readonly segmentsRewritten: number;
   readonly recordsRemoved: number;
   /** kept complaint and bounce reports of the tenant that named the address, their text removed */
@@ -83,9 +83,9 @@ export async function eraseFromSegments(dir: string, tenant: TenantId, pseudonym
 
 /**
  * Erases one address of one tenant wherever mailwarden keeps it: the accounting records
- * (through `eraseSegments`: the relay's writer, or the files themselves when no relay
- * writes them), the text of kept reports naming it, and the address of its suppression
- * entry, which stays as a bare pseudonym.
+ * (through `eraseRecords`: the records port, which with files goes through the relay's
+ * writer when one runs), the text of kept reports naming it, and the address of its
+ * suppression entry, which stays as a bare pseudonym.
  */
 export async function eraseSubject(o: {
   readonly store: Pick<AdminStore, 'listFeedbackReports' | 'eraseFeedbackReport' | 'getSuppression' | 'addSuppressions'>;
@@ -94,14 +94,14 @@ export async function eraseSubject(o: {
   /** as the data subject gave it */
   readonly address: string;
   readonly now: number;
-  readonly eraseSegments: (pseudonym: string) => Promise<{ segments: number; removed: number }>;
+  readonly eraseRecords: (pseudonym: string) => Promise<{ segments?: number; removed: number }>;
 }): Promise<EraseResult> {
   const parsed = parseMailAddress(o.address.trim());
   if (!parsed) throw new Error('not an email address');
   const pseudonym = o.key.pseudonym(parsed.matchForm);
-  const { segments, removed } = await o.eraseSegments(pseudonym);
+  const { segments, removed } = await o.eraseRecords(pseudonym);
   const reportsErased = await eraseFromReports(o.store, o.tenant, o.key, o.address, o.now);
-  return { segmentsRewritten: segments, recordsRemoved: removed, reportsErased, stillSuppressed: await bareSuppression(o.store, o.tenant, pseudonym) };
+  return { segmentsRewritten: segments ?? 0, recordsRemoved: removed, reportsErased, stillSuppressed: await bareSuppression(o.store, o.tenant, pseudonym) };
 }
 
 /** Keeps the subject suppressed, but by pseudonym only: an opt-out must outlive erasure. */

@@ -7,34 +7,23 @@
 // nearly full, accepting() says so and the relay answers MAIL with 452 4.3.1 instead of
 // taking mail it could not account for.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access, mkdir, open, readdir, readFile, rename, stat, statfs, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, stat, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import type { Logger } from 'pino';
-import type { AccountingRecord } from './records.js';
+import { BufferedRecords, type Acceptance, type BufferOptions, type Lines } from './buffer.js';
 import { TENANT_DIR, writeIndex } from './segments.js';
 import { eraseFromSegments } from './subject.js';
 
-export interface AccountingOptions {
-  readonly dir: string;
-  readonly flushMs: number;
-  /** records waiting to be written before MAIL is refused */
-  readonly maxBufferedRecords: number;
-  /** free space on the accounting disk below which MAIL is refused */
-  readonly minFreeBytes: number;
-  readonly now: () => number;
-  readonly log: Logger;
+export interface AccountingOptions extends BufferOptions {
   /**
    * A second writer beside a running relay (a CLI command): it only appends whole lines and
    * leaves repairing and sealing to the relay, which may be writing the same segments.
    */
   readonly secondary?: boolean;
-  /** told about records that came after close(): they are not written (logged and counted, never silently dropped) */
-  readonly onLost?: (count: number) => void;
 }
 
-export type Acceptance = 'ok' | 'buffer-full' | 'disk-low';
+export type { Acceptance };
 
 const SEGMENT = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
 
@@ -76,19 +65,12 @@ export function activeDir(dir: string): string {
   return join(dir, 'active');
 }
 
-export class AccountingLog {
+export class AccountingLog extends BufferedRecords {
   readonly #o: AccountingOptions;
-  /** each entry one or more whole lines of one tenant and day, `count` records */
-  #buffer: Array<{ tenant: string; day: string; line: string; count: number }> = [];
-  #buffered = 0;
   readonly #handles = new Map<string, { handle: FileHandle; day: string; tenant: string }>();
-  #chain: Promise<void> = Promise.resolve();
-  #diskLow = false;
-  #timer: NodeJS.Timeout | null = null;
-  #written = 0;
-  #closed = false;
 
   private constructor(options: AccountingOptions) {
+    super(options);
     this.#o = options;
   }
 
@@ -97,45 +79,9 @@ export class AccountingLog {
     const log = new AccountingLog(options);
     await mkdir(activeDir(options.dir), { recursive: true });
     if (!options.secondary) await log.#repair();
-    await log.#checkDisk();
-    log.#timer = setInterval(() => void log.flush().catch((err: unknown) => options.log.error({ err: (err as Error).message }, 'accounting records not written')), options.flushMs);
-    log.#timer.unref();
+    await log.checkDisk();
+    log.startTimer('accounting records');
     return log;
-  }
-
-  /** Takes a record; never blocks, never throws. */
-  add(record: AccountingRecord): void {
-    this.addLines(record.tenant, record.time.slice(0, 10), `${JSON.stringify(record)}\n`, 1);
-  }
-
-  /** Takes `count` records already serialised, each a line ending in LF, of one tenant and UTC day. */
-  addLines(tenant: string, day: string, lines: string, count: number): void {
-    if (this.#closed) {
-      this.#o.log.error({ tenant, day, records: count }, 'accounting records arrived after the log was closed: not written');
-      this.#o.onLost?.(count);
-      return;
-    }
-    this.#buffer.push({ tenant, day, line: lines, count });
-    this.#buffered += count;
-  }
-
-  /** Whether mail may be taken: there is room to account for it. */
-  accepting(): Acceptance {
-    if (this.#buffered >= this.#o.maxBufferedRecords) return 'buffer-full';
-    if (this.#diskLow) return 'disk-low';
-    return 'ok';
-  }
-
-  /** records written since the start */
-  get written(): number {
-    return this.#written;
-  }
-
-  /** Writes what is buffered; resolves when it is in the files. */
-  flush(): Promise<void> {
-    const next = this.#chain.then(() => this.#flush());
-    this.#chain = next.catch(() => undefined);
-    return next;
   }
 
   /**
@@ -143,45 +89,34 @@ export class AccountingLog {
    * written first, the tenant's open segment is closed while it is rewritten, and the next
    * write opens it again.
    */
-  eraseSubject(tenant: string, pseudonym: string): Promise<{ segments: number; removed: number }> {
-    const next = this.#chain.then(async () => {
-      await this.#flush();
-      for (const [key, open] of this.#handles) {
-        if (open.tenant !== tenant) continue;
-        this.#handles.delete(key);
-        await open.handle.sync();
-        await open.handle.close();
-      }
+  async eraseSubject(tenant: string, pseudonym: string): Promise<{ segments: number; removed: number }> {
+    await this.flush();
+    return this.serial(async () => {
+      await this.#closeTenant(tenant);
       return eraseFromSegments(this.#o.dir, tenant, pseudonym);
     });
-    this.#chain = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    return next;
   }
 
   /** Writes what is buffered, then closes the tenant's open segments so they can be deleted (offboarding). */
-  releaseTenant(tenant: string): Promise<void> {
-    const next = this.#chain.then(async () => {
-      await this.#flush();
-      this.#buffer = this.#buffer.filter((r) => r.tenant !== tenant);
-      this.#buffered = this.#buffer.reduce((n, r) => n + r.count, 0);
-      for (const [key, open] of this.#handles) {
-        if (open.tenant !== tenant) continue;
-        this.#handles.delete(key);
-        await open.handle.close();
-      }
+  async releaseTenant(tenant: string): Promise<void> {
+    await this.flush();
+    await this.serial(async () => {
+      this.dropBuffered(tenant);
+      await this.#closeTenant(tenant);
     });
-    this.#chain = next.catch(() => undefined);
-    return next;
   }
 
-  /** Writes everything, syncs and closes the open segments (they stay open segments for the next start). */
-  async close(): Promise<void> {
-    this.#closed = true;
-    if (this.#timer) clearInterval(this.#timer);
-    await this.flush();
+  async #closeTenant(tenant: string): Promise<void> {
+    for (const [key, open] of this.#handles) {
+      if (open.tenant !== tenant) continue;
+      this.#handles.delete(key);
+      await open.handle.sync();
+      await open.handle.close();
+    }
+  }
+
+  /** the open segments stay open segments for the next start */
+  protected async closeFiles(): Promise<void> {
     for (const { handle } of this.#handles.values()) {
       await handle.sync();
       await handle.close();
@@ -189,10 +124,7 @@ export class AccountingLog {
     this.#handles.clear();
   }
 
-  async #flush(): Promise<void> {
-    const batch = this.#buffer;
-    this.#buffer = [];
-    this.#buffered = 0;
+  protected async write(batch: Lines[]): Promise<void> {
     const byFile = new Map<string, { tenant: string; day: string; lines: string[]; count: number }>();
     for (const r of batch) {
       const key = `${r.tenant}/${r.day}`;
@@ -202,17 +134,19 @@ export class AccountingLog {
       byFile.set(key, entry);
     }
     const files = [...byFile];
+    let written = 0;
     for (let i = 0; i < files.length; i++) {
       const [key, { tenant, day, lines, count }] = files[i]!;
       try {
         const handle = await this.#handle(key, tenant, day);
         await handle.write(lines.join(''));
-        this.#written += count;
+        written += count;
       } catch (err) {
         // this file's records and those of the files not yet written are kept for the next attempt
-        const kept = files.slice(i).map(([, f]) => ({ tenant: f.tenant, day: f.day, line: f.lines.join(''), count: f.count }));
-        this.#buffer.unshift(...kept);
-        this.#buffered += kept.reduce((n, r) => n + r.count, 0);
+        this.requeue(
+          files.slice(i).map(([, f]) => ({ tenant: f.tenant, day: f.day, line: f.lines.join(''), count: f.count })),
+          written,
+        );
         throw err;
       }
     }
@@ -225,7 +159,6 @@ export class AccountingLog {
       await open.handle.close();
       await this.#seal(join(activeDir(this.#o.dir), open.tenant, `${open.day}.jsonl`));
     }
-    await this.#checkDisk();
   }
 
   async #handle(key: string, tenant: string, day: string): Promise<FileHandle> {
@@ -236,18 +169,6 @@ export class AccountingLog {
     const handle = await open(join(dir, `${day}.jsonl`), 'a', 0o600);
     this.#handles.set(key, { handle, day, tenant });
     return handle;
-  }
-
-  async #checkDisk(): Promise<void> {
-    try {
-      const s = await statfs(this.#o.dir);
-      const free = Number(s.bavail) * Number(s.bsize);
-      const low = free < this.#o.minFreeBytes;
-      if (low !== this.#diskLow) this.#o.log[low ? 'error' : 'info']({ freeBytes: free, minFreeBytes: this.#o.minFreeBytes }, low ? 'accounting disk nearly full: refusing new mail' : 'accounting disk has room again');
-      this.#diskLow = low;
-    } catch (err) {
-      this.#o.log.warn({ err: (err as Error).message }, 'free space on the accounting disk unknown');
-    }
   }
 
   /** Cuts torn last lines; seals the open segments of days that are over. */
@@ -308,7 +229,7 @@ export function utcDay(ms: number): string {
 }
 
 /** Truncates a file after its last newline; returns how many bytes were cut. */
-async function cutTornTail(file: string): Promise<number> {
+export async function cutTornTail(file: string): Promise<number> {
   const { size } = await stat(file);
   if (size === 0) return 0;
   const h = await open(file, 'r');

@@ -1,13 +1,11 @@
 // Accounting commands: queries over one tenant's records, and retention runs by hand.
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
-import { runRetention } from '../accounting/retention.js';
 import { runLogRetention } from '../observability/log-files.js';
 import { audited, UsageError, withService, type Io } from './policy-commands.js';
-import { queryAccounting } from '../accounting/query.js';
 import type { AccountingRecord } from '../accounting/records.js';
 import { parseMailAddress } from '../domain/mailbox.js';
-import { eraseFromSegments, eraseSubject, exportSubject } from '../accounting/subject.js';
+import { eraseSubject, exportSubject } from '../accounting/subject.js';
 import { askRelay, relayOf } from './relay-call.js';
 import type { EraseResult } from '../accounting/subject.js';
 import { writeFileSync } from 'node:fs';
@@ -16,27 +14,31 @@ export async function retentionRun(config: Config, args: string[], io: Io): Prom
   const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } } });
   const { activeDays, archiveDays } = config.accounting.retention;
   const dryRun = values['dry-run'] ?? false;
-  io.err(`accounting in ${config.accounting.dir}: archiving segments older than ${activeDays} days, deleting those older than ${archiveDays}${dryRun ? ' (dry run: nothing is changed)' : ''}`);
+  const where = config.accounting.kind === 'files' ? `accounting in ${config.accounting.dir}` : 'accounting in PostgreSQL';
+  io.err(`${where}: archiving days older than ${activeDays} days, deleting those older than ${archiveDays}${dryRun ? ' (dry run: nothing is changed)' : ''}`);
   const result = await audited(
     config,
     { action: 'retention.run' },
     () =>
-      runRetention({
-        dir: config.accounting.dir,
-        activeDays,
-        archiveDays,
-        now: Date.now(),
-        dryRun,
-        onProgress: (tenant, done, of, t) => io.err(`  [${done}/${of}] ${tenant}: ${t.archived} archived, ${t.deleted} deleted so far`),
-      }),
+      withService(config, (_svc, _store, _accountant, records) =>
+        records.retention({
+          activeDays,
+          archiveDays,
+          now: Date.now(),
+          dryRun,
+          onProgress: (at, done, of, t) => io.err(`  [${done}/${of}] ${at}: ${t.archived} archived, ${t.deleted} deleted so far`),
+        }),
+      ),
     (r) => ({ archived: r.archived, deleted: r.deleted, dryRun }),
   );
+  if (result.ran === false) io.err('another replica was running retention: nothing done');
   const logFilesDeleted = config.log.dir && !dryRun ? await runLogRetention(config.log.dir, config.log.retentionDays, Date.now()) : 0;
   if (values.json) {
     io.out(JSON.stringify({ dryRun, archived: result.archived, deleted: result.deleted, bytesDeleted: result.bytesDeleted, logFilesDeleted }));
     return 0;
   }
-  io.out(`${dryRun ? 'would archive' : 'archived'} ${result.archived} segment(s), ${dryRun ? 'would delete' : 'deleted'} ${result.deleted} (${(result.bytesDeleted / 1024).toFixed(0)} KiB)`);
+  const unit = config.accounting.kind === 'files' ? 'segment(s)' : 'day partition(s)';
+  io.out(`${dryRun ? 'would archive' : 'archived'} ${result.archived} ${unit}, ${dryRun ? 'would delete' : 'deleted'} ${result.deleted} (${(result.bytesDeleted / 1024).toFixed(0)} KiB)`);
   if (config.log.dir && !dryRun) io.out(`deleted ${logFilesDeleted} technical log file(s) older than ${config.log.retentionDays} days from ${config.log.dir}`);
   return 0;
 }
@@ -70,38 +72,42 @@ export async function accountingQuery(config: Config, args: string[], io: Io): P
   // a bare date for --to includes that whole day
   const to = values.to !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(values.to) ? time('--to', values.to)! + 86_400_000 : time('--to', values.to);
   const tenant = values.tenant;
-  const pseudonym = values.address === undefined ? undefined : await withService(config, async (svc) => {
-    const key = await svc.keyOf(tenant);
-    if (!key) throw new UsageError(`no tenant "${tenant}"`);
-    const parsed = parseMailAddress(values.address!.trim());
-    if (!parsed) throw new UsageError('--address: not an email address');
-    return key.pseudonym(parsed.matchForm);
-  });
   const started = Date.now();
   let read = 0;
   let skipped = 0;
   let n = 0;
-  if (format === 'csv') io.out('type,timeLogged,orig,origDomain,rcpt,rcptDomain,dsnAction,dsnStatus,dsnDiag,bodySize,msgId,jobId,reason');
-  const rows = queryAccounting({
-    dir: config.accounting.dir,
-    tenant,
-    from,
-    to,
-    pseudonym,
-    messageId: values['message-id'],
-    archived: !values['no-archive'],
-    onSegment: (day, wasRead) => {
-      if (wasRead) read++;
-      else skipped++;
-      if ((read + skipped) % 30 === 0) io.err(`  ${read + skipped} day(s) looked at (${skipped} skipped by their index), up to ${day}`);
-    },
+  await withService(config, async (svc, _store, _accountant, records) => {
+    let pseudonym: string | undefined;
+    if (values.address !== undefined) {
+      const key = await svc.keyOf(tenant);
+      if (!key) throw new UsageError(`no tenant "${tenant}"`);
+      const parsed = parseMailAddress(values.address.trim());
+      if (!parsed) throw new UsageError('--address: not an email address');
+      pseudonym = key.pseudonym(parsed.matchForm);
+    }
+    if (format === 'csv') io.out('type,timeLogged,orig,origDomain,rcpt,rcptDomain,dsnAction,dsnStatus,dsnDiag,bodySize,msgId,jobId,reason');
+    const rows = records.query({
+      tenant,
+      from,
+      to,
+      pseudonym,
+      messageId: values['message-id'],
+      archived: !values['no-archive'],
+      onSegment: (day, wasRead) => {
+        if (wasRead) read++;
+        else skipped++;
+        if ((read + skipped) % 30 === 0) io.err(`  ${read + skipped} day(s) looked at (${skipped} skipped by their index), up to ${day}`);
+      },
+    });
+    for await (const r of rows) {
+      n++;
+      if (format === 'jsonl') io.out(JSON.stringify(r));
+      else if (PMTA_TYPE[r.type]) io.out(csvRow(r));
+      if (n % 100_000 === 0) io.err(`  ${n} record(s) so far`);
+    }
   });
-  for await (const r of rows) {
-    n++;
-    if (format === 'jsonl') io.out(JSON.stringify(r));
-    else if (PMTA_TYPE[r.type]) io.out(csvRow(r));
-  }
-  io.err(`${n} record(s) for ${tenant}; ${read} day segment(s) read, ${skipped} skipped by their index, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const segments = config.accounting.kind === 'files' ? `; ${read} day segment(s) read, ${skipped} skipped by their index` : '';
+  io.err(`${n} record(s) for ${tenant}${segments}, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return 0;
 }
 
@@ -141,22 +147,21 @@ export async function subject(config: Config, args: string[], io: Io): Promise<n
   if (!parseMailAddress(address.trim())) throw new UsageError('--address: not an email address');
   if (sub === 'erase') return subjectErase(config, tenant, address, io);
   const doc = await audited(config, { action: 'subject.export', tenant }, () =>
-    withService(config, async (svc, store) => {
+    withService(config, async (svc, store, _accountant, records) => {
       const key = await svc.keyOf(tenant);
       if (!key) throw new UsageError(`no tenant "${tenant}"`);
       if (!parseMailAddress(address.trim())) throw new UsageError('--address: not an email address');
       let looked = 0;
-      return exportSubject({
-        dir: config.accounting.dir,
-        tenant,
-        address,
-        key,
-        store,
-        now: Date.now(),
-        onSegment: () => {
-          if (++looked % 30 === 0) io.err(`  ${looked} day(s) looked at`);
-        },
-      });
+      const progress = {
+        query: (q: Parameters<typeof records.query>[0]) =>
+          records.query({
+            ...q,
+            onSegment: () => {
+              if (++looked % 30 === 0) io.err(`  ${looked} day(s) looked at`);
+            },
+          }),
+      };
+      return exportSubject({ records: progress, tenant, address, key, store, now: Date.now() });
     }),
   (d) => ({ records: d.records.length, suppressed: d.suppression !== null }));
   const text = JSON.stringify(doc, null, 2);
@@ -176,11 +181,12 @@ export async function subject(config: Config, args: string[], io: Io): Promise<n
 async function subjectErase(config: Config, tenant: string, address: string, io: Io): Promise<number> {
   const relay = await relayOf(config);
   const result = await audited(config, { action: 'subject.erase', tenant }, () =>
-    withService(config, async (svc, store) => {
+    withService(config, async (svc, store, _accountant, records) => {
       const key = await svc.keyOf(tenant);
       if (!key) throw new UsageError(`no tenant "${tenant}"`);
-      if (relay === null) {
-        return eraseSubject({ store, tenant, key, address, now: Date.now(), eraseSegments: (pseudonym) => eraseFromSegments(config.accounting.dir, tenant, pseudonym) });
+      // with files, a relay writing the segments erases them itself; the database takes the erasure from anyone
+      if (relay === null || config.accounting.kind === 'postgres') {
+        return eraseSubject({ store, tenant, key, address, now: Date.now(), eraseRecords: (pseudonym) => records.eraseSubject(tenant, pseudonym) });
       }
       io.err(`a relay (pid ${relay.pid}) writes these records: asking it to erase them`);
       return askRelay<EraseResult>(relay, store, `/tenants/${tenant}/subjects/erase`, { address }, 'subject erase');

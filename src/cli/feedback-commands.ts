@@ -43,13 +43,13 @@ export async function feedback(config: Config, args: string[], io: Io): Promise<
       const { positionals } = parseArgs({ args: rest, options: {}, allowPositionals: true });
       if (positionals.length === 0) throw new UsageError('feedback ingest FILE...');
       const reports = positionals.map((file) => ({ file, raw: readReport(file) }));
-      return withService(config, async (svc, store, accountant) => {
+      return withService(config, async (svc, store, accountant, records) => {
         const log = createLogger('warn', process.stderr);
         const hostname = config.smtp.hostname ?? osHostname();
         const { upstream } = openUpstream(config, hostname, log);
         // a command waits for its notices: a short retry schedule instead of the relay's
         const cliConfig = { ...config, notifications: { ...config.notifications, retryDelaysMs: [1_000, 5_000] } };
-        const { intake, notifier } = feedbackServices({ config: cliConfig, store, master, admin: svc, log, now: Date.now, sendMail: (to, raw) => sendOwnMessage(upstream, to, raw), env: process.env, hostname, accountant });
+        const { intake, notifier } = feedbackServices({ config: cliConfig, store, master, admin: svc, log, now: Date.now, sendMail: (to, raw) => sendOwnMessage(upstream, to, raw), env: process.env, hostname, accountant, records });
         let refused = 0;
         for (const [i, { file, raw }] of reports.entries()) {
           const result = await audited(config, { action: 'feedback.ingest' }, () => intake.ingest(raw, 'cli'), (r) => ({

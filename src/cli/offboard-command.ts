@@ -17,15 +17,15 @@ export async function tenantOffboard(config: Config, args: string[], io: Io): Pr
   const actor = process.env.MAILWARDEN_ACTOR ?? userInfo().username;
   const relay = await relayOf(config);
   const certificate = await audited(config, { action: 'tenant.offboard', tenant }, () =>
-    withService(config, async (svc, store) => {
+    withService(config, async (svc, store, _accountant, records) => {
       if (relay) {
         io.err(`a relay (pid ${relay.pid}) serves this tenant: asking it to offboard ${tenant}`);
         return askRelay<DeletionCertificate>(relay, store, `/tenants/${tenant}/offboard`, { returnDir }, 'tenant offboard');
       }
-      return offboardTenant({ tenant, returnDir, store, admin: svc, accountingDir: config.accounting.dir, actor, now: Date.now, onProgress: (step) => io.err(`  ${step}`) });
+      return offboardTenant({ tenant, returnDir, store, admin: svc, records, actor, now: Date.now, onProgress: (step) => io.err(`  ${step}`) });
     }),
-  (c) => ({ returned: c.returned.length, segments: c.deleted.accountingSegments }));
-  io.out(`tenant ${tenant} offboarded: ${certificate.returned.length} file(s) returned to ${returnDir}; deleted ${Object.entries(certificate.deleted.store).map(([k, n]) => `${n} ${k}`).join(', ')}, ${certificate.deleted.accountingSegments} accounting segment(s); tenant key destroyed`);
+  (c) => ({ returned: c.returned.length, records: c.deleted.accountingRecords }));
+  io.out(`tenant ${tenant} offboarded: ${certificate.returned.length} file(s) returned to ${returnDir}; deleted ${Object.entries(certificate.deleted.store).map(([k, n]) => `${n} ${k}`).join(', ')}, ${certificate.deleted.accountingRecords} accounting record(s); tenant key destroyed`);
   io.out(`deletion certificate: ${resolve(returnDir, 'deletion-certificate.json')}`);
   return 0;
 }

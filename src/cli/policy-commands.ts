@@ -11,7 +11,8 @@ import { openStore } from '../store/open.js';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { AuditLog } from '../admin/audit.js';
-import { AccountingLog } from '../accounting/writer.js';
+import { openCliAccounting } from '../accounting/open.js';
+import type { AccountingStore } from '../accounting/port.js';
 import { Accountant } from '../accounting/accountant.js';
 import { createLogger } from '../observability/logger.js';
 import { liftRequest, problemsOf, suppressRequest, suspendRequest } from '../admin/schemas.js';
@@ -50,7 +51,7 @@ export function checked<S extends z.ZodType>(schema: S, data: unknown, flags: Re
   throw new UsageError(problems.join('\n'));
 }
 
-export async function withService<T>(config: Config, fn: (svc: AdminService, store: Store, accountant: Accountant) => Promise<T>): Promise<T> {
+export async function withService<T>(config: Config, fn: (svc: AdminService, store: Store, accountant: Accountant, records: AccountingStore) => Promise<T>): Promise<T> {
   const master = loadMasterKey(config.keys, process.env);
   const store = await openStore(config.store);
   // nothing is read from or written to a store that is new or lost as if it were the one known
@@ -61,14 +62,20 @@ export async function withService<T>(config: Config, fn: (svc: AdminService, sto
     await store.close();
     throw err;
   }
-  // changes are accounted for in the relay's accounting log, beside the relay if it runs
-  const accounting = await AccountingLog.open({ ...config.accounting, secondary: true, now: Date.now, log: createLogger('warn', process.stderr) });
+  // changes are accounted for in the relay's accounting (its segments beside the relay if it runs, or the shared database)
+  let accounting: Awaited<ReturnType<typeof openCliAccounting>>;
+  try {
+    accounting = await openCliAccounting(config.accounting, createLogger('warn', process.stderr));
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   // records about recipients need the tenant's key: the one the command already looked up
   let svc: AdminService | null = null;
-  const accountant = new Accountant(accounting, (tenant) => svc?.knownKey(tenant) ?? null, Date.now);
+  const accountant = new Accountant(accounting.sink, (tenant) => svc?.knownKey(tenant) ?? null, Date.now);
   svc = new AdminService(store, master.key, Date.now, (...change) => accountant.admin(...change));
   try {
-    return await fn(svc, store, accountant);
+    return await fn(svc, store, accountant, accounting.records);
   } finally {
     await accounting.close();
     await store.close();

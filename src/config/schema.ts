@@ -240,7 +240,24 @@ export const configSchema = z
       .prefault({}),
     accounting: z
       .strictObject({
+        /** files: JSON Lines segments under dir, one host; postgres: one database every replica shares, a journal under dir */
+        kind: z.enum(['files', 'postgres']).default('files'),
         dir: z.string().min(1).default('./data/accounting'),
+        postgres: z
+          .strictObject({
+            /** postgres://user@host:port/database; a password is better given in PGPASSWORD */
+            url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
+            maxConnections: z.number().int().min(1).max(100).default(4),
+            /** records per batch shipped from the journal */
+            batchRecords: z.number().int().min(1).max(50_000).default(5_000),
+            /** how often the journal is looked at for records to ship */
+            shipIntervalMs: z.number().int().min(10).max(60_000).default(200),
+            /** a journal file is closed (and deleted once shipped) after this long */
+            journalRotateMs: z.number().int().min(100).max(3_600_000).default(5_000),
+            /** a connection attempt or statement that takes longer fails (and is tried again) */
+            timeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+          })
+          .optional(),
         flushMs: z.number().int().min(10).max(1000).default(1000),
         maxBufferedRecords: z.number().int().min(100).default(100_000),
         minFreeBytes: z.number().int().min(0).default(512 * 1024 * 1024),
@@ -252,6 +269,7 @@ export const configSchema = z
           .refine((r) => r.archiveDays >= r.activeDays, { message: 'archiveDays counts from the record\'s day too: it must not be less than activeDays' })
           .prefault({}),
       })
+      .refine((a) => a.kind !== 'postgres' || a.postgres !== undefined, { message: 'kind postgres needs postgres.url', path: ['postgres'] })
       .prefault({}),
     admin: z
       .strictObject({

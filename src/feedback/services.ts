@@ -9,7 +9,7 @@ import type { Store } from '../store/ports.js';
 import { Notifier } from '../notify/notifier.js';
 import { BUNDLED_RULES, FeedbackRules } from './classify.js';
 import { FeedbackIntake, type MessageMatch, type ScopePlan } from './intake.js';
-import { queryAccounting } from '../accounting/query.js';
+import type { AccountingStore } from '../accounting/port.js';
 import type { Accountant } from '../accounting/accountant.js';
 import { RateWatch, type RateDecision } from './rates.js';
 
@@ -27,6 +27,8 @@ export interface FeedbackServicesOptions {
   readonly onDecision?: (d: RateDecision) => void;
   /** writes accounting records of what attributed reports said */
   readonly accountant?: Accountant;
+  /** the accounting records, where a report without a reference is looked for by its Message-ID */
+  readonly records: AccountingStore;
   readonly onNotice?: (channel: 'webhook' | 'email', ok: boolean) => void;
 }
 
@@ -80,7 +82,7 @@ export function feedbackServices(o: FeedbackServicesOptions): FeedbackServices {
     const found: MessageMatch[] = [];
     for (const t of await store.listTenants()) {
       const byTx = new Map<string, { tenant: string; tx: string; senderDomain: string | null; recipients: Array<{ p: string; d: string }> }>();
-      for await (const r of queryAccounting({ dir: config.accounting.dir, tenant: t.id, messageId, from })) {
+      for await (const r of o.records.query({ tenant: t.id, messageId, from })) {
         if (r.type !== 'relayed' || !r.tx) continue;
         const m = byTx.get(r.tx) ?? { tenant: t.id, tx: r.tx, senderDomain: r.sender?.d ?? null, recipients: [] };
         m.recipients.push(r.recipient);

@@ -153,6 +153,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly accountingRecordsShipped = new Counter({
+    name: 'mailwarden_accounting_records_shipped_total',
+    help: 'Accounting records shipped from this replica\'s journal to PostgreSQL (accounting.kind: postgres)',
+    registers: [this.registry],
+  });
+
+  /** set to read the journal's backlog at each scrape */
+  journalBacklog: () => number = () => 0;
+
+  readonly accountingJournalBacklog = new Gauge({
+    name: 'mailwarden_accounting_journal_backlog_bytes',
+    help: 'Bytes of accounting records in this replica\'s journal not yet shipped to PostgreSQL; grows while the database is away, drains when it is back (0 with accounting.kind: files)',
+    registers: [this.registry],
+    collect: () => {
+      this.accountingJournalBacklog.set(this.journalBacklog());
+    },
+  });
+
   readonly tenantMessages: Counter<'tenant' | 'outcome'> = new Counter({
     name: 'mailwarden_tenant_messages_total',
     help: 'Messages per tenant by outcome (relayed, refused); tenants beyond metrics.tenantLabelLimit count as tenant="_other"',

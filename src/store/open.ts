@@ -28,8 +28,8 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   }
 }
 
-/** a Redis URL as it may be printed: its password replaced */
-function withoutPassword(url: string): string {
+/** a URL as it may be printed: its password replaced */
+export function withoutPassword(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';

@@ -1,17 +1,18 @@
 // The end of a contract (GDPR Art. 28(3)(g)): everything mailwarden holds for a tenant is
-// returned to a directory, then deleted everywhere (store, accounting segments active and
-// archived), and a deletion certificate says what was there and what was deleted. The
+// returned to a directory, then deleted everywhere (store, accounting records active and
+// archived, wherever the accounting port keeps them), and a deletion certificate says what
+// was there and what was deleted. The
 // tenant's key existed only wrapped in its tenant record, which is deleted: whatever was
 // encrypted under it (addresses in suppression entries, kept reports) can no longer be
 // read anywhere, backups of the store included.
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { AdminService } from '../admin/service.js';
 import { AdminError } from '../admin/service.js';
 import type { TenantId } from '../domain/tenant.js';
 import { StoreUnavailableError, type Store } from '../store/ports.js';
-import { listDir } from '../accounting/segments.js';
+import type { AccountingStore } from '../accounting/port.js';
 
 export interface DeletionCertificate {
   readonly format: 'mailwarden-deletion-certificate';
@@ -23,8 +24,11 @@ export interface DeletionCertificate {
   readonly returned: ReadonlyArray<{ readonly file: string; readonly bytes: number; readonly sha256: string }>;
   readonly deleted: {
     readonly store: Readonly<Record<string, number>>;
+    /** accounting files returned (segments, or the records of a shared database as one file) */
     readonly accountingSegments: number;
     readonly accountingBytes: number;
+    /** accounting records that were there, returned and deleted */
+    readonly accountingRecords: number;
     readonly tenantKey: 'destroyed';
   };
   /** checks made after deletion: each must be true */
@@ -41,12 +45,12 @@ export interface OffboardOptions {
   readonly returnDir: string;
   readonly store: Store;
   readonly admin: AdminService;
-  readonly accountingDir: string;
+  readonly records: AccountingStore;
+  /** resolves once the records this process wrote are in `records` (a running relay) */
+  readonly settle?: () => Promise<void>;
   readonly actor: string;
   readonly now: () => number;
   readonly onProgress?: (step: string) => void;
-  /** closes the accounting writer's open segments of the tenant before they are deleted (a running relay) */
-  readonly releaseSegments?: (tenant: TenantId) => Promise<void>;
 }
 
 export async function offboardTenant(o: OffboardOptions): Promise<DeletionCertificate> {
@@ -61,8 +65,7 @@ export async function offboardTenant(o: OffboardOptions): Promise<DeletionCertif
   const write = (name: string, data: string | Buffer) => writeFile(join(o.returnDir, name), data, { mode: 0o600 });
 
   // 1. return everything; a failure here stops the offboarding before anything is deleted
-  let segments = 0;
-  let bytes = 0;
+  let accounting: { files: number; bytes: number; records: number };
   try {
     progress('returning the tenant record, suspensions and suppression list');
     const { wrappedKey: _key, passwordHash: _hash, ...tenantData } = record;
@@ -74,35 +77,24 @@ export async function offboardTenant(o: OffboardOptions): Promise<DeletionCertif
     await mkdir(join(o.returnDir, 'feedback'), { mode: 0o700 });
     await write('feedback/records.json', `${JSON.stringify(reports.map(({ sealedReport: _s, ...r }) => r), null, 2)}\n`);
     for (const r of reports) if (r.sealedReport) await write(`feedback/${r.id}.eml`, key.openReport(r.sealedReport));
-    progress('returning accounting segments');
-    for (const where of ['active', 'archive']) {
-      const from = join(o.accountingDir, where, o.tenant);
-      const names = await listDir(from);
-      if (names.length) await mkdir(join(o.returnDir, 'accounting', where), { recursive: true, mode: 0o700 });
-      for (const name of names) {
-        await copyFile(join(from, name), join(o.returnDir, 'accounting', where, name));
-        if (/\.jsonl(\.gz)?$/.test(name)) {
-          segments++;
-          bytes += (await stat(join(from, name))).size;
-        }
-      }
-    }
+    progress('returning accounting records');
+    await o.settle?.();
+    accounting = await o.records.returnTenant(o.tenant, join(o.returnDir, 'accounting'));
   } catch (err) {
     if (err instanceof StoreUnavailableError) throw err;
     throw new OffboardError(`offboarding ${o.tenant} stopped before anything was deleted: ${(err as Error).message}`);
   }
 
   // 2. delete everywhere
-  progress('deleting accounting segments, active and archived');
-  await o.releaseSegments?.(o.tenant);
-  for (const where of ['active', 'archive']) await rm(join(o.accountingDir, where, o.tenant), { recursive: true, force: true });
+  progress('deleting accounting records, active and archived');
+  const deleted = await o.records.deleteTenant(o.tenant);
   progress('deleting the tenant from the store, with its key');
   const storeCounts = await o.store.deleteTenantData(o.tenant);
 
   // 3. check, and certify
   const verified = {
     tenantRecordGone: (await o.store.getTenant(o.tenant)) === null,
-    accountingGone: (await listDir(join(o.accountingDir, 'active', o.tenant))).length === 0 && (await listDir(join(o.accountingDir, 'archive', o.tenant))).length === 0,
+    accountingGone: (await o.records.countTenant(o.tenant)) === 0 && deleted.records === accounting.records,
     suppressionsGone: (await o.store.countSuppressions(o.tenant)) === 0,
   };
   const returned = [];
@@ -117,7 +109,7 @@ export async function offboardTenant(o: OffboardOptions): Promise<DeletionCertif
     deletedAt: new Date(o.now()).toISOString(),
     deletedBy: o.actor,
     returned,
-    deleted: { store: storeCounts, accountingSegments: segments, accountingBytes: bytes, tenantKey: 'destroyed' },
+    deleted: { store: storeCounts, accountingSegments: accounting.files, accountingBytes: accounting.bytes, accountingRecords: deleted.records, tenantKey: 'destroyed' },
     verified,
   };
   await write('deletion-certificate.json', `${JSON.stringify(certificate, null, 2)}\n`);

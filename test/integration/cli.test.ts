@@ -231,7 +231,7 @@ tenants:
     write(join(old, '2025-01-01.jsonl.gz'), gzipSync('{"v":1}\n'));
     const dry = await cli(['retention', 'run', '--dry-run']);
     expect(dry.code).toBe(0);
-    expect(dry.stderr).toContain('archiving segments older than 90 days, deleting those older than 730 (dry run: nothing is changed)');
+    expect(dry.stderr).toContain('archiving days older than 90 days, deleting those older than 730 (dry run: nothing is changed)');
     expect(dry.stderr).toMatch(/\[\d+\/\d+\] acme: 1 archived, 0 deleted so far/);
     expect(dry.stdout).toMatch(/^would archive 1 segment\(s\), would delete 0/m);
     expect(existsSync(join(old, '2025-01-01.jsonl.gz'))).toBe(true);

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-upstream.js';
 import { startTestRelay, testConfig, ACME_PASSWORD, GLOBEX_PASSWORD, type TestRelay } from '../helpers/relay.js';
@@ -63,7 +63,7 @@ describe('offboarding a tenant', () => {
     const r = await cli(['tenant', 'offboard', 'acme', '--return', returnDir, '--yes']);
     expect(r.stderr).toMatch(/a relay \(pid \d+\) serves this tenant: asking it to offboard acme/);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^tenant acme offboarded: \d+ file\(s\) returned to .*; deleted .*2 suppressions.*, 2 accounting segment\(s\); tenant key destroyed$/m);
+    expect(r.stdout).toMatch(/^tenant acme offboarded: \d+ file\(s\) returned to .*; deleted .*2 suppressions.*, \d+ accounting record\(s\); tenant key destroyed$/m);
 
     // returned: with the addresses, for the tenant
     expect(readFileSync(join(returnDir, 'suppressions.csv'), 'utf8')).toMatch(/manual@example\.org,manual,/);
@@ -80,6 +80,14 @@ describe('offboarding a tenant', () => {
     const cert = JSON.parse(readFileSync(join(returnDir, 'deletion-certificate.json'), 'utf8')) as DeletionCertificate;
     expect(cert).toMatchObject({ format: 'mailwarden-deletion-certificate', tenant: 'acme', deletedBy: expect.stringMatching(/^token:\w+ \(cli tenant offboard\)$/) });
     expect(cert.deleted).toMatchObject({ accountingSegments: 2, tenantKey: 'destroyed', store: expect.objectContaining({ tenant: 1, suppressions: 2, suspensions: 1, feedbackRecords: 1 }) });
+    // the records deleted are the records returned
+    const returnedRecords = cert.returned
+      .filter((f) => f.file.startsWith('accounting/'))
+      .map((f) => (f.file.endsWith('.gz') ? gunzipSync(readFileSync(join(returnDir, f.file))) : readFileSync(join(returnDir, f.file))).toString('utf8').split('\n').filter(Boolean).length)
+      .reduce((a, b) => a + b, 0);
+    expect(returnedRecords).toBeGreaterThan(1);
+    expect(cert.deleted.accountingRecords).toBe(returnedRecords);
+    expect(r.stdout).toContain(`, ${returnedRecords} accounting record(s);`);
     expect(cert.verified).toEqual({ tenantRecordGone: true, accountingGone: true, suppressionsGone: true });
     for (const f of cert.returned) expect(existsSync(join(returnDir, f.file))).toBe(true);
     expect(cert.returned.map((f) => f.file)).toEqual(expect.arrayContaining(['suppressions.csv', 'tenant.json', 'accounting/archive/2025-06-01.jsonl.gz']));

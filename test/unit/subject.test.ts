@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { MasterKey } from '../../src/crypto/keys.js';
 import { AccountingLog } from '../../src/accounting/writer.js';
+import { FileAccounting } from '../../src/accounting/files/store.js';
 import { runRetention } from '../../src/accounting/retention.js';
 import { bareSuppression, eraseFromReports, eraseFromSegments, exportSubject } from '../../src/accounting/subject.js';
 import { EmbeddedStore } from '../../src/store/embedded/store.js';
@@ -47,13 +48,13 @@ describe('data-subject requests', () => {
       getSuppression: async () => entry,
       addSuppressions: async (_t: string, e: readonly SuppressionEntry[]) => void (entry = e[0]!),
     };
-    const before = await exportSubject({ dir, tenant: 'acme', address: 'Bob@Example.org', key, store, now: clock });
+    const before = await exportSubject({ records: new FileAccounting(dir), tenant: 'acme', address: 'Bob@Example.org', key, store, now: clock });
     expect(before.records).toHaveLength(4);
     expect(before.suppression).toMatchObject({ reason: 'unsubscribe', addressKept: true });
 
     expect(await eraseFromSegments(dir, 'acme', p)).toEqual({ segments: 4, removed: 4 });
     expect(await bareSuppression(store, 'acme', p)).toBe(true);
-    const after = await exportSubject({ dir, tenant: 'acme', address: 'bob@example.org', key, store, now: clock });
+    const after = await exportSubject({ records: new FileAccounting(dir), tenant: 'acme', address: 'bob@example.org', key, store, now: clock });
     expect(after.records).toEqual([]);
     expect(after.suppression).toMatchObject({ reason: 'unsubscribe', addressKept: false });
     expect(entry).toEqual({ pseudonym: p, reason: 'unsubscribe', createdAt: T0 });
