@@ -13,6 +13,8 @@ export interface RelayProcess {
   readonly metricsPort: number | null;
   /** the feedback listener's port, when it is on */
   readonly feedbackPort: number | null;
+  /** the admin API's port, when it is on */
+  readonly adminPort: number | null;
   readonly output: () => string;
   readonly exited: Promise<number | null>;
 }
@@ -32,7 +34,8 @@ export async function spawnRelay(yaml: string, cwd?: string, env: NodeJS.Process
     if (m) {
       const metrics = /"port":(\d+)[^\n]*"msg":"metrics listening"/.exec(out);
       const feedback = /"port":(\d+)[^\n]*"msg":"feedback listening"/.exec(out);
-      return { child, port: Number(m[1]), metricsPort: metrics ? Number(metrics[1]) : null, feedbackPort: feedback ? Number(feedback[1]) : null, output: () => out, exited };
+      const admin = /"port":(\d+)[^\n]*"msg":"admin API listening"/.exec(out);
+      return { child, port: Number(m[1]), metricsPort: metrics ? Number(metrics[1]) : null, feedbackPort: feedback ? Number(feedback[1]) : null, adminPort: admin ? Number(admin[1]) : null, output: () => out, exited };
     }
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mailwarden did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 25));
