@@ -21,6 +21,13 @@ import { arf } from '../helpers/reports.js';
 
 const run = promisify(execFile);
 
+interface ApiAnswer {
+  readonly records: Array<{ type: string; messageId: string }>;
+  readonly recordsRemoved: number;
+  readonly verified: Record<string, boolean>;
+  readonly deleted: { accountingRecords: number };
+}
+
 describe('accounting shared by two replicas through PostgreSQL', () => {
   let upstream: CaptureUpstream;
   let redis: RedisProcess;
@@ -51,9 +58,10 @@ log: { level: info }
 `;
   const env = () => ({ ...process.env, MAILWARDEN_CONFIG: configFile, MAILWARDEN_MASTER_KEY: masterKey });
   const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { env: env() });
-  const api = async (replica: RelayProcess, path: string, body: unknown): Promise<{ status: number; body: any }> => {
+  /** a POST to a replica's admin API; the answer's fields as this test reads them */
+  const api = async (replica: RelayProcess, path: string, body: unknown) => {
     const res = await fetch(`http://127.0.0.1:${replica.adminPort}/api/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return { status: res.status, body: await res.json() };
+    return { status: res.status, body: (await res.json()) as ApiAnswer };
   };
   /** every record the replicas took is in the database: written to the journal (flushMs) and shipped */
   const shipped = async () => {
@@ -103,7 +111,7 @@ log: { level: info }
     for (const r of [a, b]) {
       const { status, body } = await api(r, '/tenants/acme/subjects/export', { address: 'subject@example.org' });
       expect(status).toBe(200);
-      expect(body.records.filter((x: { type: string }) => x.type === 'relayed').map((x: { messageId: string }) => x.messageId).sort()).toEqual(['<s1@acme.test>', '<s2@acme.test>']);
+      expect(body.records.filter((x) => x.type === 'relayed').map((x) => x.messageId).sort()).toEqual(['<s1@acme.test>', '<s2@acme.test>']);
     }
     const erased = await api(b, '/tenants/acme/subjects/erase', { address: 'subject@example.org' });
     expect(erased.status).toBe(200);
