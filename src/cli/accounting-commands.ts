@@ -1,4 +1,5 @@
-// Accounting commands: queries over one tenant's records, and retention runs by hand.
+// Accounting commands: queries over one tenant's records, retention runs by hand, and the
+// move of a files installation's records into PostgreSQL.
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import { runLogRetention } from '../observability/log-files.js';
@@ -9,6 +10,9 @@ import { eraseSubject, exportSubject } from '../accounting/subject.js';
 import { askRelay, relayOf } from './relay-call.js';
 import type { EraseResult } from '../accounting/subject.js';
 import { writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { createLogger } from '../observability/logger.js';
+import { listDir, readSegment, segmentsOf, TENANT_DIR } from '../accounting/segments.js';
 
 export async function retentionRun(config: Config, args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } } });
@@ -199,5 +203,65 @@ async function subjectErase(config: Config, tenant: string, address: string, io:
       ? 'the address stays suppressed: its suppression entry is kept as a bare pseudonym, without the address (an opt-out must outlive erasure)'
       : 'the address was not on the suppression list',
   );
+  return 0;
+}
+
+/**
+ * Moves the records of a files installation (accounting.kind: files, the segments under
+ * --from, accounting.dir by default) into the PostgreSQL database the configuration names.
+ * Each segment is shipped in batches like a journal file, under a journal named after the
+ * directory, with the record's position in its segment as the offset: a run stopped part-way
+ * and run again takes up where it stopped, and writes no record twice. The segments are left
+ * as they are; delete them once the relays run on PostgreSQL.
+ */
+export async function accountingMigrate(config: Config, args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: { from: { type: 'string' }, json: { type: 'boolean' } } });
+  if (config.accounting.kind !== 'postgres') throw new UsageError('accounting migrate moves records into PostgreSQL: set accounting.kind: postgres and accounting.postgres.url first');
+  const from = resolve(values.from ?? config.accounting.dir);
+  const { openAccountingRecords } = await import('../accounting/open.js');
+  const { PostgresAccounting } = await import('../accounting/postgres/store.js');
+  const records = await openAccountingRecords(config.accounting, createLogger('warn', process.stderr));
+  if (!(records instanceof PostgresAccounting)) throw new Error('accounting.kind postgres opened no database');
+  const journal = `migrate:${from}`;
+  const batchRecords = config.accounting.postgres!.batchRecords;
+  const started = Date.now();
+  let moved = 0;
+  let skipped = 0;
+  try {
+    const tenants = [...new Set([...(await listDir(join(from, 'active'))), ...(await listDir(join(from, 'archive')))])].filter((t) => TENANT_DIR.test(t)).sort();
+    const segments = (await Promise.all(tenants.map(async (t) => (await segmentsOf(from, t)).map((s) => ({ tenant: t, ...s }))))).flat();
+    io.err(`moving the records of ${segments.length} segment(s) of ${tenants.length} tenant(s) from ${from} into PostgreSQL`);
+    for (const [i, segment] of segments.entries()) {
+      const file = relative(from, segment.file);
+      const done = await records.shipped(journal, file);
+      let at = 0;
+      let batch: string[] = [];
+      const ship = async () => {
+        if (at + batch.length > done) {
+          // a batch begun before a stopped run's offset is shipped from that offset on
+          const skip = Math.max(0, done - at);
+          await records.ship({ journal, file, from: at + skip, to: at + batch.length, lines: batch.slice(skip) });
+          moved += batch.length - skip;
+          skipped += skip;
+        } else skipped += batch.length;
+        at += batch.length;
+        batch = [];
+      };
+      for await (const r of readSegment(segment.file)) {
+        batch.push(JSON.stringify(r));
+        if (batch.length >= batchRecords) await ship();
+      }
+      await ship();
+      io.err(`  [${i + 1}/${segments.length}] ${file}: ${at} record(s)`);
+    }
+  } finally {
+    await records.close();
+  }
+  const seconds = (Date.now() - started) / 1000;
+  if (values.json) io.out(JSON.stringify({ from, moved, alreadyThere: skipped, seconds }));
+  else {
+    io.out(`moved ${moved} record(s) into PostgreSQL${skipped ? ` (${skipped} were there from an earlier run)` : ''} in ${seconds.toFixed(1)} s`);
+    io.out('the segments are left as they were: delete them once every relay runs with accounting.kind: postgres; run `mailwarden retention run` to archive the old days');
+  }
   return 0;
 }

@@ -11,7 +11,7 @@ import { start, startPrimary, startWorker, workerCount } from '../main.js';
 import { feedback } from './feedback-commands.js';
 import { token } from './token-commands.js';
 import { tenantOffboard } from './offboard-command.js';
-import { accountingQuery, retentionRun, subject } from './accounting-commands.js';
+import { accountingMigrate, accountingQuery, retentionRun, subject } from './accounting-commands.js';
 import { storeCommand } from './store-commands.js';
 import { MasterKeyMismatchError } from '../tenants/bootstrap.js';
 import { StartupError } from '../config/startup-error.js';
@@ -66,9 +66,11 @@ commands:
 
   accounting query --tenant T [--from DATE] [--to DATE] [--address A | --message-id M] [--format jsonl|csv] [--no-archive]
                                                 one tenant's records (csv: PowerMTA-style columns, pseudonyms for addresses)
+  accounting migrate [--from DIR] [--json]      move a files installation's records (DIR: accounting.dir) into the
+                                                PostgreSQL database of accounting.postgres; run again, it resumes
   subject export --tenant T --address A [-o FILE]  everything about one address of one tenant (records, suppression), as JSON
   subject erase --tenant T --address A           remove its records everywhere; a suppression stays, as a bare pseudonym
-  retention run [--dry-run]                     move accounting segments older than accounting.retention.activeDays
+  retention run [--dry-run]                     move accounting days older than accounting.retention.activeDays
                                                 to the archive, delete those older than archiveDays (the relay
                                                 also does this at start and daily)
 
@@ -185,6 +187,7 @@ async function main(argv: string[]): Promise<number> {
       return token(config(), argv.slice(1), io);
     case 'accounting':
       if (sub === 'query') return accountingQuery(config(), rest, io);
+      if (sub === 'migrate') return accountingMigrate(config(), rest, io);
       break;
     case 'subject':
       return subject(config(), argv.slice(1), io);
