@@ -47,6 +47,13 @@ describe('deploy files', () => {
     expect(execFileSync(PROMTOOL!, ['check', 'rules', join(DEPLOY, 'prometheus/rules/mailwarden.rules.yml')], { encoding: 'utf8' })).toMatch(/SUCCESS: \d+ rules found/);
   });
 
+  it('promtool\'s rule tests pass: alerts fire on the series they are for, and not on others', () => {
+    const dir = join(DEPLOY, 'prometheus/tests');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.test.yml'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) expect(execFileSync(PROMTOOL!, ['test', 'rules', join(dir, f)], { encoding: 'utf8' })).toContain('SUCCESS');
+  });
+
   it('every alert has a runbook line', () => {
     const rules = readFileSync(join(DEPLOY, 'prometheus/rules/mailwarden.rules.yml'), 'utf8');
     expect((rules.match(/- alert: /g) ?? []).length).toBe((rules.match(/runbook: /g) ?? []).length);

@@ -14,7 +14,7 @@ const byKind = (kind: string) => docs.filter((d) => d.kind === kind);
 
 describe('Kubernetes manifests', () => {
   it('every object has apiVersion, kind and a DNS-1123 name', () => {
-    expect(docs.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'PrometheusRule', 'Secret', 'Service', 'Service', 'ServiceMonitor']);
+    expect(docs.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'PodDisruptionBudget', 'PrometheusRule', 'Secret', 'Secret', 'Service', 'Service', 'ServiceMonitor', 'StatefulSet']);
     for (const d of docs) {
       expect(d.apiVersion).toMatch(/^([a-z0-9.]+\/)?v1$/);
       expect(d.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
@@ -26,7 +26,7 @@ describe('Kubernetes manifests', () => {
     const parsed = configSchema.safeParse(parseAllDocuments(text)[0]!.toJS());
     expect(parsed.success, parsed.success ? '' : JSON.stringify(parsed.error.issues)).toBe(true);
     const config = parsed.data!;
-    const container = byKind('Deployment')[0]!.spec.template.spec.containers[0];
+    const container = byKind('StatefulSet')[0]!.spec.template.spec.containers[0];
     const ports = Object.fromEntries(container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]));
     expect(ports).toEqual({ smtp: config.smtp.port, feedback: config.feedback.port, admin: config.admin.port, metrics: config.metrics.port });
     for (const listener of [config.smtp.host, config.feedback.host, config.admin.host, config.metrics.host]) expect(listener).toBe('0.0.0.0');
@@ -34,8 +34,8 @@ describe('Kubernetes manifests', () => {
     expect(config.store.kind).toBe('redis');
   });
 
-  it('the Deployment: selector matches its pods, probes use /healthz and /readyz, a grace period longer than the drain', () => {
-    const d = byKind('Deployment')[0]!;
+  it('the StatefulSet: selector matches its pods, probes use /healthz and /readyz, a grace period longer than the drain', () => {
+    const d = byKind('StatefulSet')[0]!;
     const spec = d.spec.template.spec;
     expect(d.spec.selector.matchLabels).toEqual(d.spec.template.metadata.labels);
     const c = spec.containers[0];
@@ -47,12 +47,35 @@ describe('Kubernetes manifests', () => {
     expect(spec.securityContext.runAsNonRoot).toBe(true);
     expect(c.envFrom[0].secretRef.name).toBe(byKind('Secret')[0]!.metadata.name);
     expect(Object.keys(byKind('Secret')[0]!.stringData!)).toContain('MAILWARDEN_MASTER_KEY');
-    const volumes = new Set(spec.volumes.map((v: { name: string }) => v.name));
+    const volumes = new Set([...spec.volumes, ...d.spec.volumeClaimTemplates.map((t: { metadata: { name: string } }) => t.metadata)].map((v: { name: string }) => v.name));
     for (const m of c.volumeMounts) expect(volumes).toContain(m.name);
   });
 
+  it('every Secret the pods mount or read is defined here, and the database password is among them', () => {
+    const spec = byKind('StatefulSet')[0]!.spec.template.spec;
+    const used = [
+      ...spec.containers.flatMap((c: { envFrom?: Array<{ secretRef?: { name: string } }> }) => (c.envFrom ?? []).map((e) => e.secretRef?.name)),
+      ...spec.volumes.map((v: { secret?: { secretName: string } }) => v.secret?.secretName),
+    ].filter(Boolean);
+    expect(used).toEqual(expect.arrayContaining(['mailwarden-secrets', 'mailwarden-tls']));
+    const defined = byKind('Secret').map((s) => s.metadata.name);
+    for (const name of used) expect(defined).toContain(name);
+    expect(Object.keys(byKind('Secret').find((s) => s.metadata.name === 'mailwarden-tls')!.stringData!)).toEqual(['tls.crt', 'tls.key']);
+    expect(Object.keys(byKind('Secret').find((s) => s.metadata.name === 'mailwarden-secrets')!.stringData!)).toContain('PGPASSWORD');
+  });
+
+  it('accounting records go to PostgreSQL; each pod keeps its journal on its own volume, not one shared by pod name', () => {
+    const config = configSchema.parse(parseAllDocuments(byKind('ConfigMap')[0]!.data!['config.yaml']!)[0]!.toJS());
+    expect(config.accounting.kind).toBe('postgres');
+    const set = byKind('StatefulSet')[0]!;
+    const mount = set.spec.template.spec.containers[0].volumeMounts.find((m: { mountPath: string }) => config.accounting.dir.startsWith(m.mountPath));
+    expect(mount).toMatchObject({ name: 'data' });
+    expect(mount.subPathExpr).toBeUndefined();
+    expect(set.spec.volumeClaimTemplates[0].spec.accessModes).toEqual(['ReadWriteOnce']);
+  });
+
   it('Services, the disruption budget and the ServiceMonitor point at the pods and their named ports', () => {
-    const d = byKind('Deployment')[0]!;
+    const d = byKind('StatefulSet')[0]!;
     const podLabels = d.spec.template.metadata.labels;
     const portNames = new Set(d.spec.template.spec.containers[0].ports.map((p: { name: string }) => p.name));
     for (const s of byKind('Service')) {
@@ -82,10 +105,12 @@ describe('compose stack', () => {
       expect(Object.keys(compose.services)).toContain(target);
       expect(scrape).toContain(`${target}:${config.data!.metrics.port}`);
     }
-    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['redis', 'upstream', 'prometheus', 'grafana']));
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['redis', 'postgres', 'upstream', 'prometheus', 'grafana']));
+    // the replicas share their accounting records through the stack's PostgreSQL
+    expect(config.data!.accounting).toMatchObject({ kind: 'postgres', postgres: { url: expect.stringMatching(/^postgres:\/\/\w+@postgres:5432\//) } });
   });
 
-  it('publishes each admin API to localhost, keeps each replica\'s data on a named volume, waits for a healthy Redis, and gives the drain its time', () => {
+  it('publishes each admin API to localhost, keeps each replica\'s data on a named volume, waits for a healthy Redis and PostgreSQL, and gives the drain its time', () => {
     const out = execFileSync('docker-compose', ['-f', join(import.meta.dirname, '../../deploy/compose/docker-compose.yml'), 'config'], { encoding: 'utf8', env: { ...process.env, MAILWARDEN_MASTER_KEY: 'a-test-value' } });
     const resolved = parseAllDocuments(out)[0]!.toJS() as { services: Record<string, any>; volumes: Record<string, unknown> }; // eslint-disable-line @typescript-eslint/no-explicit-any
     const config = configSchema.parse(parseAllDocuments(readFileSync(join(import.meta.dirname, '../../deploy/compose/config.yaml'), 'utf8'))[0]!.toJS());
@@ -98,6 +123,8 @@ describe('compose stack', () => {
       const data = (service.volumes as string[]).map((v) => v.split(':')).find((v) => v[1] === '/var/lib/mailwarden');
       expect(Object.keys(resolved.volumes)).toContain(data?.[0]);
       expect(service.depends_on.redis.condition).toBe('service_healthy');
+      expect(service.depends_on.postgres.condition).toBe('service_healthy');
+      expect(service.environment.PGPASSWORD).toBe(resolved.services.postgres.environment.POSTGRES_PASSWORD);
       expect(parseDuration(service.stop_grace_period)).toBeGreaterThan(config.smtp.shutdownGraceMs + config.upstream.timeouts.finalReplyMs);
     }
     expect(resolved.services.redis.healthcheck.test).toContain('ping');
