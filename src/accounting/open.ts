@@ -41,7 +41,7 @@ async function openPostgres(config: AccountingConfig, log: Logger) {
   const pg = config.postgres!;
   const { PostgresAccounting } = await import('./postgres/store.js');
   try {
-    return await PostgresAccounting.open({ url: pg.url, log, maxConnections: pg.maxConnections, timeoutMs: pg.timeoutMs });
+    return await PostgresAccounting.open({ url: pg.url, log, maxConnections: pg.maxConnections, timeoutMs: pg.timeoutMs, archiveTablespace: pg.archiveTablespace });
   } catch (err) {
     throw new StartupError('accounting.postgres.url', `cannot open the accounting database at ${withoutPassword(pg.url)}: ${(err as Error).message}`, { cause: err, unavailable: true });
   }

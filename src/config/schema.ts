@@ -256,6 +256,8 @@ export const configSchema = z
             journalRotateMs: z.number().int().min(100).max(3_600_000).default(5_000),
             /** a connection attempt or statement that takes longer fails (and is tried again) */
             timeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+            /** archived days are moved to this tablespace (cheaper or compressing storage); none: they stay in place */
+            archiveTablespace: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a tablespace name: lower-case letters, digits and _').optional(),
           })
           .optional(),
         flushMs: z.number().int().min(10).max(1000).default(1000),

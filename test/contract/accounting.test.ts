@@ -226,6 +226,26 @@ describe('accounting on PostgreSQL: what only a shared engine has to show', () =
     expect((await other.retention({ activeDays: 90, archiveDays: 730, now: now + 21 * 3_600_000, everyMs: 20 * 3_600_000 })).ran).toBe(true);
   });
 
+  it('moves archived days onto accounting.postgres.archiveTablespace when one is named, and reads them there', async () => {
+    const admin = await import('pg');
+    const client = new admin.default.Client(pg.url);
+    await client.connect();
+    await client.query(`CREATE TABLESPACE mw_archive LOCATION '${pg.tablespaceDir('archive')}'`);
+    await client.end();
+    const archiving = await PostgresAccounting.open({ url: pg.url, log, archiveTablespace: 'mw_archive' });
+    try {
+      const day = Date.UTC(2031, 0, 5, 10);
+      await archiving.ship({ journal: 'ts', file: 'f', from: 0, to: 1, lines: [JSON.stringify(relayed('ts', day, 'T1', '<ts@x>'))] });
+      expect(await archiving.whereIs('2031-01-05')).toEqual({ where: 'active', tablespace: 'pg_default' });
+      await archiving.retention({ activeDays: 90, archiveDays: 730, now: day + 91 * DAY });
+      expect(await archiving.whereIs('2031-01-05')).toEqual({ where: 'archive', tablespace: 'mw_archive' });
+      expect(await all(archiving.query({ tenant: 'ts' }))).toHaveLength(1);
+      expect(await all(archiving.query({ tenant: 'ts', archived: false }))).toEqual([]);
+    } finally {
+      await archiving.close();
+    }
+  });
+
   it('keeps the record text as written', async () => {
     const r = relayed('verbatim', Date.UTC(2026, 6, 1), 'V', '<v@x>');
     await store.ship({ journal: 'v', file: 'f', from: 0, to: 1, lines: [JSON.stringify(r)] });

@@ -2,7 +2,7 @@
 // initdb and pg_ctl into a temporary directory. initdb refuses to run as root, so as root the
 // server runs as the `postgres` user the package creates.
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -28,6 +28,8 @@ export interface PostgresProcess {
   start(): Promise<void>;
   /** stops it and removes its directory */
   destroy(): Promise<void>;
+  /** an empty directory the server may use for a tablespace */
+  tablespaceDir(name: string): string;
 }
 
 export async function startPostgres(): Promise<PostgresProcess> {
@@ -60,6 +62,12 @@ export async function startPostgres(): Promise<PostgresProcess> {
       await pgCtl('-m', 'fast', 'stop');
     },
     start,
+    tablespaceDir: (name) => {
+      const path = join(dir, `tablespace-${name}`);
+      mkdirSync(path);
+      if (ids) chownSync(path, ids.uid, ids.gid);
+      return path;
+    },
     destroy: async () => {
       await pgCtl('-m', 'immediate', 'stop').catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });

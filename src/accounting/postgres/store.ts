@@ -39,6 +39,8 @@ export interface PostgresAccountingOptions {
   readonly maxConnections?: number;
   /** how long a connection attempt or a statement may take */
   readonly timeoutMs?: number;
+  /** a tablespace archived days are moved to (cheaper, or compressing, storage); none: they stay where they are */
+  readonly archiveTablespace?: string;
 }
 
 /** A batch of journal lines to ship, and where they sit in their journal file. */
@@ -59,10 +61,12 @@ export class PostgresAccounting implements AccountingStore {
   readonly #log: Logger;
   /** where each day's partition is, as last seen: saves a catalog lookup per batch */
   readonly #partitions = new Map<string, Where>();
+  readonly #archiveTablespace: string | null;
 
-  private constructor(pool: pg.Pool, log: Logger) {
+  private constructor(pool: pg.Pool, log: Logger, archiveTablespace: string | null) {
     this.#pool = pool;
     this.#log = log;
+    this.#archiveTablespace = archiveTablespace;
   }
 
   /** Connects and brings the schema up to date (under a lock: replicas may start together). */
@@ -78,7 +82,7 @@ export class PostgresAccounting implements AccountingStore {
       await pool.end();
       throw err;
     }
-    return new PostgresAccounting(pool, o.log);
+    return new PostgresAccounting(pool, o.log, o.archiveTablespace ?? null);
   }
 
   async close(): Promise<void> {
@@ -165,8 +169,7 @@ export class PostgresAccounting implements AccountingStore {
       for (const day of unknown) {
         let w = found.get(partitionName(day));
         if (!w) {
-          // rows past 128 bytes are compressed as they are written: archived days are kept that way
-          await client.query(`CREATE TABLE ${partitionName(day)} PARTITION OF mw_accounting FOR VALUES FROM ('${day}') TO ('${nextDay(day)}') WITH (toast_tuple_target = 128)`);
+          await client.query(`CREATE TABLE ${partitionName(day)} PARTITION OF mw_accounting FOR VALUES FROM ('${day}') TO ('${nextDay(day)}')`);
           w = 'active';
           this.#log.info({ day }, 'accounting partition created');
         }
@@ -256,6 +259,8 @@ export class PostgresAccounting implements AccountingStore {
         } else if (age > run.activeDays && part.parent === 'mw_accounting') {
           if (!run.dryRun) {
             await client.query(`ALTER TABLE mw_accounting DETACH PARTITION ${part.name}`);
+            // the only copy retention makes: onto the archive's storage, when it has its own
+            if (this.#archiveTablespace) await client.query(`ALTER TABLE ${part.name} SET TABLESPACE ${pg.escapeIdentifier(this.#archiveTablespace)}`);
             await client.query(`ALTER TABLE mw_accounting_archive ATTACH PARTITION ${part.name} FOR VALUES FROM ('${day}') TO ('${nextDay(day)}')`);
           }
           totals.archived++;
@@ -334,8 +339,11 @@ export class PostgresAccounting implements AccountingStore {
     return Number(rows[0]!.n);
   }
 
-  /** whether a day's records are active, archived, or not kept (none, or deleted) */
-  async whereIs(day: string): Promise<Where | null> {
-    return (await this.#locate(this.#pool, [partitionName(day)])).get(partitionName(day)) ?? null;
+  /** whether a day's records are active, archived, or not kept (none, or deleted), and on which tablespace */
+  async whereIs(day: string): Promise<{ where: Where; tablespace: string } | null> {
+    const where = (await this.#locate(this.#pool, [partitionName(day)])).get(partitionName(day));
+    if (!where) return null;
+    const { rows } = await this.#pool.query<{ tablespace: string | null }>('SELECT tablespace FROM pg_tables WHERE tablename = $1', [partitionName(day)]);
+    return { where, tablespace: rows[0]?.tablespace ?? 'pg_default' };
   }
 }
