@@ -86,13 +86,14 @@ export function benchCertificate(root) {
 }
 
 /**
- * The configuration of a bench relay: an embedded store (or the one `storeYaml` names), one
+ * The configuration of a bench relay: an embedded store (or the one `storeYaml` names),
+ * accounting in files (or as `accountingYaml` says), one
  * tenant owning 127.0.0.0/8, limits high enough never to refuse (every bucket is still
  * computed and charged), feedback and admin off. `yamlExtra` adds configuration keys,
  * `smtpExtra` keys of smtp and `tenantExtra` keys of the tenant (", key: value" each).
  * Returns the SMTP port and the file.
  */
-async function writeBenchConfig(root, dir, upstreamPort, { yamlExtra = 'metrics: { port: 0 }', storeYaml, tenantExtra = '', smtpExtra = '' } = {}) {
+async function writeBenchConfig(root, dir, upstreamPort, { yamlExtra = 'metrics: { port: 0 }', storeYaml, accountingYaml, tenantExtra = '', smtpExtra = '' } = {}) {
   const port = await freePort();
   const certDir = await benchCertificate(root);
   const file = join(dir, 'config.yaml');
@@ -102,7 +103,7 @@ async function writeBenchConfig(root, dir, upstreamPort, { yamlExtra = 'metrics:
 upstream: { host: 127.0.0.1, port: ${upstreamPort}, starttls: off, pool: { maxIdle: 32 } }
 store: ${storeYaml ?? `{ kind: embedded, path: ${join(dir, 'store')} }`}
 keys: { masterKeyFile: ${join(dir, 'master.key')} }
-accounting: { dir: ${join(dir, 'accounting')}, minFreeBytes: 0 }
+accounting: ${accountingYaml ?? `{ dir: ${join(dir, 'accounting')}, minFreeBytes: 0 }`}
 limits:
   messages: [{ limit: 100000000, per: minute }]
   recipients: [{ limit: 100000000, per: minute }]

@@ -571,7 +571,7 @@ export async function startWorker(config: Config, channel: PrimaryChannel, optio
   const log = (options.log ?? processLogger(config, options.env ?? process.env)).child({ worker: process.pid });
   let records!: AccountingStore;
   const core = await openCore(config, { ...options, log }, 'worker', async (accountingLog, _now, metrics) => {
-    records = await openAccountingRecords(config.accounting, accountingLog);
+    records = await openAccountingRecords(config.accounting, accountingLog, true);
     link = new WorkerLink({
       channel,
       registry: metrics.registry,

@@ -37,11 +37,11 @@ export interface AccountingHooks {
   readonly onShipped?: (count: number) => void;
 }
 
-async function openPostgres(config: AccountingConfig, log: Logger) {
+async function openPostgres(config: AccountingConfig, log: Logger, startWithoutDatabase = false) {
   const pg = config.postgres!;
   const { PostgresAccounting } = await import('./postgres/store.js');
   try {
-    return await PostgresAccounting.open({ url: pg.url, log, maxConnections: pg.maxConnections, timeoutMs: pg.timeoutMs, archiveTablespace: pg.archiveTablespace });
+    return await PostgresAccounting.open({ url: pg.url, log, maxConnections: pg.maxConnections, timeoutMs: pg.timeoutMs, archiveTablespace: pg.archiveTablespace, startWithoutDatabase });
   } catch (err) {
     throw new StartupError('accounting.postgres.url', `cannot open the accounting database at ${withoutPassword(pg.url)}: ${(err as Error).message}`, { cause: err, unavailable: true });
   }
@@ -61,7 +61,8 @@ export async function openAccounting(config: AccountingConfig, hooks: Accounting
     };
   }
   const pg = config.postgres!;
-  const store = await openPostgres(config, hooks.log);
+  // a relay starts without the database: its records wait in the journal
+  const store = await openPostgres(config, hooks.log, true);
   const { Journal } = await import('./journal.js');
   const { Shipper } = await import('./postgres/shipper.js');
   const dir = join(config.dir, 'journal');
@@ -84,8 +85,8 @@ export async function openAccounting(config: AccountingConfig, hooks: Accounting
 }
 
 /** The records port alone, to read (an SMTP worker attributing reports by Message-ID). */
-export async function openAccountingRecords(config: AccountingConfig, log: Logger): Promise<AccountingStore> {
-  return config.kind === 'files' ? new FileAccounting(config.dir) : openPostgres(config, log);
+export async function openAccountingRecords(config: AccountingConfig, log: Logger, startWithoutDatabase = false): Promise<AccountingStore> {
+  return config.kind === 'files' ? new FileAccounting(config.dir) : openPostgres(config, log, startWithoutDatabase);
 }
 
 /**

@@ -1,22 +1,13 @@
 // Queries over one tenant's accounting records: a time range, an address (by its
 // pseudonym) or a Message-ID. Sealed segments whose index shows they cannot match are
 // skipped unread, so a query over 90 days reads only the days that hold the subject.
+import type { RecordQuery } from './port.js';
 import type { AccountingRecord } from './records.js';
 import { readIndex, readSegment, segmentsOf, sortedHas } from './segments.js';
 
-export interface AccountingQuery {
+/** a query of the records port, over the segments under `dir` */
+export interface AccountingQuery extends RecordQuery {
   readonly dir: string;
-  readonly tenant: string;
-  /** ms since the epoch, inclusive */
-  readonly from?: number;
-  /** ms since the epoch, exclusive */
-  readonly to?: number;
-  /** the tenant's pseudonym of an address: records where it is the sender or the recipient */
-  readonly pseudonym?: string;
-  readonly messageId?: string;
-  readonly archived?: boolean;
-  /** told about each segment: read or skipped by its index */
-  readonly onSegment?: (day: string, read: boolean) => void;
 }
 
 export async function* queryAccounting(q: AccountingQuery): AsyncIterable<AccountingRecord> {

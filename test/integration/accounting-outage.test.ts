@@ -162,6 +162,27 @@ log: { level: info }
     expect([...found.values()].filter((n) => n !== 1)).toEqual([]);
   }, 90_000);
 
+  it('a relay that starts while PostgreSQL is away takes mail, and its records reach the database once it is back', async () => {
+    await pg.stop();
+    replicas[1]!.child.kill('SIGTERM');
+    await replicas[1]!.exited;
+    replicas[1] = await spawnRelay(yaml, dirs[1], { MAILWARDEN_MASTER_KEY: masterKey });
+    expect(replicas[1].output()).toContain('accounting database unreachable at start: records wait in the journal until it answers');
+    let stopping = false;
+    const { sent, done } = load(() => stopping, 1);
+    await new Promise((r) => setTimeout(r, 1500));
+    await pg.start();
+    await new Promise((r) => setTimeout(r, 1000));
+    stopping = true;
+    await done;
+    expect(sent.filter((s) => s.relay === 1).length).toBeGreaterThan(10);
+    expect(sent.filter((s) => !s.reply.startsWith('250 '))).toEqual([]);
+    await shipped(replicas);
+    const found = await recordsOf(sent);
+    expect(found.size).toBe(sent.length);
+    expect([...found.values()].filter((n) => n !== 1)).toEqual([]);
+  }, 60_000);
+
   it('a relay SIGKILLed mid-run loses at most its last second of records, and none is written twice', async () => {
     let stopping = false;
     const { sent, done } = load(() => stopping);

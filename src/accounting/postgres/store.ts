@@ -41,6 +41,18 @@ export interface PostgresAccountingOptions {
   readonly timeoutMs?: number;
   /** a tablespace archived days are moved to (cheaper, or compressing, storage); none: they stay where they are */
   readonly archiveTablespace?: string;
+  /**
+   * A relay starts while the database cannot be reached: its records wait in the journal, and
+   * the schema is brought up to date at the first call that reaches it. Without it (a CLI
+   * command), an unreachable database fails open().
+   */
+  readonly startWithoutDatabase?: boolean;
+}
+
+/** errors that say the database could not be reached (rather than that it refused something) */
+function unreachable(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN', '57P01', '57P02', '57P03'].includes(code) || /timeout|terminated|Connection terminated/i.test((err as Error).message ?? '');
 }
 
 /** A batch of journal lines to ship, and where they sit in their journal file. */
@@ -62,11 +74,14 @@ export class PostgresAccounting implements AccountingStore {
   /** where each day's partition is, as last seen: saves a catalog lookup per batch */
   readonly #partitions = new Map<string, Where>();
   readonly #archiveTablespace: string | null;
+  /** the schema is known to be this code's version */
+  #migrated: Promise<void> | null;
 
-  private constructor(pool: pg.Pool, log: Logger, archiveTablespace: string | null) {
+  private constructor(pool: pg.Pool, log: Logger, archiveTablespace: string | null, migrated: boolean) {
     this.#pool = pool;
     this.#log = log;
     this.#archiveTablespace = archiveTablespace;
+    this.#migrated = migrated ? Promise.resolve() : null;
   }
 
   /** Connects and brings the schema up to date (under a lock: replicas may start together). */
@@ -76,13 +91,33 @@ export class PostgresAccounting implements AccountingStore {
     // an idle connection the server dropped (restart, failover) is an event, not a crash
     pool.on('error', (err) => o.log.warn({ err: err.message }, 'accounting database connection lost'));
     try {
-      const applied = await migrate(pool);
-      if (applied.length) o.log.info({ versions: applied }, 'accounting database schema migrated');
+      await PostgresAccounting.#migrate(pool, o.log);
     } catch (err) {
+      if (o.startWithoutDatabase && unreachable(err)) {
+        o.log.warn({ err: (err as Error).message }, 'accounting database unreachable at start: records wait in the journal until it answers');
+        return new PostgresAccounting(pool, o.log, o.archiveTablespace ?? null, false);
+      }
       await pool.end();
       throw err;
     }
-    return new PostgresAccounting(pool, o.log, o.archiveTablespace ?? null);
+    return new PostgresAccounting(pool, o.log, o.archiveTablespace ?? null, true);
+  }
+
+  static async #migrate(pool: pg.Pool, log: Logger): Promise<void> {
+    const applied = await migrate(pool);
+    if (applied.length) log.info({ versions: applied }, 'accounting database schema migrated');
+  }
+
+  /** resolves once the schema is up to date; a relay that started without the database does it here */
+  #ready(): Promise<void> {
+    if (!this.#migrated) {
+      const attempt = PostgresAccounting.#migrate(this.#pool, this.#log);
+      this.#migrated = attempt;
+      attempt.catch(() => {
+        if (this.#migrated === attempt) this.#migrated = null;
+      });
+    }
+    return this.#migrated;
   }
 
   async close(): Promise<void> {
@@ -91,6 +126,7 @@ export class PostgresAccounting implements AccountingStore {
 
   /** how far a journal file is shipped: its offset, 0 when nothing was */
   async shipped(journal: string, file: string): Promise<number> {
+    await this.#ready();
     const { rows } = await this.#pool.query<{ shipped: string }>('SELECT shipped FROM mw_accounting_journal WHERE journal = $1 AND file = $2', [journal, file]);
     return rows.length ? Number(rows[0]!.shipped) : 0;
   }
@@ -101,6 +137,7 @@ export class PostgresAccounting implements AccountingStore {
    * or what another attempt had already shipped when `from` is behind it.
    */
   async ship(batch: ShipBatch): Promise<number> {
+    await this.#ready();
     const client = await this.#pool.connect();
     try {
       await client.query('BEGIN');
@@ -128,6 +165,7 @@ export class PostgresAccounting implements AccountingStore {
 
   /** A journal file is gone from its replica: its offset is no longer needed. */
   async forget(journal: string, file: string): Promise<void> {
+    await this.#ready();
     await this.#pool.query('DELETE FROM mw_accounting_journal WHERE journal = $1 AND file = $2', [journal, file]);
   }
 
@@ -192,6 +230,7 @@ export class PostgresAccounting implements AccountingStore {
   }
 
   async *query(q: RecordQuery): AsyncIterable<AccountingRecord> {
+    await this.#ready();
     const where: string[] = ['tenant = $1'];
     const params: unknown[] = [q.tenant];
     const add = (sql: string, value: unknown) => {
@@ -224,6 +263,7 @@ export class PostgresAccounting implements AccountingStore {
   }
 
   async retention(run: RetentionRun): Promise<RetentionResult> {
+    await this.#ready();
     const totals: RetentionResult = { archived: 0, deleted: 0, bytesDeleted: 0, ran: true };
     const client = await this.#pool.connect();
     try {
@@ -293,6 +333,7 @@ export class PostgresAccounting implements AccountingStore {
 
   /** deletes a subject's (or, with null, all the tenant's) records and remembers it, in one transaction */
   async #delete(tenant: TenantId, pseudonym: string | null): Promise<number> {
+    await this.#ready();
     const client = await this.#pool.connect();
     try {
       await client.query('BEGIN');
@@ -313,6 +354,7 @@ export class PostgresAccounting implements AccountingStore {
   }
 
   async countTenant(tenant: TenantId): Promise<number> {
+    await this.#ready();
     const { rows } = await this.#pool.query<{ n: string }>('SELECT (SELECT count(*) FROM mw_accounting WHERE tenant = $1) + (SELECT count(*) FROM mw_accounting_archive WHERE tenant = $1) AS n', [tenant]);
     return Number(rows[0]!.n);
   }
@@ -335,6 +377,7 @@ export class PostgresAccounting implements AccountingStore {
 
   /** records in the active table and the archive, for tests and the migrate command */
   async count(): Promise<number> {
+    await this.#ready();
     const { rows } = await this.#pool.query<{ n: string }>('SELECT (SELECT count(*) FROM mw_accounting) + (SELECT count(*) FROM mw_accounting_archive) AS n');
     return Number(rows[0]!.n);
   }
