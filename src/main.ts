@@ -43,7 +43,9 @@ import { FeedbackListener } from './feedback/listener.js';
 import { loadMasterKey } from './crypto/master-key-file.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/ports.js';
-import { SmtpFront } from './smtp/front.js';
+import { SmtpFront, type TransactionLimits } from './smtp/front.js';
+import { planReload, type ReloadPlan } from './config/reload.js';
+import { BUNDLED_RULES, FeedbackRules } from './feedback/classify.js';
 import { DsnSender } from './forward/dsn.js';
 import { loadTls } from './tls/certificates.js';
 import { WorkerPool } from './cluster/worker-pool.js';
@@ -63,6 +65,12 @@ export interface Mailwarden {
   readonly intake: FeedbackIntake;
   readonly log: Logger;
   readonly tenants: TenantRegistry;
+  /**
+   * Takes up a configuration read again (SIGHUP): what can change without dropping a
+   * connection changes now; the rest is reported as waiting for a restart. A rule file that
+   * cannot be read, or a store that cannot take the tenants, changes nothing.
+   */
+  reload(next: Config): Promise<ReloadPlan>;
   /** graceful stop: 421 to newcomers, transactions in flight finish within smtp.shutdownGraceMs */
   close(): Promise<void>;
 }
@@ -321,6 +329,8 @@ async function startRelay(core: Core, options: StartOptions, accepting: () => Ac
   if (feedbackAddress) log.info({ host: feedbackAddress.address, port: feedbackAddress.port }, 'feedback listening');
   return {
     feedback: feedbackAddress,
+    /** a configuration reload's transaction limits */
+    reconfigure: (limits: TransactionLimits) => front.reconfigure(limits),
     /** listens last, once the rest is up; `readiness` hears how the upstream answers */
     listen: async (r: Readiness | null): Promise<AddressInfo> => {
       readiness = r;
@@ -472,6 +482,50 @@ async function openRelayAccounting(config: Config, now: () => number, log: Logge
   return accounting;
 }
 
+/**
+ * What every process takes up of a reloaded configuration, once whatever could fail has:
+ * the log level (unless MAILWARDEN_LOG_LEVEL holds it), the transaction limits, the feedback
+ * rules (`rules`, read already).
+ */
+function takeUp(core: Core, relay: { reconfigure(limits: TransactionLimits): void }, next: Config, plan: ReloadPlan, rules: FeedbackRules | null, env: NodeJS.ProcessEnv): void {
+  if (plan.apply.includes('log.level') && env.MAILWARDEN_LOG_LEVEL === undefined) core.log.level = next.log.level;
+  if (plan.apply.some((k) => k.startsWith('smtp.limits.'))) relay.reconfigure(next.smtp.limits);
+  if (rules) core.feedback.intake.rules = rules;
+}
+
+/** the feedback rules a reload asks for, read before anything changes: a file that cannot be read throws */
+function reloadRules(plan: ReloadPlan, next: Config): FeedbackRules | null {
+  return plan.apply.includes('feedback.rulesFile') ? FeedbackRules.load(next.feedback.rulesFile ?? BUNDLED_RULES) : null;
+}
+
+/**
+ * A reload of the process that owns the store's configuration side (the one process, or the
+ * primary): tenants and limits are written to the store first (the step that can fail, before
+ * anything else changes), then taken up; `also` passes the reload on (to the workers).
+ */
+function reloader(core: Core, env: NodeJS.ProcessEnv, local: ((next: Config, plan: ReloadPlan, rules: FeedbackRules | null) => void) | null, also?: (next: Config) => void) {
+  let running = core.config;
+  let chain: Promise<unknown> = Promise.resolve();
+  const reload = async (next: Config): Promise<ReloadPlan> => {
+    const plan = planReload(running, next);
+    const rules = reloadRules(plan, next);
+    if (plan.apply.includes('limits') || plan.apply.includes('tenants')) {
+      await bootstrapTenants(next, core.store, core.master.key, core.now());
+      await core.tenants.load();
+    }
+    local?.(next, plan, rules);
+    also?.(next);
+    running = next;
+    return plan;
+  };
+  // one reload at a time, in the order asked
+  return (next: Config): Promise<ReloadPlan> => {
+    const done = chain.then(() => reload(next));
+    chain = done.catch(() => undefined);
+    return done;
+  };
+}
+
 /** One process that does everything (smtp.workers: 1). */
 export async function start(config: Config, options: StartOptions = {}): Promise<Mailwarden> {
   let accounting!: Accounting;
@@ -484,7 +538,9 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const smtp = await relay.listen(control.readiness);
   control.startJobs();
   await control.announce();
+  const env = options.env ?? process.env;
   return {
+    reload: reloader(core, env, (next, plan, rules) => takeUp(core, relay, next, plan, rules, env)),
     smtp,
     metrics: control.metrics,
     feedback: relay.feedback,
@@ -543,7 +599,17 @@ export async function startPrimary(config: Config, cluster: Cluster, workers: nu
   control.startJobs();
   await control.announce();
   log.info({ host: addresses.smtp.address, port: addresses.smtp.port, workers }, 'smtp workers listening');
+  const env = options.env ?? process.env;
   return {
+    // the primary's own log level, then every worker takes up the same file, tenants reloaded
+    reload: reloader(
+      core,
+      env,
+      (next, plan) => {
+        if (plan.apply.includes('log.level') && env.MAILWARDEN_LOG_LEVEL === undefined) log.level = next.log.level;
+      },
+      (next) => pool.broadcast({ t: 'mw:reload', config: next }),
+    ),
     pool,
     smtp: addresses.smtp,
     metrics: control.metrics,
@@ -578,9 +644,23 @@ export async function startWorker(config: Config, channel: PrimaryChannel, optio
       flushMs: config.accounting.flushMs,
       maxBufferedRecords: config.accounting.maxBufferedRecords,
       onTenantsChanged: () => void core.tenants.load().catch(() => undefined),
+      onReload: (next) => {
+        const plan = planReload(running, next);
+        Promise.resolve()
+          .then(async () => {
+            const rules = reloadRules(plan, next);
+            // the primary wrote the tenants to the store; this worker reads them
+            if (plan.apply.includes('limits') || plan.apply.includes('tenants')) await core.tenants.load();
+            takeUp(core, relay, next, plan, rules, options.env ?? process.env);
+            running = next;
+            core.log.info({ changed: plan.apply }, 'configuration taken up by this worker');
+          })
+          .catch((err: unknown) => core.log.error({ err: (err as Error).message }, 'configuration not taken up by this worker'));
+      },
     });
     return { sink: link, records };
   });
+  let running = config;
   const relay = await startRelay(core, options, () => link.accepting());
   const smtp = await relay.listen(null);
   link.ready({ t: 'mw:ready', smtp, feedback: relay.feedback });

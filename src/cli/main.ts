@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { configPath, loadConfigFile, ConfigError } from '../config/load.js';
 import { hashPassword } from '../tenants/password.js';
-import { start, startPrimary, startWorker, workerCount } from '../main.js';
+import { start, startPrimary, startWorker, workerCount, type Mailwarden } from '../main.js';
 import { feedback } from './feedback-commands.js';
 import { token } from './token-commands.js';
 import { tenantOffboard } from './offboard-command.js';
@@ -226,11 +226,39 @@ async function main(argv: string[]): Promise<number> {
  * and forks the workers, each of which runs this same command and lands in startWorker.
  */
 async function serve(): Promise<number> {
-  const { config } = loadConfigFile(configPath(process.env, process.cwd()));
-  if (cluster.worker) return untilSignal(await startWorker(config, cluster.worker), null);
+  const file = configPath(process.env, process.cwd());
+  const { config } = loadConfigFile(file);
+  if (cluster.worker) {
+    // a worker takes up a reload from its primary; a SIGHUP of its own (a process group's) is not one
+    process.on('SIGHUP', () => undefined);
+    return untilSignal(await startWorker(config, cluster.worker), null);
+  }
+  // a SIGHUP while starting (the default action would end the process) is taken up once started
+  let app: Mailwarden | null = null;
+  let asked = false;
+  process.on('SIGHUP', () => (app ? reload(app, file) : (asked = true)));
   const workers = workerCount(config, availableParallelism(), cpuMax());
-  const app = workers > 1 ? await startPrimary(config, cluster, workers) : await start(config);
+  app = workers > 1 ? await startPrimary(config, cluster, workers) : await start(config);
+  if (asked) reload(app, file);
   return untilSignal(app, app.log);
+}
+
+/** SIGHUP: the configuration file read again; an invalid one changes nothing and is reported. */
+function reload(app: Mailwarden, file: string): void {
+  let next;
+  try {
+    next = loadConfigFile(file).config;
+  } catch (err) {
+    app.log.error({ file, problems: err instanceof ConfigError ? err.problems : [(err as Error).message] }, 'configuration not reloaded: the file is not valid; the running configuration is unchanged');
+    return;
+  }
+  app.reload(next).then(
+    (plan) => {
+      if (plan.restart.length > 0) app.log.warn({ file, keys: plan.restart }, 'configuration reloaded: these changes wait for a restart');
+      app.log.info({ file, changed: plan.apply }, plan.apply.length > 0 ? 'configuration reloaded' : 'configuration reloaded: nothing to take up');
+    },
+    (err: unknown) => app.log.error({ file, err: (err as Error).message }, 'configuration not reloaded; the running configuration is unchanged'),
+  );
 }
 
 /** cgroup v2's CPU quota of this process ("max 100000" when there is none); null outside a cgroup v2 */

@@ -1,5 +1,6 @@
 // What the primary and its SMTP workers say to each other over the cluster's IPC channel.
 // Every message carries a "mw:" type, so nothing else on the channel is taken for one.
+import type { Config } from '../config/schema.js';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Acceptance } from '../accounting/writer.js';
@@ -23,7 +24,9 @@ export type PrimaryMessage =
   | { readonly t: 'mw:accepting'; readonly state: Acceptance }
   | { readonly t: 'mw:metrics?'; readonly id: number }
   /** the tenant list changed (an offboarding): read it now, not at the next refresh */
-  | { readonly t: 'mw:tenants' };
+  | { readonly t: 'mw:tenants' }
+  /** the configuration was read again (SIGHUP): take up what can change */
+  | { readonly t: 'mw:reload'; readonly config: Config };
 
 export function isMessage<M extends { t: string }>(m: unknown): m is M {
   return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string' && (m as { t: string }).t.startsWith('mw:');

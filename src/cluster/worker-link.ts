@@ -2,6 +2,7 @@
 // one writer (one writer per accounting directory, as with one process), its metrics answer
 // the primary's /metrics, and the primary's accounting state gates MAIL as it would in one
 // process. Records wait here at most one flush interval, as they would in the writer.
+import type { Config } from '../config/schema.js';
 import type { Registry } from 'prom-client';
 import type { AccountingRecord } from '../accounting/records.js';
 import type { AccountingSink } from '../accounting/accountant.js';
@@ -28,6 +29,8 @@ export interface WorkerLinkOptions {
   readonly maxBufferedRecords: number;
   /** the primary asked for a fresh tenant list */
   readonly onTenantsChanged: () => void;
+  /** the primary read the configuration again */
+  readonly onReload: (config: Config) => void;
 }
 
 export class WorkerLink implements AccountingSink {
@@ -43,6 +46,7 @@ export class WorkerLink implements AccountingSink {
       if (!isMessage<PrimaryMessage>(m)) return;
       if (m.t === 'mw:accepting') this.#primary = m.state;
       else if (m.t === 'mw:tenants') o.onTenantsChanged();
+      else if (m.t === 'mw:reload') o.onReload(m.config);
       else if (m.t === 'mw:metrics?') {
         void o.registry.getMetricsAsJSON().then((metrics) => this.#send({ t: 'mw:metrics', id: m.id, metrics }));
       }

@@ -103,9 +103,12 @@ export interface IntakeResult {
 
 export class FeedbackIntake {
   readonly #deps: IntakeDeps;
+  /** the classification rules; a configuration reload replaces them */
+  rules: FeedbackRules;
 
   constructor(deps: IntakeDeps) {
     this.#deps = deps;
+    this.rules = deps.rules;
   }
 
   /** What the report says and what taking it in would do, without doing it. */
@@ -116,7 +119,7 @@ export class FeedbackIntake {
     if (report.kind === 'complaint') {
       for (const c of report.complaints) {
         const who = await this.#attribute(c.original);
-        const action = this.#deps.rules.complaint(c.feedbackType);
+        const action = this.rules.complaint(c.feedbackType);
         const type: FindingType = action === 'complaint' ? 'complaint' : action === 'unsubscribe' ? 'unsubscribe' : action === 'count' ? 'other' : 'ignore';
         const reason: SuppressionReason | null = action === 'complaint' ? 'complaint' : action === 'unsubscribe' ? 'unsubscribe' : null;
         findings.push(...this.#findings(who, type, reason, c.recipients, { feedbackType: c.feedbackType }));
@@ -124,7 +127,7 @@ export class FeedbackIntake {
     } else {
       const who = await this.#attribute(report.original);
       for (const b of report.bounces) {
-        const { verdict, rule } = this.#deps.rules.bounce(b);
+        const { verdict, rule } = this.rules.bounce(b);
         const named = [b.originalRecipient, b.recipient].filter((a): a is string => a !== null);
         const bounce = { status: b.status, action: b.action, verdict, rule };
         findings.push(...this.#findings(who, verdict, verdict === 'hard' ? 'hard-bounce' : null, named, { bounce }, true));

@@ -28,8 +28,8 @@ export function createLogger(level: string, destination?: DestinationStream, als
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (alsoTo) {
-    const lvl = level as pino.Level;
-    return pino(options, pino.multistream([{ stream: destination ?? process.stdout, level: lvl }, { stream: alsoTo, level: lvl }]));
+    // the logger's level decides what is written (a reload changes it); the streams take every line it lets through
+    return pino(options, pino.multistream([{ stream: destination ?? process.stdout, level: 'trace' }, { stream: alsoTo, level: 'trace' }]));
   }
   return destination ? pino(options, destination) : pino(options);
 }

@@ -48,6 +48,9 @@ export interface FrontEvents extends TransactionEvents {
   storeLost(command: 'auth' | 'mail' | 'rcpt'): void;
 }
 
+/** the limits each transaction reads when it starts: a configuration reload changes them */
+export type TransactionLimits = Pick<Config['smtp']['limits'], 'maxRecipients' | 'maxMessageBytes' | 'maxLineLength' | 'maxHeaderFields' | 'maxHops'>;
+
 export interface FrontDeps {
   readonly config: Config;
   readonly hostname: string;
@@ -106,10 +109,12 @@ export class SmtpFront {
   /** aborted when the shutdown grace is over: transactions still in DATA are aborted */
   readonly #shutdown = new AbortController();
   #idleWaiters: Array<() => void> = [];
+  #limits: TransactionLimits;
 
   constructor(deps: FrontDeps) {
     this.#deps = deps;
     const { smtp } = deps.config;
+    this.#limits = smtp.limits;
     this.#caps = new ConnectionCaps(smtp.limits);
     this.#end = new TransactionEnd(deps);
     const options: SMTPServerOptions & { greetingDelay: number; onReset: (session: SMTPServerSession) => void } = {
@@ -203,6 +208,13 @@ export class SmtpFront {
         resolve(true);
       });
     });
+  }
+
+  /** New transaction limits (a configuration reload): transactions already in DATA keep theirs. */
+  reconfigure(limits: TransactionLimits): void {
+    this.#limits = { maxRecipients: limits.maxRecipients, maxMessageBytes: limits.maxMessageBytes, maxLineLength: limits.maxLineLength, maxHeaderFields: limits.maxHeaderFields, maxHops: limits.maxHops };
+    // what EHLO advertises as SIZE, and what the DATA stream counts against
+    (this.server as unknown as { options: { size: number } }).options.size = limits.maxMessageBytes;
   }
 
   get inFlight(): number {
@@ -348,8 +360,10 @@ export class SmtpFront {
     if (unsupportedParameter(address, MAIL_PARAMETERS)) return this.#refuse(state, 'PARAMETER_NOT_SUPPORTED', 'mail refused');
     if (this.#draining) return this.#refuse(state, 'SHUTTING_DOWN', 'transaction refused');
     if (this.#deps.storeServing?.() === false) return this.#storeLost(state, 'mail');
-    const tenant = state.tenant;
+    // the tenant as the registry has it now: limits changed since AUTH (a reload, a refresh) apply to this transaction
+    const tenant = state.tenant ? (this.#deps.tenants.get(state.tenant.id) ?? state.tenant) : null;
     if (!tenant) return this.#refuse(state, 'AUTH_REQUIRED', 'mail refused');
+    state.tenant = tenant;
     const room = this.#deps.accepting?.() ?? 'ok';
     if (room !== 'ok') {
       state.log.warn({ why: room }, 'mail refused: accounting cannot keep up');
@@ -386,8 +400,7 @@ export class SmtpFront {
    * sends the rest in its next transaction.
    */
   #recipientLimit(): number {
-    const { smtp, upstream } = this.#deps.config;
-    return Math.min(smtp.limits.maxRecipients, upstream.maxRecipients ?? Infinity, this.#end.upstreamRecipientLimit);
+    return Math.min(this.#limits.maxRecipients, this.#deps.config.upstream.maxRecipients ?? Infinity, this.#end.upstreamRecipientLimit);
   }
 
   async #onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<Error | null> {
@@ -435,7 +448,7 @@ export class SmtpFront {
     const txId = `${session.id}.${state.transactions}`;
     const mailFrom = session.envelope.mailFrom || undefined;
     const smtpUtf8 = wantsSmtpUtf8(mailFrom);
-    const { limits } = this.#deps.config.smtp;
+    const limits = this.#limits;
     const to = forwardPaths(envelope);
 
     relayMessage({
