@@ -510,7 +510,14 @@ function reloader(core: Core, env: NodeJS.ProcessEnv, local: ((next: Config, pla
     const plan = planReload(running, next);
     const rules = reloadRules(plan, next);
     if (plan.apply.includes('limits') || plan.apply.includes('tenants')) {
-      await bootstrapTenants(next, core.store, core.master.key, core.now());
+      // written one by one: when the store fails part-way, the tenants written so far get their old records back
+      const before = await Promise.all(next.tenants.map((t) => core.store.getTenant(t.id)));
+      try {
+        await bootstrapTenants(next, core.store, core.master.key, core.now());
+      } catch (err) {
+        for (const r of before) if (r) await core.store.putTenant(r).catch(() => undefined);
+        throw err;
+      }
       await core.tenants.load();
     }
     local?.(next, plan, rules);

@@ -39,7 +39,7 @@ describe('accounting shared by two replicas through PostgreSQL', () => {
   let configFile = '';
   let token = '';
 
-  const yaml = (accountingDir: string) => `smtp: { host: 127.0.0.1, port: 0, hostname: relay.test }
+  const yaml = (accountingDir: string, workers = 1) => `smtp: { host: 127.0.0.1, port: 0, hostname: relay.test, workers: ${workers} }
 upstream: { host: 127.0.0.1, port: ${upstream.port}, starttls: off }
 store: { kind: redis, url: "${redis.url}" }
 keys: { generateMasterKey: false }
@@ -155,6 +155,27 @@ log: { level: info }
     // and nothing comes back from a record still on its way: the database remembers the deletion
     expect(await db.countTenant('acme')).toBe(0);
     expect(existsSync(join(dirs[0]!, 'accounting', 'journal', 'journal.id'))).toBe(true);
+  });
+
+  it('with smtp.workers: 2 the primary journals what its workers relay, and a worker attributes a report through the database', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'mw-acct-workers-'));
+    const w = await spawnRelay(yaml(join(d, 'accounting'), 2), d, { MAILWARDEN_MASTER_KEY: masterKey });
+    try {
+      await relay(w, 'globex', 'worker-a@example.org', '<w1@globex.test>');
+      await relay(w, 'globex', 'worker-b@example.org', '<w2@globex.test>');
+      const copy = upstream.messages.at(-1)!.raw.toString('latin1').replace(/^X-Mailwarden-Ref:.*\r\n(?:[ \t].*\r\n)*/m, '');
+      // the workers hand their records to the primary, whose journal ships them
+      const inDb = async (messageId: string) => !(await db.query({ tenant: 'globex', messageId })[Symbol.asyncIterator]().next()).done;
+      await waitFor(async () => (await inDb('<w1@globex.test>')) && (await inDb('<w2@globex.test>')));
+      expect(sample(await scrape(w.metricsPort!), 'mailwarden_accounting_records_shipped_total')).toBeGreaterThanOrEqual(2);
+      expect((await api(w, '/tenants/globex/subjects/export', { address: 'worker-a@example.org' })).body.records.map((r) => r.messageId)).toEqual(['<w1@globex.test>']);
+      // the report reaches a worker; the Message-ID is looked up in PostgreSQL
+      const sent = await sendMail({ port: w.feedbackPort!, from: 'fbl@isp.example', to: ['fbl@relay.test'], message: arf(copy), tls: false });
+      expect(sent.response).toMatch(/ applied$/);
+      expect(readdirSync(join(d, 'accounting', 'journal')).filter((n) => n.endsWith('.jsonl')).length).toBeLessThanOrEqual(1);
+    } finally {
+      w.child.kill('SIGKILL');
+    }
   });
 });
 
