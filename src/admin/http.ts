@@ -17,6 +17,7 @@ import type { FeedbackIntake } from '../feedback/intake.js';
 import { windowName } from '../feedback/rates.js';
 import type { AuditLog, AuditEntry } from './audit.js';
 import { AdminError, type AdminService } from './service.js';
+import { catalog, type ErrorId } from '../domain/catalog.js';
 import { checkToken, type ApiToken } from './tokens.js';
 import { liftRequest, offboardRequest, problemsOf, subjectRequest, suppressRequest, suspendRequest, unsuppressRequest, type Role } from './schemas.js';
 import { openApiDocument } from './openapi.js';
@@ -67,14 +68,16 @@ interface Route {
   readonly handle: (ctx: Ctx) => Promise<Reply>;
 }
 
+/** An error answer: its code is a catalog entry, which gives the HTTP status. */
 class HttpError extends Error {
+  readonly status: number;
   constructor(
-    readonly status: number,
-    readonly code: string,
+    readonly code: ErrorId,
     message: string,
     readonly problems?: Array<{ field: string; message: string }>,
   ) {
     super(message);
+    this.status = catalog[code].http;
   }
 }
 
@@ -83,12 +86,12 @@ function parseWith<S extends z.ZodType>(schema: S, raw: Buffer): z.output<S> {
   try {
     data = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new HttpError(400, 'INVALID_INPUT', 'the body is not JSON', [{ field: '(body)', message: 'not valid JSON' }]);
+    throw new HttpError('INVALID_INPUT', 'the body is not JSON', [{ field: '(body)', message: 'not valid JSON' }]);
   }
   const result = schema.safeParse(data);
   if (!result.success) {
     const problems = problemsOf(result.error);
-    throw new HttpError(400, 'INVALID_INPUT', `invalid request: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, problems);
+    throw new HttpError('INVALID_INPUT', `invalid request: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, problems);
   }
   return result.data;
 }
@@ -182,7 +185,7 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       roles: EVERYONE,
       handle: async (ctx) => {
         const limit = Number(ctx.query.get('limit') ?? 1000);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new HttpError(400, 'INVALID_INPUT', 'limit must be a whole number from 1 to 10000', [{ field: 'limit', message: 'from 1 to 10000' }]);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new HttpError('INVALID_INPUT', 'limit must be a whole number from 1 to 10000', [{ field: 'limit', message: 'from 1 to 10000' }]);
         const after = ctx.query.get('after');
         const entries = [];
         let skipping = after !== null;
@@ -271,7 +274,7 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       roles: STAFF,
       handle: async (ctx) => {
         const result = await deps.intake.ingest(await ctx.body(), 'http');
-        if (result.plan.kind === 'rejected') throw new HttpError(422, 'NOT_A_REPORT', `not a complaint (ARF) or bounce (DSN) report: ${result.plan.reason}`);
+        if (result.plan.kind === 'rejected') throw new HttpError('NOT_A_REPORT', `not a complaint (ARF) or bounce (DSN) report: ${result.plan.reason}`);
         ctx.note.detail = { records: result.records.map((r) => `${r.record.id}:${r.duplicate ? 'duplicate' : r.record.outcome}`).join(' ') };
         return { status: 200, body: { records: result.records.map((r) => feedbackJson(r.record, r.duplicate)) } };
       },
@@ -283,9 +286,9 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       roles: STAFF,
       handle: async (ctx) => {
         const scope = ctx.query.get('tenant') ?? (ctx.query.get('review') === 'true' ? REVIEW : null);
-        if (scope === null) throw new HttpError(400, 'INVALID_INPUT', 'give tenant=T or review=true', [{ field: 'tenant', message: 'required unless review=true' }]);
+        if (scope === null) throw new HttpError('INVALID_INPUT', 'give tenant=T or review=true', [{ field: 'tenant', message: 'required unless review=true' }]);
         const limit = Number(ctx.query.get('limit') ?? 100);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError(400, 'INVALID_INPUT', 'limit must be a whole number from 1 to 1000', [{ field: 'limit', message: 'from 1 to 1000' }]);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError('INVALID_INPUT', 'limit must be a whole number from 1 to 1000', [{ field: 'limit', message: 'from 1 to 1000' }]);
         return { status: 200, body: { reports: (await store.listFeedbackReports(scope, { limit })).map((r) => feedbackJson(r)) } };
       },
     },
@@ -319,11 +322,11 @@ export async function listenAdminApi(host: string, port: number, deps: AdminApiD
 
     if (req.method === 'GET' && url.pathname === '/api/v1/openapi.json') return send({ status: 200, body: openapi });
     const candidates = routes.filter((r) => r.pattern.test(url.pathname));
-    if (candidates.length === 0) return fail(new HttpError(404, 'NOT_FOUND', `no such resource: ${url.pathname}`));
+    if (candidates.length === 0) return fail(new HttpError('NOT_FOUND', `no such resource: ${url.pathname}`));
     const route = candidates.find((r) => r.method === req.method);
     if (!route) {
       res.setHeader('allow', candidates.map((r) => r.method).join(', '));
-      return fail(new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here`));
+      return fail(new HttpError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here`));
     }
     const match = route.pattern.exec(url.pathname)!;
     const tenant = /^\/api\/v1\/tenants\/([^/]+)/.exec(url.pathname)?.[1] ?? null;
@@ -333,24 +336,24 @@ export async function listenAdminApi(host: string, port: number, deps: AdminApiD
     const lost = deps.storeLost?.() ?? null;
     if (lost !== null) {
       await audit({ actor: 'anonymous', role: 'none', ...(tenant ? { tenant } : {}), outcome: 'error', detail: { why: 'STORE_LOST' } });
-      return fail(new HttpError(503, 'STORE_LOST', lost));
+      return fail(new HttpError('STORE_LOST', lost));
     }
     const check = await checkToken(req.headers.authorization, deps.store, deps.now());
     if (!check.ok) {
       await audit({ actor: 'anonymous', role: 'none', ...(tenant ? { tenant } : {}), outcome: 'denied', detail: { why: `token ${check.why}` } });
       res.setHeader('www-authenticate', 'Bearer realm="mailwarden"');
-      return fail(new HttpError(401, 'UNAUTHENTICATED', check.why === 'missing' ? 'a bearer token is required' : `the token is ${check.why === 'unknown' || check.why === 'malformed' ? 'not valid' : check.why}`));
+      return fail(new HttpError('UNAUTHENTICATED', check.why === 'missing' ? 'a bearer token is required' : `the token is ${check.why === 'unknown' || check.why === 'malformed' ? 'not valid' : check.why}`));
     }
     const token = check.token;
     const who = { actor: actorOf(token), role: token.role };
     // a tenant token sees nothing of other tenants, not even whether they exist
     if (tenant !== null && ((token.role === 'tenant' && token.tenant !== tenant) || !(await deps.store.getTenant(tenant)))) {
       await audit({ ...who, tenant, outcome: token.role === 'tenant' && token.tenant !== tenant ? 'denied' : 'not-found', detail: { why: 'no such tenant for this token' } });
-      return fail(new HttpError(404, 'NOT_FOUND', `no tenant ${tenant}`));
+      return fail(new HttpError('NOT_FOUND', `no tenant ${tenant}`));
     }
     if (!route.roles.includes(token.role)) {
       await audit({ ...who, ...(tenant ? { tenant } : {}), outcome: 'denied', detail: { why: `role ${token.role} may not ${route.action}` } });
-      return fail(new HttpError(403, 'FORBIDDEN', `a ${token.role} token may not do ${route.action}`));
+      return fail(new HttpError('FORBIDDEN', `a ${token.role} token may not do ${route.action}`));
     }
 
     const limit = route.action === 'feedback.ingest' ? deps.maxReportBytes : JSON_LIMIT;
@@ -373,13 +376,13 @@ export async function listenAdminApi(host: string, port: number, deps: AdminApiD
 function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof AdminError) {
-    if (err.code === 'NOT_FOUND') return new HttpError(404, 'NOT_FOUND', err.message);
-    return new HttpError(400, 'INVALID_INPUT', err.message, err.problems.length ? err.problems.map((p) => ({ field: fieldOf(p), message: p })) : undefined);
+    if (err.code === 'NOT_FOUND') return new HttpError('NOT_FOUND', err.message);
+    return new HttpError('INVALID_INPUT', err.message, err.problems.length ? err.problems.map((p) => ({ field: fieldOf(p), message: p })) : undefined);
   }
-  if (err instanceof StoreUnavailableError) return new HttpError(503, 'UNAVAILABLE', 'the store did not answer; nothing was changed, try again');
+  if (err instanceof StoreUnavailableError) return new HttpError('UNAVAILABLE', 'the store did not answer; nothing was changed, try again');
   // says how far it got and why: paths and the tenant id, never an address
-  if (err instanceof OffboardError) return new HttpError(500, 'OFFBOARD_FAILED', err.message);
-  return new HttpError(500, 'INTERNAL', 'internal error');
+  if (err instanceof OffboardError) return new HttpError('OFFBOARD_FAILED', err.message);
+  return new HttpError('INTERNAL', 'internal error');
 }
 
 /** "entry 3: not an email address" → entries.2.address */
@@ -399,7 +402,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       // keep reading to the end so the refusal can still be sent; keep nothing
       if (size <= limit) chunks.push(c);
     });
-    req.on('end', () => (size > limit ? reject(new HttpError(413, 'TOO_LARGE', `the body is larger than ${limit} bytes`)) : resolve(Buffer.concat(chunks))));
+    req.on('end', () => (size > limit ? reject(new HttpError('TOO_LARGE', `the body is larger than ${limit} bytes`)) : resolve(Buffer.concat(chunks))));
     req.on('error', reject);
   });
 }

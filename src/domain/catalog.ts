@@ -1,7 +1,8 @@
-// The error catalog: every reason mailwarden refuses or defers something, with the
-// stable id that log lines carry, the SMTP reply and enhanced status code (RFC 3463),
-// and the HTTP status the admin API will answer with. docs/errors.md documents each
-// entry; test/unit/catalog.test.ts keeps the two in step.
+// The error catalog, one for SMTP and HTTP: every reason mailwarden refuses or defers
+// something, with the stable id that log lines and the admin API's error bodies carry, the
+// SMTP reply and enhanced status code (RFC 3463) where SMTP can meet it, and the HTTP status
+// the admin API answers with. docs/errors.md documents each entry; test/unit/catalog.test.ts
+// keeps the two in step.
 
 export interface CatalogEntry {
   /** SMTP reply code */
@@ -14,7 +15,13 @@ export interface CatalogEntry {
   readonly text: string;
 }
 
-export const catalog = {
+/** an error only the admin API answers with: an HTTP status, no SMTP reply */
+export interface ApiCatalogEntry {
+  readonly http: number;
+  readonly text: string;
+}
+
+const smtpCatalog = {
   AUTH_REQUIRED: { smtp: 530, enhanced: '5.7.0', http: 401, text: 'Authentication required' },
   AUTH_TLS_REQUIRED: { smtp: 530, enhanced: '5.7.0', http: 403, text: 'Must issue a STARTTLS command first' },
   AUTH_FAILED: { smtp: 535, enhanced: '5.7.8', http: 401, text: 'Authentication credentials invalid' },
@@ -52,8 +59,28 @@ export const catalog = {
   LOCAL_ERROR: { smtp: 451, enhanced: '4.3.0', http: 500, text: 'Local error in processing, try again later' },
 } as const satisfies Record<string, CatalogEntry>;
 
-export type ReasonId = keyof typeof catalog;
+const apiCatalog = {
+  INVALID_INPUT: { http: 400, text: 'The request is not valid; problems[] names each field' },
+  UNAUTHENTICATED: { http: 401, text: 'A valid bearer token is required' },
+  FORBIDDEN: { http: 403, text: 'The token\'s role may not do this' },
+  NOT_FOUND: { http: 404, text: 'No such resource' },
+  METHOD_NOT_ALLOWED: { http: 405, text: 'The method is not allowed on this resource' },
+  TOO_LARGE: { http: 413, text: 'The request body is too large' },
+  UNAVAILABLE: { http: 503, text: 'The store did not answer; nothing was changed' },
+  OFFBOARD_FAILED: { http: 500, text: 'Offboarding stopped part-way' },
+  INTERNAL: { http: 500, text: 'Internal error' },
+} as const satisfies Record<string, ApiCatalogEntry>;
+
+/** every entry: the SMTP reasons, and the errors only the admin API answers with */
+export const catalog: Readonly<Record<ReasonId, CatalogEntry> & Record<ApiErrorId, ApiCatalogEntry>> = { ...smtpCatalog, ...apiCatalog };
+
+/** a reason an SMTP reply (and a log line) can carry */
+export type ReasonId = keyof typeof smtpCatalog;
+/** an error of the admin API that SMTP never answers with */
+export type ApiErrorId = keyof typeof apiCatalog;
+/** every id of the catalog: what the admin API's error bodies carry as `error` */
+export type ErrorId = ReasonId | ApiErrorId;
 
 export function isReasonId(value: string): value is ReasonId {
-  return Object.hasOwn(catalog, value);
+  return Object.hasOwn(smtpCatalog, value);
 }
