@@ -407,6 +407,7 @@ async function startControl(core: Core, accounting: Accounting, workers: { metri
         rates: config.feedback.rates,
         maxReportBytes: config.feedback.maxMessageBytes,
         storeLost: () => identity.describe(),
+        accounting: { records: accounting.records, settle: () => accounting.settle() },
         offboard: async (tenant, returnDir, actor) => {
           const certificate = await offboardTenant({
             tenant,

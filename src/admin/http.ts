@@ -19,7 +19,10 @@ import type { AuditLog, AuditEntry } from './audit.js';
 import { AdminError, type AdminService } from './service.js';
 import { catalog, type ErrorId } from '../domain/catalog.js';
 import { checkToken, type ApiToken } from './tokens.js';
-import { liftRequest, offboardRequest, problemsOf, subjectRequest, suppressRequest, suspendRequest, unsuppressRequest, type Role } from './schemas.js';
+import { accountingQueryRequest, liftRequest, offboardRequest, problemsOf, subjectRequest, suppressionLookupRequest, suppressRequest, suspendRequest, unsuppressRequest, type Role } from './schemas.js';
+import type { AccountingStore } from '../accounting/port.js';
+import type { AccountingRecord } from '../accounting/records.js';
+import { CSV_HEADER, csvRow } from '../accounting/csv.js';
 import { openApiDocument } from './openapi.js';
 import { listenHttp, type RunningHttpServer } from '../observability/listen.js';
 import { feedbackJson, iso, suppressionJson, suspensionJson } from './views.js';
@@ -38,6 +41,8 @@ export interface AdminApiDeps {
     export(tenant: string, address: string): Promise<unknown>;
     erase(tenant: string, address: string): Promise<{ segmentsRewritten: number; recordsRemoved: number; reportsErased: number; stillSuppressed: boolean }>;
   };
+  /** the accounting records (the port every replica shares), and how to have this relay's latest in them */
+  readonly accounting: { readonly records: AccountingStore; settle(): Promise<void> };
   /** the end of a contract: return everything to a directory on this host, delete it all, certify */
   readonly offboard: (tenant: string, returnDir: string, actor: string) => Promise<unknown>;
   /** null while the store is the store this relay knows; else why not: every request then gets 503, tokens included */
@@ -46,7 +51,7 @@ export interface AdminApiDeps {
 
 const JSON_LIMIT = 1024 * 1024;
 
-type Reply = { status: number; body: unknown; contentType?: string };
+type Reply = { status: number; body: unknown; contentType?: string; headers?: Record<string, string> };
 
 interface Ctx {
   readonly token: ApiToken;
@@ -228,6 +233,32 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       },
     },
     {
+      method: 'POST',
+      pattern: new RegExp(`^/api/v1/tenants/${T}/suppressions/lookup$`),
+      action: 'suppression.lookup',
+      roles: EVERYONE,
+      handle: async (ctx) => {
+        const req = parseWith(suppressionLookupRequest, await ctx.body());
+        return { status: 200, body: await admin.lookupSuppression(ctx.tenant!, req.address, deps.now()) };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/v1/tenants/${T}/accounting/query$`),
+      action: 'accounting.query',
+      roles: EVERYONE,
+      handle: async (ctx) => {
+        const req = parseWith(accountingQueryRequest, await ctx.body());
+        const page = await accountingPage(deps, ctx.tenant!, req);
+        ctx.note.detail = { records: page.records.length };
+        if (req.format === 'csv') {
+          const rows = page.records.map(csvRow).filter((r): r is string => r !== null);
+          return { status: 200, body: `${[CSV_HEADER, ...rows].join('\n')}\n`, contentType: 'text/csv; charset=utf-8', headers: page.next ? { 'mailwarden-next-cursor': page.next } : {} };
+        }
+        return { status: 200, body: page };
+      },
+    },
+    {
       method: 'GET',
       pattern: new RegExp(`^/api/v1/tenants/${T}/suppressions/export$`),
       action: 'suppression.export',
@@ -316,7 +347,7 @@ export async function listenAdminApi(host: string, port: number, deps: AdminApiD
     const url = new URL(req.url ?? '/', 'http://admin');
     const send = (r: Reply) => {
       const text = typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
-      res.writeHead(r.status, { 'content-type': r.contentType ?? 'application/json', 'x-request-id': requestId, 'cache-control': 'no-store' }).end(text);
+      res.writeHead(r.status, { ...r.headers, 'content-type': r.contentType ?? 'application/json', 'x-request-id': requestId, 'cache-control': 'no-store' }).end(text);
     };
     const fail = (e: HttpError) => send({ status: e.status, body: { error: { code: e.code, message: e.message, ...(e.problems ? { problems: e.problems } : {}) }, requestId } });
 
@@ -371,6 +402,62 @@ export async function listenAdminApi(host: string, port: number, deps: AdminApiD
   }
 
   return listenHttp(server, host, port, 'admin.port');
+}
+
+/** where a page of an accounting query stopped: the time of its last record, and how many records of that time it gave */
+interface Cursor {
+  readonly t: number;
+  readonly n: number;
+}
+
+function decodeCursor(text: string): Cursor {
+  try {
+    const c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Cursor;
+    if (Number.isFinite(c.t) && Number.isInteger(c.n) && c.n >= 0) return c;
+  } catch {
+    // named below
+  }
+  throw new HttpError('INVALID_INPUT', 'the cursor is not one this API gave', [{ field: 'cursor', message: 'not a next cursor of an earlier answer' }]);
+}
+
+/** a day counts from its start (UTC); `end`: a day as the end of a range includes that whole day */
+function instant(value: string, end: boolean): number {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return Date.parse(`${value}T00:00:00Z`) + (end ? 86_400_000 : 0);
+  return Date.parse(value);
+}
+
+/**
+ * One page of a tenant's accounting records, oldest first, the same query as the CLI's; the
+ * next cursor when there are more. A first page (no cursor) first has this relay's latest
+ * records written where every replica reads them.
+ */
+async function accountingPage(deps: AdminApiDeps, tenant: string, req: z.output<typeof accountingQueryRequest>): Promise<{ records: AccountingRecord[]; next: string | null }> {
+  const cursor = req.cursor ? decodeCursor(req.cursor) : null;
+  if (!cursor) await deps.accounting.settle();
+  const pseudonym = req.address ? await deps.admin.pseudonymOf(tenant, req.address) : undefined;
+  const from = req.from !== undefined ? instant(req.from, false) : undefined;
+  const query = deps.accounting.records.query({
+    tenant,
+    from: cursor ? Math.max(cursor.t, from ?? -Infinity) : from,
+    ...(req.to !== undefined ? { to: instant(req.to, true) } : {}),
+    ...(pseudonym ? { pseudonym } : {}),
+    ...(req.messageId ? { messageId: req.messageId } : {}),
+    archived: req.archived,
+  });
+  const records: AccountingRecord[] = [];
+  let skip = cursor?.n ?? 0;
+  let last = cursor ?? { t: -Infinity, n: 0 };
+  for await (const r of query) {
+    const t = Date.parse(r.time);
+    if (cursor && t === cursor.t && skip > 0) {
+      skip--;
+      continue;
+    }
+    if (records.length === req.limit) return { records, next: Buffer.from(JSON.stringify(last)).toString('base64url') };
+    records.push(r);
+    last = t === last.t ? { t, n: last.n + 1 } : { t, n: 1 };
+  }
+  return { records, next: null };
 }
 
 function toHttpError(err: unknown): HttpError {

@@ -63,6 +63,37 @@ export function openApiDocument(): Record<string, unknown> {
         parameters: [tenantParam],
         post: { summary: 'Remove one address (in the body, never in a URL)', requestBody: { required: true, ...json(ref('UnsuppressRequest')) }, responses: { '200': { description: 'ok', ...json({ type: 'object', properties: { removed: { type: 'boolean' } } }) }, ...errors } },
       },
+      '/tenants/{tenant}/suppressions/lookup': {
+        parameters: [tenantParam],
+        post: {
+          summary: 'Whether one address (in the body, never in a URL) is on the tenant\'s suppression list: reason, source, since, expiry; an address that is not answers only that',
+          requestBody: { required: true, ...json(ref('SuppressionLookupRequest')) },
+          responses: {
+            '200': {
+              description: 'the answer',
+              ...json({ type: 'object', required: ['suppressed'], properties: { suppressed: { type: 'boolean' }, reason: { type: 'string' }, source: { type: 'string' }, since: { type: 'string', format: 'date-time' }, expiresAt: { type: 'string', format: 'date-time' } } }),
+            },
+            ...errors,
+          },
+        },
+      },
+      '/tenants/{tenant}/accounting/query': {
+        parameters: [tenantParam],
+        post: {
+          summary: 'The tenant\'s accounting records, oldest first, a page at a time (the same query as `mailwarden accounting query`): JSON, or PowerMTA-style CSV',
+          requestBody: { required: true, ...json(ref('AccountingQueryRequest')) },
+          responses: {
+            '200': {
+              description: 'a page; `next` (or the Mailwarden-Next-Cursor header with csv) is the cursor of the next page, null on the last',
+              content: {
+                'application/json': { schema: { type: 'object', properties: { records: { type: 'array', items: { type: 'object' } }, next: { type: ['string', 'null'] } } } },
+                'text/csv': { schema: { type: 'string' } },
+              },
+            },
+            ...errors,
+          },
+        },
+      },
       '/tenants/{tenant}/suppressions/export': {
         parameters: [tenantParam],
         get: { summary: 'The list with addresses, as CSV: address,reason,source,created_at,expires_at,pseudonym', responses: { '200': { description: 'ok', content: { 'text/csv': { schema: { type: 'string' } } } }, ...errors } },

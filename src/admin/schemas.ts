@@ -67,6 +67,26 @@ export const offboardRequest = z
 
 export const unsuppressRequest = z.strictObject({ address: text(320).pipe(z.string().min(3)) }).register(apiSchemas, { id: 'UnsuppressRequest' });
 
+export const suppressionLookupRequest = z
+  .strictObject({ address: text(320).pipe(z.string().min(3)).describe('in the body, never in a URL') })
+  .register(apiSchemas, { id: 'SuppressionLookupRequest' });
+
+/** a day (2026-11-21, from its start) or a time with its offset */
+const dayOrTime = z.union([z.iso.date(), isoDate]);
+
+export const accountingQueryRequest = z
+  .strictObject({
+    from: dayOrTime.optional().describe('inclusive: a day (from its start, UTC) or a time'),
+    to: dayOrTime.optional().describe('exclusive; a day includes that whole day'),
+    address: text(320).pipe(z.string().min(3)).optional().describe('only the records of this address (by its pseudonym; the answer holds pseudonyms)'),
+    messageId: text(998).pipe(z.string().min(1)).optional(),
+    archived: z.boolean().default(true).describe('archived days too'),
+    limit: z.number().int().min(1).max(10_000).default(1000),
+    cursor: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, 'the next cursor of an earlier answer').optional(),
+    format: z.enum(['json', 'csv']).default('json').describe('csv: PowerMTA-style accounting columns; the next cursor is then in the Mailwarden-Next-Cursor header'),
+  })
+  .register(apiSchemas, { id: 'AccountingQueryRequest' });
+
 export const suspensionView = z
   .object({
     id: z.string(),

@@ -161,6 +161,33 @@ export class AdminService {
     return removed;
   }
 
+  /**
+   * Whether one address is on the tenant's suppression list, and why: what the tenant may
+   * know about its own list. An address that is not (or no longer) suppressed answers only that.
+   */
+  async lookupSuppression(tenant: TenantId, address: string, now: number): Promise<{ suppressed: false } | { suppressed: true; reason: string; source?: string; since: string; expiresAt?: string }> {
+    const key = await this.#tenantKey(tenant);
+    const parsed = parseMailAddress(address.trim());
+    if (!parsed) throw new AdminError('INVALID_INPUT', 'not an email address', ['address: not an email address']);
+    const entry = await this.store.getSuppression(tenant, key.pseudonym(parsed.matchForm));
+    if (!entry || (entry.expiresAt !== undefined && entry.expiresAt <= now)) return { suppressed: false };
+    return {
+      suppressed: true,
+      reason: entry.reason,
+      ...(entry.source ? { source: entry.source } : {}),
+      since: new Date(entry.createdAt).toISOString(),
+      ...(entry.expiresAt !== undefined ? { expiresAt: new Date(entry.expiresAt).toISOString() } : {}),
+    };
+  }
+
+  /** The tenant's keyed pseudonym of an address, for a query by address; the address is not kept. */
+  async pseudonymOf(tenant: TenantId, address: string): Promise<string> {
+    const key = await this.#tenantKey(tenant);
+    const parsed = parseMailAddress(address.trim());
+    if (!parsed) throw new AdminError('INVALID_INPUT', 'not an email address', ['address: not an email address']);
+    return key.pseudonym(parsed.matchForm);
+  }
+
   /** Entries without addresses: what any listing may show. */
   async *suppressionEntries(tenant: TenantId): AsyncIterable<SuppressionEntry> {
     await this.#tenantKey(tenant);

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import { runLogRetention } from '../observability/log-files.js';
 import { audited, UsageError, withService, type Io } from './policy-commands.js';
-import type { AccountingRecord } from '../accounting/records.js';
+import { CSV_HEADER, csvRow } from '../accounting/csv.js';
 import { parseMailAddress } from '../domain/mailbox.js';
 import { eraseSubject, exportSubject } from '../accounting/subject.js';
 import { askRelay, relayOf } from './relay-call.js';
@@ -47,8 +47,6 @@ export async function retentionRun(config: Config, args: string[], io: Io): Prom
   return 0;
 }
 
-/** PowerMTA accounting record types, for tools that read its CSV */
-const PMTA_TYPE: Record<string, string> = { relayed: 'd', deferred: 't', bounced: 'b', rejected: 'b', complained: 'f' };
 
 export async function accountingQuery(config: Config, args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
@@ -89,7 +87,7 @@ export async function accountingQuery(config: Config, args: string[], io: Io): P
       if (!parsed) throw new UsageError('--address: not an email address');
       pseudonym = key.pseudonym(parsed.matchForm);
     }
-    if (format === 'csv') io.out('type,timeLogged,orig,origDomain,rcpt,rcptDomain,dsnAction,dsnStatus,dsnDiag,bodySize,msgId,jobId,reason');
+    if (format === 'csv') io.out(CSV_HEADER);
     const rows = records.query({
       tenant,
       from,
@@ -106,7 +104,10 @@ export async function accountingQuery(config: Config, args: string[], io: Io): P
     for await (const r of rows) {
       n++;
       if (format === 'jsonl') io.out(JSON.stringify(r));
-      else if (PMTA_TYPE[r.type]) io.out(csvRow(r));
+      else {
+        const row = csvRow(r);
+        if (row !== null) io.out(row);
+      }
       if (n % 100_000 === 0) io.err(`  ${n} record(s) so far`);
     }
   });
@@ -115,30 +116,6 @@ export async function accountingQuery(config: Config, args: string[], io: Io): P
   return 0;
 }
 
-function csvRow(r: AccountingRecord): string {
-  const o = r as AccountingRecord & Record<string, unknown>;
-  const sender = o.sender as { p: string; d: string } | null | undefined;
-  const rcpt = o.recipient as { p: string; d: string } | undefined;
-  const upstream = o.upstream as { code: number; enhanced?: string; text: string } | undefined;
-  const status = upstream?.enhanced ?? (o.enhanced as string | undefined) ?? (o.code !== undefined ? String(o.code) : '');
-  const action = r.type === 'relayed' ? 'relayed' : r.type === 'deferred' ? 'delayed' : r.type === 'complained' ? 'complaint' : 'failed';
-  const cells = [
-    r.type === 'bounced' && o.via === 'report' ? 'rb' : PMTA_TYPE[r.type]!,
-    r.time,
-    sender?.p ?? '',
-    sender?.d ?? '',
-    rcpt?.p ?? '',
-    rcpt?.d ?? '',
-    action,
-    status,
-    upstream?.text ?? (o.reason as string | undefined) ?? (o.rule as string | undefined) ?? (o.feedbackType as string | undefined) ?? '',
-    o.size !== undefined ? String(o.size) : '',
-    (o.messageId as string | undefined) ?? '',
-    (o.tx as string | undefined) ?? '',
-    (o.reason as string | undefined) ?? '',
-  ];
-  return cells.map((c) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',');
-}
 
 export async function subject(config: Config, args: string[], io: Io): Promise<number> {
   const [sub, ...rest] = args;

@@ -50,7 +50,7 @@ describe('admin API', () => {
     } catch {
       json = null;
     }
-    return { status: res.status, json, text, requestId: res.headers.get('x-request-id') };
+    return { status: res.status, json, text, requestId: res.headers.get('x-request-id'), nextCursor: res.headers.get('mailwarden-next-cursor') };
   }
 
   function audit(): Array<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -202,11 +202,52 @@ describe('admin API', () => {
     expect(garbage.json.error.code).toBe('NOT_A_REPORT');
   });
 
+  it('a tenant looks up one of its addresses and reads its own accounting records a page at a time; never another tenant\'s', async () => {
+    const to = ['page-1@example.org', 'page-2@example.org', 'page-3@example.org'];
+    const sent = await sendMail({ port: relay.port, user: 'acme', pass: ACME_PASSWORD, from: 'alice@acme.test', to, message: 'From: alice@acme.test\r\nMessage-ID: <paged@acme.test>\r\nSubject: s\r\n\r\nb\r\n' });
+    expect(sent.ok).toBe(true);
+
+    // one address, in the body: suppressed (why, since when), or only "no"
+    expect((await call('POST', '/tenants/acme/suppressions', tokens.acme!, { entries: [{ address: 'looked-up@example.org', reason: 'manual', source: 'helpdesk' }] })).status).toBe(201);
+    const yes = await call('POST', '/tenants/acme/suppressions/lookup', tokens.acme!, { address: 'Looked-Up@Example.org' });
+    expect(yes.status).toBe(200);
+    expect(yes.json).toEqual({ suppressed: true, reason: 'manual', source: 'helpdesk', since: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect((await call('POST', '/tenants/acme/suppressions/lookup', tokens.acme!, { address: 'never-seen@example.org' })).json).toEqual({ suppressed: false });
+    expect((await call('POST', '/tenants/globex/suppressions/lookup', tokens.acme!, { address: 'looked-up@example.org' })).status).toBe(404);
+    expect((await call('POST', '/tenants/acme/suppressions/lookup', tokens.acme!, { address: 'not an address' })).json.error.problems).toEqual([{ field: 'address', message: 'address: not an email address' }]);
+
+    // its own records, a page at a time; the first page has the relay's latest records
+    const first = await call('POST', '/tenants/acme/accounting/query', tokens.acme!, { messageId: '<paged@acme.test>', limit: 2 });
+    expect(first.status).toBe(200);
+    expect(first.json.records).toHaveLength(2);
+    expect(first.json.next).toEqual(expect.any(String));
+    const second = await call('POST', '/tenants/acme/accounting/query', tokens.acme!, { messageId: '<paged@acme.test>', limit: 2, cursor: first.json.next });
+    expect(second.json).toEqual({ records: [expect.objectContaining({ type: 'relayed', tenant: 'acme' })], next: null });
+    const all = [...first.json.records, ...second.json.records] as Array<{ recipient: { p: string } }>;
+    expect(new Set(all.map((r) => r.recipient.p)).size).toBe(3);
+    // by address: pseudonyms in the answer, never the address
+    const one = await call('POST', '/tenants/acme/accounting/query', tokens.acme!, { address: 'page-2@example.org' });
+    expect(one.json.records).toEqual([expect.objectContaining({ type: 'relayed', messageId: '<paged@acme.test>' })]);
+    expect(one.text).not.toContain('page-2@');
+    // PowerMTA-style CSV; the cursor in a header
+    const csv = await call('POST', '/tenants/acme/accounting/query', tokens.acme!, { messageId: '<paged@acme.test>', format: 'csv', limit: 2 });
+    expect(csv.text.split('\n')[0]).toBe('type,timeLogged,orig,origDomain,rcpt,rcptDomain,dsnAction,dsnStatus,dsnDiag,bodySize,msgId,jobId,reason');
+    expect(csv.text.trim().split('\n').slice(1).map((l) => l.split(',')[0])).toEqual(['d', 'd']);
+    expect(csv.nextCursor).toBe(first.json.next);
+    // precise errors, and no other tenant's records
+    const bad = await call('POST', '/tenants/acme/accounting/query', tokens.acme!, { cursor: 'bm90LWEtY3Vyc29y', limit: 0, format: 'xml' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.problems.map((p: { field: string }) => p.field).sort()).toEqual(['format', 'limit']);
+    expect((await call('POST', '/tenants/acme/accounting/query', tokens.acme!, { cursor: 'bm90LWEtY3Vyc29y' })).json.error.problems).toEqual([{ field: 'cursor', message: 'not a next cursor of an earlier answer' }]);
+    expect((await call('POST', '/tenants/globex/accounting/query', tokens.acme!, {})).status).toBe(404);
+    expect((await call('POST', '/tenants/globex/accounting/query', tokens.desk!, {})).status).toBe(200);
+  });
+
   it('describes itself in OpenAPI, and the audit log holds no address', async () => {
     const doc = await call('GET', '/openapi.json', null);
     expect(doc.status).toBe(200);
     expect(doc.json.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.json.components.schemas).sort()).toEqual(['Error', 'FeedbackRecord', 'LiftRequest', 'OffboardRequest', 'SubjectRequest', 'SuppressRequest', 'SuppressionEntry', 'SuspendRequest', 'Suspension', 'Tenant', 'UnsuppressRequest']);
+    expect(Object.keys(doc.json.components.schemas).sort()).toEqual(['AccountingQueryRequest', 'Error', 'FeedbackRecord', 'LiftRequest', 'OffboardRequest', 'SubjectRequest', 'SuppressRequest', 'SuppressionEntry', 'SuppressionLookupRequest', 'SuspendRequest', 'Suspension', 'Tenant', 'UnsuppressRequest']);
     expect(doc.json.components.schemas.SuspendRequest.required).toEqual(['scope', 'reason']);
     expect(Object.keys(doc.json.paths)).toContain('/tenants/{tenant}/suspensions/{id}/lift');
     const text = readFileSync(relay.config.admin.auditLog, 'utf8');
