@@ -408,6 +408,10 @@ async function startControl(core: Core, accounting: Accounting, workers: { metri
         maxReportBytes: config.feedback.maxMessageBytes,
         storeLost: () => identity.describe(),
         accounting: { records: accounting.records, settle: () => accounting.settle() },
+        tenantsChanged: async () => {
+          await tenants.load();
+          workers?.tenantsChanged();
+        },
         offboard: async (tenant, returnDir, actor) => {
           const certificate = await offboardTenant({
             tenant,

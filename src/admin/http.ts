@@ -5,7 +5,7 @@
 // own tenant's data (another tenant's resources answer 404, as if they did not exist) and
 // never suspensions or feedback (403). Bad input gets 400 naming the field and changes
 // nothing. Every request, allowed or not, goes to the audit log.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -18,14 +18,15 @@ import { windowName } from '../feedback/rates.js';
 import type { AuditLog, AuditEntry } from './audit.js';
 import { AdminError, type AdminService } from './service.js';
 import { catalog, type ErrorId } from '../domain/catalog.js';
-import { checkToken, type ApiToken } from './tokens.js';
+import { checkToken, newToken, type ApiToken } from './tokens.js';
+import { hashPassword } from '../tenants/password.js';
 import { accountingQueryRequest, liftRequest, offboardRequest, problemsOf, subjectRequest, suppressionLookupRequest, suppressRequest, suspendRequest, unsuppressRequest, type Role } from './schemas.js';
 import type { AccountingStore } from '../accounting/port.js';
 import type { AccountingRecord } from '../accounting/records.js';
 import { CSV_HEADER, csvRow } from '../accounting/csv.js';
 import { openApiDocument } from './openapi.js';
 import { listenHttp, type RunningHttpServer } from '../observability/listen.js';
-import { feedbackJson, iso, suppressionJson, suspensionJson } from './views.js';
+import { feedbackJson, iso, suppressionJson, suspensionJson, tenantFeedbackJson } from './views.js';
 
 export interface AdminApiDeps {
   readonly admin: AdminService;
@@ -43,6 +44,8 @@ export interface AdminApiDeps {
   };
   /** the accounting records (the port every replica shares), and how to have this relay's latest in them */
   readonly accounting: { readonly records: AccountingStore; settle(): Promise<void> };
+  /** a tenant's login changed: this relay (and its workers) read the tenants again now */
+  readonly tenantsChanged?: () => Promise<void>;
   /** the end of a contract: return everything to a directory on this host, delete it all, certify */
   readonly offboard: (tenant: string, returnDir: string, actor: string) => Promise<unknown>;
   /** null while the store is the store this relay knows; else why not: every request then gets 503, tokens included */
@@ -296,6 +299,58 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
         const req = parseWith(offboardRequest, await ctx.body());
         ctx.note.detail = { returnDir: req.returnDir };
         return { status: 200, body: await deps.offboard(ctx.tenant!, req.returnDir, actorOf(ctx.token)) };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^/api/v1/tenants/${T}/feedback$`),
+      action: 'feedback.list',
+      roles: EVERYONE,
+      handle: async (ctx) => {
+        const limit = Number(ctx.query.get('limit') ?? 100);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError('INVALID_INPUT', 'limit must be a whole number from 1 to 1000', [{ field: 'limit', message: 'from 1 to 1000' }]);
+        const reports = await store.listFeedbackReports(ctx.tenant!, { limit });
+        // the tenant's view: what each report says about its mail; the provider's notes are staff's
+        return { status: 200, body: { reports: reports.map((r) => (ctx.token.role === 'tenant' ? tenantFeedbackJson(r) : feedbackJson(r))) } };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/v1/tenants/${T}/password/rotate$`),
+      action: 'tenant.password',
+      roles: EVERYONE,
+      handle: async (ctx) => {
+        const record = await store.getTenant(ctx.tenant!);
+        if (!record?.username) throw new HttpError('INVALID_INPUT', `tenant ${ctx.tenant} relays by network and has no login`, [{ field: 'tenant', message: 'has no login' }]);
+        // made here, shown once, kept only as its scrypt hash
+        const password = randomBytes(24).toString('base64url');
+        await admin.setPassword(ctx.tenant!, await hashPassword(password));
+        await deps.tenantsChanged?.();
+        return { status: 200, body: { username: record.username, password } };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/api\/v1\/tokens\/rotate$/,
+      action: 'token.rotate',
+      roles: EVERYONE,
+      handle: async (ctx) => {
+        // the token that asks is replaced by one of the same role, tenant, name and lifetime, and revoked
+        const old = ctx.token;
+        const now = deps.now();
+        const lifetime = old.expiresAt !== undefined ? old.expiresAt - old.createdAt : undefined;
+        const { record, token } = newToken({
+          role: old.role,
+          ...(old.tenant ? { tenant: old.tenant } : {}),
+          ...(old.name ? { name: old.name } : {}),
+          createdAt: now,
+          createdBy: actorOf(old),
+          ...(lifetime !== undefined ? { expiresAt: now + lifetime } : {}),
+        });
+        await store.putApiToken(record);
+        await store.putApiToken({ ...old, revokedAt: now });
+        ctx.note.detail = { token: old.id, replacedBy: record.id };
+        return { status: 201, body: { id: record.id, token, ...(record.expiresAt !== undefined ? { expiresAt: iso(record.expiresAt)! } : {}) } };
       },
     },
     {

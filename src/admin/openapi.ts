@@ -94,6 +94,21 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
       },
+      '/tenants/{tenant}/feedback': {
+        parameters: [tenantParam],
+        get: {
+          summary: 'The tenant\'s complaint and bounce reports, newest first; a tenant token sees what each says about its mail, without the provider\'s notes',
+          parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } }],
+          responses: { '200': { description: 'ok', ...json({ type: 'object', properties: { reports: { type: 'array', items: { type: 'object' } } } }) }, ...errors },
+        },
+      },
+      '/tenants/{tenant}/password/rotate': {
+        parameters: [tenantParam],
+        post: {
+          summary: 'A new SMTP password for the tenant\'s login, made by the relay and shown once in the answer (kept only as its scrypt hash); the old one stops working at once on this relay, at the next tenant refresh on the others',
+          responses: { '200': { description: 'the login and its new password', ...json({ type: 'object', properties: { username: { type: 'string' }, password: { type: 'string' } } }) }, ...errors },
+        },
+      },
       '/tenants/{tenant}/suppressions/export': {
         parameters: [tenantParam],
         get: { summary: 'The list with addresses, as CSV: address,reason,source,created_at,expires_at,pseudonym', responses: { '200': { description: 'ok', content: { 'text/csv': { schema: { type: 'string' } } } }, ...errors } },
@@ -116,6 +131,12 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'End of contract (operator): return all of the tenant\'s data to a directory on the relay\'s host, delete it everywhere with the tenant\'s key, and answer with the deletion certificate',
           requestBody: { required: true, ...json(ref('OffboardRequest')) },
           responses: { '200': { description: 'the deletion certificate', ...json({ type: 'object' }) }, ...errors },
+        },
+      },
+      '/tokens/rotate': {
+        post: {
+          summary: 'Replace the token that asks: a new one of the same role, tenant, name and lifetime, shown once; the asking token is revoked',
+          responses: { '201': { description: 'the new token', ...json({ type: 'object', properties: { id: { type: 'string' }, token: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } } }) }, ...errors },
         },
       },
       '/feedback': {

@@ -17,3 +17,19 @@ export function feedbackJson(r: FeedbackRecord, duplicate?: boolean) {
   const { sealedReport: _kept, sha256: _sha, truncated: _t, ...rest } = r;
   return { ...rest, receivedAt: iso(r.receivedAt)!, ...(duplicate === undefined ? {} : { duplicate }) };
 }
+
+/** A report as its tenant sees it: what it says about the tenant's mail, without the provider's own notes and channels. */
+export function tenantFeedbackJson(r: FeedbackRecord) {
+  return {
+    id: r.id,
+    receivedAt: iso(r.receivedAt)!,
+    kind: r.kind,
+    outcome: r.outcome,
+    feedbackTypes: r.feedbackTypes,
+    bounces: r.bounces,
+    counts: r.counts,
+    ...(r.senderDomain ? { senderDomain: r.senderDomain } : {}),
+    ...(r.messageRef ? { messageRef: r.messageRef } : {}),
+    ...(r.erasedAt !== undefined ? { erasedAt: iso(r.erasedAt)! } : {}),
+  };
+}

@@ -243,6 +243,43 @@ describe('admin API', () => {
     expect((await call('POST', '/tenants/globex/accounting/query', tokens.desk!, {})).status).toBe(200);
   });
 
+  it('a tenant reads its own reports, rotates its SMTP password and its API token', async () => {
+    // its reports: what each says about its mail, not the provider's notes; no other tenant's
+    const own = await call('GET', '/tenants/acme/feedback', tokens.acme!);
+    expect(own.status).toBe(200);
+    expect(own.json.reports.length).toBeGreaterThan(0);
+    for (const r of own.json.reports) {
+      expect(r).toMatchObject({ id: expect.any(String), kind: expect.any(String), counts: expect.any(Object) });
+      expect(r).not.toHaveProperty('notes');
+      expect(r).not.toHaveProperty('via');
+    }
+    expect((await call('GET', '/tenants/acme/feedback', tokens.desk!)).json.reports[0]).toHaveProperty('notes');
+    expect((await call('GET', '/tenants/globex/feedback', tokens.acme!)).status).toBe(404);
+    expect((await call('GET', '/tenants/acme/feedback?limit=0', tokens.acme!)).json.error.problems).toEqual([{ field: 'limit', message: 'from 1 to 1000' }]);
+
+    // a new SMTP password, shown once: the old one stops working at once
+    const rotated = await call('POST', '/tenants/acme/password/rotate', tokens.acme!);
+    expect(rotated.status).toBe(200);
+    expect(rotated.json).toEqual({ username: 'acme', password: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/) });
+    const old = await authedSession(relay.port, 'acme', ACME_PASSWORD).then(() => 'accepted', (err: Error) => err.message);
+    expect(old).toMatch(/535 5\.7\.8/);
+    const fresh = await authedSession(relay.port, 'acme', rotated.json.password);
+    expect(await fresh.command('MAIL FROM:<alice@acme.test>')).toMatch(/^250/);
+    fresh.destroy();
+    expect((await call('POST', '/tenants/globex/password/rotate', tokens.acme!)).status).toBe(404);
+    expect(readFileSync(relay.config.admin.auditLog, 'utf8')).not.toContain(rotated.json.password);
+
+    // its own API token, replaced: the old one is revoked, the new one has the same role and tenant
+    const replaced = await call('POST', '/tokens/rotate', tokens.acme!);
+    expect(replaced.status).toBe(201);
+    // the old token had no expiry, so neither has the new one
+    expect(replaced.json).toEqual({ id: expect.any(String), token: expect.stringMatching(/^mwt_/) });
+    expect((await call('GET', '/tenants/acme', tokens.acme!)).status).toBe(401);
+    expect((await call('GET', '/tenants/acme', replaced.json.token)).status).toBe(200);
+    expect((await call('GET', '/tenants/globex', replaced.json.token)).status).toBe(404);
+    tokens.acme = replaced.json.token;
+  });
+
   it('describes itself in OpenAPI, and the audit log holds no address', async () => {
     const doc = await call('GET', '/openapi.json', null);
     expect(doc.status).toBe(200);
