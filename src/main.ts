@@ -408,6 +408,7 @@ async function startControl(core: Core, accounting: Accounting, workers: { metri
         maxReportBytes: config.feedback.maxMessageBytes,
         storeLost: () => identity.describe(),
         accounting: { records: accounting.records, settle: () => accounting.settle() },
+        tenantDefaults: config.limits,
         tenantsChanged: async () => {
           await tenants.load();
           workers?.tenantsChanged();

@@ -18,9 +18,10 @@ import { windowName } from '../feedback/rates.js';
 import type { AuditLog, AuditEntry } from './audit.js';
 import { AdminError, type AdminService } from './service.js';
 import { catalog, type ErrorId } from '../domain/catalog.js';
-import { checkToken, newToken, type ApiToken } from './tokens.js';
+import { checkToken, newToken, tokenExpiry, type ApiToken } from './tokens.js';
+import { tenantSchema, type Config } from '../config/schema.js';
 import { hashPassword } from '../tenants/password.js';
-import { accountingQueryRequest, liftRequest, offboardRequest, problemsOf, subjectRequest, suppressionLookupRequest, suppressRequest, suspendRequest, unsuppressRequest, type Role } from './schemas.js';
+import { accountingQueryRequest, tokenCreateRequest, liftRequest, offboardRequest, problemsOf, subjectRequest, suppressionLookupRequest, suppressRequest, suspendRequest, unsuppressRequest, type Role } from './schemas.js';
 import type { AccountingStore } from '../accounting/port.js';
 import type { AccountingRecord } from '../accounting/records.js';
 import { CSV_HEADER, csvRow } from '../accounting/csv.js';
@@ -44,6 +45,8 @@ export interface AdminApiDeps {
   };
   /** the accounting records (the port every replica shares), and how to have this relay's latest in them */
   readonly accounting: { readonly records: AccountingStore; settle(): Promise<void> };
+  /** the configuration's default rate limits, for a tenant made through the API */
+  readonly tenantDefaults: Config['limits'];
   /** a tenant's login changed: this relay (and its workers) read the tenants again now */
   readonly tenantsChanged?: () => Promise<void>;
   /** the end of a contract: return everything to a directory on this host, delete it all, certify */
@@ -139,6 +142,66 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       handle: async (ctx) => {
         const ids = ctx.token.role === 'tenant' ? [ctx.token.tenant!] : (await store.listTenants()).map((t) => t.id);
         return { status: 200, body: { tenants: await Promise.all(ids.map(tenantView)) } };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/api\/v1\/tenants$/,
+      action: 'tenant.add',
+      roles: ['operator'],
+      handle: async (ctx) => {
+        // the configuration's tenant schema; a login gets a password made here, shown once
+        const input = parseWith(tenantSchema.omit({ password: true }), await ctx.body());
+        const password = input.username ? randomBytes(24).toString('base64url') : undefined;
+        const record = await admin.addTenant({ ...input, ...(password ? { password: await hashPassword(password) } : {}) }, deps.tenantDefaults);
+        await deps.tenantsChanged?.();
+        ctx.note.detail = { tenant: record.id };
+        return { status: 201, body: { ...(await tenantView(record.id)), ...(password ? { password } : {}) } };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/v1\/tokens$/,
+      action: 'token.list',
+      roles: ['operator'],
+      handle: async () => ({ status: 200, body: { tokens: (await store.listApiTokens()).map(tokenJson) } }),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/api\/v1\/tokens$/,
+      action: 'token.create',
+      roles: ['operator'],
+      handle: async (ctx) => {
+        const req = parseWith(tokenCreateRequest, await ctx.body());
+        if (req.tenant !== undefined && !(await store.getTenant(req.tenant))) throw new HttpError('INVALID_INPUT', `no tenant ${req.tenant}`, [{ field: 'tenant', message: 'no such tenant' }]);
+        const now = deps.now();
+        const expiresAt = tokenExpiry(req.expires, now);
+        const { record, token } = newToken({
+          role: req.role,
+          ...(req.tenant ? { tenant: req.tenant } : {}),
+          ...(req.name ? { name: req.name } : {}),
+          createdAt: now,
+          createdBy: actorOf(ctx.token),
+          ...(expiresAt ? { expiresAt } : {}),
+        });
+        await store.putApiToken(record);
+        ctx.note.detail = { token: record.id, role: record.role };
+        return { status: 201, body: { ...tokenJson(record), token } };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/api\/v1\/tokens\/([0-9a-f]{10})\/revoke$/,
+      action: 'token.revoke',
+      roles: ['operator'],
+      handle: async (ctx) => {
+        const id = ctx.params[0]!;
+        const t = await store.getApiToken(id);
+        if (!t) throw new HttpError('NOT_FOUND', `no token ${id}`);
+        const revoked = t.revokedAt !== undefined ? t : { ...t, revokedAt: deps.now() };
+        if (t.revokedAt === undefined) await store.putApiToken(revoked);
+        ctx.note.detail = { token: id };
+        return { status: 200, body: tokenJson(revoked) };
       },
     },
     { method: 'GET', pattern: new RegExp(`^/api/v1/tenants/${T}$`), action: 'tenant.read', roles: EVERYONE, handle: async (ctx) => ({ status: 200, body: await tenantView(ctx.tenant!) }) },
@@ -379,6 +442,20 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       },
     },
   ];
+}
+
+/** a token as listings show it: never its secret or the secret's hash */
+function tokenJson(t: ApiToken) {
+  return {
+    id: t.id,
+    role: t.role,
+    ...(t.tenant ? { tenant: t.tenant } : {}),
+    ...(t.name ? { name: t.name } : {}),
+    createdAt: iso(t.createdAt)!,
+    createdBy: t.createdBy,
+    ...(t.expiresAt !== undefined ? { expiresAt: iso(t.expiresAt)! } : {}),
+    ...(t.revokedAt !== undefined ? { revokedAt: iso(t.revokedAt)! } : {}),
+  };
 }
 
 function actorOf(token: ApiToken): string {

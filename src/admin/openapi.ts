@@ -32,7 +32,26 @@ export function openApiDocument(): Record<string, unknown> {
     security: [{ bearer: [] }],
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas },
     paths: {
-      '/tenants': { get: { summary: 'Tenants with their volumes and rates (a tenant token: its own)', responses: { '200': { description: 'ok', ...json({ type: 'object', properties: { tenants: { type: 'array', items: ref('Tenant') } } }) }, ...errors } } },
+      '/tenants': {
+        get: { summary: 'Tenants with their volumes and rates (a tenant token: its own)', responses: { '200': { description: 'ok', ...json({ type: 'object', properties: { tenants: { type: 'array', items: ref('Tenant') } } }) }, ...errors } },
+        post: {
+          summary: 'A new tenant (operator), as the configuration\'s tenants are written, without a password: a tenant with a username gets one made by the relay, shown once in the answer',
+          requestBody: { required: true, ...json({ type: 'object', required: ['id', 'domains'], properties: { id: { type: 'string' }, username: { type: 'string' }, domains: { type: 'array', items: { type: 'string' } }, networks: { type: 'array', items: { type: 'string' } }, limits: { type: 'object' }, abuseContact: { type: 'object' } } }) },
+          responses: { '201': { description: 'the tenant, and its password when it logs in', ...json({ type: 'object' }) }, ...errors },
+        },
+      },
+      '/tokens': {
+        get: { summary: 'API tokens (operator): id, role, tenant, name, times; never a secret', responses: { '200': { description: 'ok', ...json({ type: 'object', properties: { tokens: { type: 'array', items: { type: 'object' } } } }) }, ...errors } },
+        post: {
+          summary: 'A new API token (operator), shown once; 90 days unless expires says otherwise',
+          requestBody: { required: true, ...json(ref('TokenCreateRequest')) },
+          responses: { '201': { description: 'the token', ...json({ type: 'object' }) }, ...errors },
+        },
+      },
+      '/tokens/{id}/revoke': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{10}$' } }],
+        post: { summary: 'Revoke a token (operator)', responses: { '200': { description: 'the token, revoked', ...json({ type: 'object' }) }, ...errors } },
+      },
       '/tenants/{tenant}': { parameters: [tenantParam], get: { summary: 'One tenant with its volumes and rates', responses: { '200': { description: 'ok', ...json(ref('Tenant')) }, ...errors } } },
       '/tenants/{tenant}/suspensions': {
         parameters: [tenantParam],

@@ -166,3 +166,13 @@ export type SuppressRequest = z.output<typeof suppressRequest>;
 export function problemsOf(error: z.ZodError): Array<{ field: string; message: string }> {
   return error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
 }
+
+export const tokenCreateRequest = z
+  .strictObject({
+    role: z.enum(['operator', 'abuse-desk', 'tenant']),
+    tenant: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).optional().describe('with role tenant, and only with it'),
+    name: text(100).pipe(z.string().min(1)).optional(),
+    expires: z.string().regex(/^(\d+d|never)$/, 'a number of days such as 90d, or never').default('90d'),
+  })
+  .refine((t) => (t.role === 'tenant') === (t.tenant !== undefined), { message: 'tenant goes with role tenant, and only with it', path: ['tenant'] })
+  .register(apiSchemas, { id: 'TokenCreateRequest' });

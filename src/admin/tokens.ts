@@ -29,3 +29,18 @@ export async function checkToken(header: string | undefined, store: TokenStore, 
   if (token.expiresAt !== undefined && token.expiresAt <= now) return { ok: false, why: 'expired' };
   return { ok: true, token };
 }
+
+const DAY = 86_400_000;
+
+/**
+ * A token's expiry as the CLI's --expires and the API's `expires` give it: "90d" (a number of
+ * days), or "never"; absent means 90 days, so a token that is forgotten does not work forever.
+ * Returns the time, undefined for never, or null when the text is neither.
+ */
+export function tokenExpiry(text: string | undefined, now: number): number | undefined | null {
+  const given = text ?? '90d';
+  if (given === 'never') return undefined;
+  const m = /^(\d+)d$/.exec(given);
+  if (!m || Number(m[1]) < 1) return null;
+  return now + Number(m[1]) * DAY;
+}

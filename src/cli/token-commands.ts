@@ -4,10 +4,9 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import { ROLES, type Role } from '../admin/schemas.js';
-import { newToken } from '../admin/tokens.js';
+import { newToken, tokenExpiry } from '../admin/tokens.js';
 import { audited, UsageError, withService, type Io } from './policy-commands.js';
 
-const DAY = 86_400_000;
 
 export async function token(config: Config, args: string[], io: Io): Promise<number> {
   const [sub, ...rest] = args;
@@ -18,13 +17,8 @@ export async function token(config: Config, args: string[], io: Io): Promise<num
       if (!role || !ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
       if ((role === 'tenant') !== (values.tenant !== undefined)) throw new UsageError('--tenant T goes with --role tenant, and only with it');
       // a token that is forgotten should not work forever: 90 days unless said otherwise
-      let expiresAt: number | undefined;
-      const expires = values.expires ?? '90d';
-      if (expires !== 'never') {
-        const m = /^(\d+)d$/.exec(expires);
-        if (!m || Number(m[1]) < 1) throw new UsageError(`--expires: "${expires}" is not a number of days such as 90d, or never`);
-        expiresAt = Date.now() + Number(m[1]) * DAY;
-      }
+      const expiresAt = tokenExpiry(values.expires, Date.now());
+      if (expiresAt === null) throw new UsageError(`--expires: "${values.expires}" is not a number of days such as 90d, or never`);
       return withService(config, async (_svc, store) => {
         if (values.tenant !== undefined && !(await store.getTenant(values.tenant))) throw new UsageError(`no tenant "${values.tenant}"`);
         const { record, token: secret } = newToken({

@@ -280,11 +280,38 @@ describe('admin API', () => {
     tokens.acme = replaced.json.token;
   });
 
+  it('operators make tenants and tokens through the API too; nobody else may', async () => {
+    const made = await call('POST', '/tenants', tokens.operator!, { id: 'initech', username: 'initech', domains: ['initech.test'] });
+    expect(made.status).toBe(201);
+    expect(made.json).toMatchObject({ id: 'initech', domains: ['initech.test'], username: 'initech', password: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/) });
+    // the relay takes the new tenant up at once: it logs in with the password it was given
+    const s = await authedSession(relay.port, 'initech', made.json.password);
+    expect(await s.command('MAIL FROM:<pm@initech.test>')).toMatch(/^250/);
+    s.destroy();
+    expect((await call('POST', '/tenants', tokens.operator!, { id: 'initech', username: 'initech-2', domains: ['initech.test'] })).json.error.message).toContain('exists already');
+    expect((await call('POST', '/tenants', tokens.operator!, { id: 'Bad Id', domains: [] })).json.error.problems.map((p: { field: string }) => p.field).sort()).toEqual(['domains', 'id']);
+    expect((await call('POST', '/tenants', tokens.desk!, { id: 'other', domains: ['other.test'] })).status).toBe(403);
+
+    const token = await call('POST', '/tokens', tokens.operator!, { role: 'tenant', tenant: 'initech', name: 'initech portal' });
+    expect(token.status).toBe(201);
+    expect(token.json).toMatchObject({ role: 'tenant', tenant: 'initech', name: 'initech portal', token: expect.stringMatching(/^mwt_/), expiresAt: expect.any(String) });
+    expect(Date.parse(token.json.expiresAt) - Date.now()).toBeGreaterThan(89 * 86_400_000);
+    expect((await call('GET', '/tenants/initech', token.json.token)).status).toBe(200);
+    const listed = await call('GET', '/tokens', tokens.operator!);
+    expect(listed.json.tokens.find((t: { id: string }) => t.id === token.json.id)).toMatchObject({ role: 'tenant', tenant: 'initech' });
+    expect(listed.text).not.toMatch(/secretHash|mwt_/);
+    expect((await call('POST', `/tokens/${token.json.id}/revoke`, tokens.operator!)).json).toMatchObject({ id: token.json.id, revokedAt: expect.any(String) });
+    expect((await call('GET', '/tenants/initech', token.json.token)).status).toBe(401);
+    expect((await call('POST', '/tokens', tokens.operator!, { role: 'tenant' })).json.error.problems).toEqual([{ field: 'tenant', message: 'tenant goes with role tenant, and only with it' }]);
+    expect((await call('POST', '/tokens', tokens.desk!, { role: 'operator' })).status).toBe(403);
+    expect((await call('GET', '/tokens', tokens.acme!)).status).toBe(403);
+  });
+
   it('describes itself in OpenAPI, and the audit log holds no address', async () => {
     const doc = await call('GET', '/openapi.json', null);
     expect(doc.status).toBe(200);
     expect(doc.json.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.json.components.schemas).sort()).toEqual(['AccountingQueryRequest', 'Error', 'FeedbackRecord', 'LiftRequest', 'OffboardRequest', 'SubjectRequest', 'SuppressRequest', 'SuppressionEntry', 'SuppressionLookupRequest', 'SuspendRequest', 'Suspension', 'Tenant', 'UnsuppressRequest']);
+    expect(Object.keys(doc.json.components.schemas).sort()).toEqual(['AccountingQueryRequest', 'Error', 'FeedbackRecord', 'LiftRequest', 'OffboardRequest', 'SubjectRequest', 'SuppressRequest', 'SuppressionEntry', 'SuppressionLookupRequest', 'SuspendRequest', 'Suspension', 'Tenant', 'TokenCreateRequest', 'UnsuppressRequest']);
     expect(doc.json.components.schemas.SuspendRequest.required).toEqual(['scope', 'reason']);
     expect(Object.keys(doc.json.paths)).toContain('/tenants/{tenant}/suspensions/{id}/lift');
     const text = readFileSync(relay.config.admin.auditLog, 'utf8');
