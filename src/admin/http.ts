@@ -115,12 +115,19 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
   const tenantView = async (id: string) => {
     const record = (await store.getTenant(id))!;
     const now = deps.now();
-    const volume: Record<string, unknown> = {};
-    for (const hours of deps.rates.windowsHours) {
-      const v = await store.volumeTotals(id, null, hours, now);
-      const judged = v.delivered >= deps.rates.minVolume;
-      volume[windowName(hours)] = { ...v, complaintRate: judged ? v.complaints / v.delivered : null, hardBounceRate: judged ? v.hardBounces / v.delivered : null };
-    }
+    // deliveries, complaints and hard bounces with their rates per window: the tenant's, and each sender domain's
+    const volumeOf = async (domain: string | null) => {
+      const out: Record<string, unknown> = {};
+      for (const hours of deps.rates.windowsHours) {
+        const v = await store.volumeTotals(id, domain, hours, now);
+        const judged = v.delivered >= deps.rates.minVolume;
+        out[windowName(hours)] = { ...v, complaintRate: judged ? v.complaints / v.delivered : null, hardBounceRate: judged ? v.hardBounces / v.delivered : null };
+      }
+      return out;
+    };
+    const volume = await volumeOf(null);
+    const domainVolume: Record<string, unknown> = {};
+    for (const domain of record.domains) domainVolume[domain] = await volumeOf(domain);
     return {
       id: record.id,
       domains: record.domains,
@@ -130,6 +137,7 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       activeSuspensions: (await store.listSuspensions(id, { now })).length,
       suppressions: await store.countSuppressions(id),
       volume,
+      domainVolume,
     };
   };
   const T = '([a-z0-9][a-z0-9_-]{0,62})';
@@ -210,7 +218,7 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       pattern: new RegExp(`^/api/v1/tenants/${T}/suspensions$`),
       action: 'suspension.list',
       roles: EVERYONE,
-      handle: async (ctx) => ({ status: 200, body: { suspensions: (await admin.suspensions(ctx.tenant!, ctx.query.get('all') === 'true')).map(suspensionJson) } }),
+      handle: async (ctx) => ({ status: 200, body: { suspensions: (await admin.suspensions(ctx.tenant!, booleanParam(ctx.query, 'all'))).map(suspensionJson) } }),
     },
     {
       method: 'POST',
@@ -434,7 +442,7 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       action: 'feedback.list',
       roles: STAFF,
       handle: async (ctx) => {
-        const scope = ctx.query.get('tenant') ?? (ctx.query.get('review') === 'true' ? REVIEW : null);
+        const scope = ctx.query.get('tenant') ?? (booleanParam(ctx.query, 'review') ? REVIEW : null);
         if (scope === null) throw new HttpError('INVALID_INPUT', 'give tenant=T or review=true', [{ field: 'tenant', message: 'required unless review=true' }]);
         const limit = Number(ctx.query.get('limit') ?? 100);
         if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError('INVALID_INPUT', 'limit must be a whole number from 1 to 1000', [{ field: 'limit', message: 'from 1 to 1000' }]);
@@ -534,6 +542,14 @@ export async function listenAdminApi(host: string, port: number, deps: AdminApiD
   }
 
   return listenHttp(server, host, port, 'admin.port');
+}
+
+/** a boolean query parameter: true, false or absent (false); anything else is refused by name */
+function booleanParam(query: URLSearchParams, name: string): boolean {
+  const value = query.get(name);
+  if (value === null || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new HttpError('INVALID_INPUT', `${name} must be true or false`, [{ field: name, message: 'true or false' }]);
 }
 
 /** where a page of an accounting query stopped: the time of its last record, and how many records of that time it gave */

@@ -126,6 +126,7 @@ export const tenantView = z
     activeSuspensions: z.number(),
     suppressions: z.number(),
     volume: z.record(z.string(), volume).describe('per window ("24h", "7d"): deliveries, complaints, hard bounces and their rates (null below the minimum volume)'),
+    domainVolume: z.record(z.string(), z.record(z.string(), volume)).describe('the same per sender domain of the tenant'),
   })
   .register(apiSchemas, { id: 'Tenant' });
 

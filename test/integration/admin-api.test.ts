@@ -280,6 +280,22 @@ describe('admin API', () => {
     tokens.acme = replaced.json.token;
   });
 
+  it('rates per sender domain, and boolean parameters that are true, false or refused by name', async () => {
+    const tenant = await call('GET', '/tenants/acme', tokens.desk!);
+    expect(Object.keys(tenant.json.domainVolume).sort()).toEqual(['acme.test', 'xn--bcher-kva.example']);
+    const acme = tenant.json.domainVolume['acme.test'];
+    expect(Object.keys(acme).sort()).toEqual(Object.keys(tenant.json.volume).sort());
+    // every delivery of the tenant so far was from acme.test
+    for (const w of Object.keys(acme)) expect(acme[w].delivered).toBe(tenant.json.volume[w].delivered);
+    expect(tenant.json.domainVolume['xn--bcher-kva.example']['24h']).toMatchObject({ delivered: 0, complaintRate: null });
+    for (const [path, name] of [['/tenants/acme/suspensions?all=yes', 'all'], ['/feedback?review=1', 'review']] as const) {
+      const bad = await call('GET', path, tokens.desk!);
+      expect(bad.status).toBe(400);
+      expect(bad.json.error.problems).toEqual([{ field: name, message: 'true or false' }]);
+    }
+    expect((await call('GET', '/tenants/acme/suspensions?all=false', tokens.desk!)).status).toBe(200);
+  });
+
   it('operators make tenants and tokens through the API too; nobody else may', async () => {
     const made = await call('POST', '/tenants', tokens.operator!, { id: 'initech', username: 'initech', domains: ['initech.test'] });
     expect(made.status).toBe(201);
