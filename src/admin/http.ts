@@ -9,7 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { REVIEW } from '../domain/feedback.js';
+import { REVIEW, type FeedbackScope } from '../domain/feedback.js';
 import type { Store } from '../store/ports.js';
 import { StoreUnavailableError } from '../store/ports.js';
 import { OffboardError } from '../tenants/offboard.js';
@@ -140,6 +140,14 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       domainVolume,
     };
   };
+  /** a page of kept reports, newest first: `limit`, and `before` the next cursor of the page before */
+  const feedbackPage = async (scope: FeedbackScope, query: URLSearchParams) => {
+    const limit = limitParam(query, 100, 1000);
+    const before = query.get('before');
+    if (before !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(before)) throw new HttpError('INVALID_INPUT', 'before must be the next cursor of an earlier page', [{ field: 'before', message: 'a report id' }]);
+    const list = await store.listFeedbackReports(scope, { limit, ...(before !== null ? { before } : {}) });
+    return { list, next: list.length === limit ? list.at(-1)!.id : null };
+  };
   const T = '([a-z0-9][a-z0-9_-]{0,62})';
   return [
     {
@@ -148,8 +156,11 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       action: 'tenant.list',
       roles: EVERYONE,
       handle: async (ctx) => {
-        const ids = ctx.token.role === 'tenant' ? [ctx.token.tenant!] : (await store.listTenants()).map((t) => t.id);
-        return { status: 200, body: { tenants: await Promise.all(ids.map(tenantView)) } };
+        const limit = limitParam(ctx.query, 1000, 1000);
+        const after = ctx.query.get('after');
+        const ids = ctx.token.role === 'tenant' ? [ctx.token.tenant!] : (await store.listTenants()).map((t) => t.id).sort();
+        const page = ids.filter((id) => after === null || id > after).slice(0, limit);
+        return { status: 200, body: { tenants: await Promise.all(page.map(tenantView)), next: page.length === limit && ids.at(-1) !== page.at(-1) ? page.at(-1)! : null } };
       },
     },
     {
@@ -263,8 +274,7 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       action: 'suppression.list',
       roles: EVERYONE,
       handle: async (ctx) => {
-        const limit = Number(ctx.query.get('limit') ?? 1000);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new HttpError('INVALID_INPUT', 'limit must be a whole number from 1 to 10000', [{ field: 'limit', message: 'from 1 to 10000' }]);
+        const limit = limitParam(ctx.query, 1000, 10_000);
         const after = ctx.query.get('after');
         const entries = [];
         let skipping = after !== null;
@@ -378,11 +388,9 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       action: 'feedback.list',
       roles: EVERYONE,
       handle: async (ctx) => {
-        const limit = Number(ctx.query.get('limit') ?? 100);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError('INVALID_INPUT', 'limit must be a whole number from 1 to 1000', [{ field: 'limit', message: 'from 1 to 1000' }]);
-        const reports = await store.listFeedbackReports(ctx.tenant!, { limit });
+        const reports = await feedbackPage(ctx.tenant!, ctx.query);
         // the tenant's view: what each report says about its mail; the provider's notes are staff's
-        return { status: 200, body: { reports: reports.map((r) => (ctx.token.role === 'tenant' ? tenantFeedbackJson(r) : feedbackJson(r))) } };
+        return { status: 200, body: { reports: reports.list.map((r) => (ctx.token.role === 'tenant' ? tenantFeedbackJson(r) : feedbackJson(r))), next: reports.next } };
       },
     },
     {
@@ -444,9 +452,8 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       handle: async (ctx) => {
         const scope = ctx.query.get('tenant') ?? (booleanParam(ctx.query, 'review') ? REVIEW : null);
         if (scope === null) throw new HttpError('INVALID_INPUT', 'give tenant=T or review=true', [{ field: 'tenant', message: 'required unless review=true' }]);
-        const limit = Number(ctx.query.get('limit') ?? 100);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError('INVALID_INPUT', 'limit must be a whole number from 1 to 1000', [{ field: 'limit', message: 'from 1 to 1000' }]);
-        return { status: 200, body: { reports: (await store.listFeedbackReports(scope, { limit })).map((r) => feedbackJson(r)) } };
+        const reports = await feedbackPage(scope, ctx.query);
+        return { status: 200, body: { reports: reports.list.map((r) => feedbackJson(r)), next: reports.next } };
       },
     },
   ];
@@ -542,6 +549,13 @@ export async function listenAdminApi(host: string, port: number, deps: AdminApiD
   }
 
   return listenHttp(server, host, port, 'admin.port');
+}
+
+/** a `limit` query parameter: a whole number from 1 to `max`, `fallback` when absent */
+function limitParam(query: URLSearchParams, fallback: number, max: number): number {
+  const limit = Number(query.get('limit') ?? fallback);
+  if (!Number.isInteger(limit) || limit < 1 || limit > max) throw new HttpError('INVALID_INPUT', `limit must be a whole number from 1 to ${max}`, [{ field: 'limit', message: `from 1 to ${max}` }]);
+  return limit;
 }
 
 /** a boolean query parameter: true, false or absent (false); anything else is refused by name */

@@ -191,7 +191,8 @@ export interface AdminStore extends TokenStore, IdentityStore {
   findFeedbackReport(scope: FeedbackScope, sha256: string): Promise<FeedbackRecord | null>;
   getFeedbackReport(scope: FeedbackScope, id: string): Promise<FeedbackRecord | null>;
   /** newest first */
-  listFeedbackReports(scope: FeedbackScope, options?: { limit?: number }): Promise<FeedbackRecord[]>;
+  /** newest first; `before`: only those older than the record with this id (the next page after it) */
+  listFeedbackReports(scope: FeedbackScope, options?: { limit?: number; before?: string }): Promise<FeedbackRecord[]>;
   /** Removes the report itself (a data-subject erasure), keeping its figures; false when there is no such record. */
   eraseFeedbackReport(scope: FeedbackScope, id: string, at: number): Promise<boolean>;
 

@@ -186,6 +186,9 @@ export function storeContract(name: string, create: () => Promise<Store>, lose: 
 
       expect((await store.listFeedbackReports(a)).map((r) => r.id)).toEqual([`F2${a}`, `F1${a}`]);
       expect((await store.listFeedbackReports(a, { limit: 1 })).map((r) => r.id)).toEqual([`F2${a}`]);
+      // the next page: older than the last one seen
+      expect((await store.listFeedbackReports(a, { limit: 1, before: `F2${a}` })).map((r) => r.id)).toEqual([`F1${a}`]);
+      expect(await store.listFeedbackReports(a, { limit: 1, before: `F1${a}` })).toEqual([]);
       expect((await store.listFeedbackReports(b)).map((r) => r.id)).toEqual([`F1${b}`]);
       expect((await store.listFeedbackReports(REVIEW)).map((r) => r.id)).toContain(`R1${a}`);
       expect((await store.findFeedbackReport(a, `sha-${a}-1`))?.id).toBe(`F1${a}`);

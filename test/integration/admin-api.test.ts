@@ -243,6 +243,32 @@ describe('admin API', () => {
     expect((await call('POST', '/tenants/globex/accounting/query', tokens.desk!, {})).status).toBe(200);
   });
 
+  it('every list is paged: tenants by id, reports newest first, with a next cursor', async () => {
+    const first = await call('GET', '/tenants?limit=1', tokens.operator!);
+    expect(first.json.tenants.map((t: { id: string }) => t.id)).toEqual(['acme']);
+    expect(first.json.next).toBe('acme');
+    const rest = await call('GET', `/tenants?after=${first.json.next}`, tokens.operator!);
+    expect(rest.json.tenants.map((t: { id: string }) => t.id)).not.toContain('acme');
+    expect(rest.json.next).toBeNull();
+
+    // two more reports about acme's mail
+    for (const rcpt of ['pager-1@example.org', 'pager-2@example.org']) {
+      expect((await sendMail({ port: relay.port, user: 'acme', pass: ACME_PASSWORD, from: 'alice@acme.test', to: [rcpt], message: `From: alice@acme.test\r\nTo: ${rcpt}\r\nSubject: hi\r\n\r\nHello.\r\n` })).ok).toBe(true);
+      expect((await call('POST', '/feedback', tokens.desk!, arf(upstream.messages.at(-1)!.raw), 'message/rfc822')).status).toBe(200);
+    }
+    const all = (await call('GET', '/feedback?tenant=acme&limit=1000', tokens.desk!)).json.reports.map((r: { id: string }) => r.id);
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    const seen: string[] = [];
+    let before: string | null = null;
+    do {
+      const page = await call('GET', `/tenants/acme/feedback?limit=1${before ? `&before=${before}` : ''}`, tokens.acme!);
+      seen.push(...page.json.reports.map((r: { id: string }) => r.id));
+      before = page.json.next;
+    } while (before !== null && seen.length < 100);
+    expect(seen).toEqual(all);
+    expect((await call('GET', '/feedback?tenant=acme&before=not%20an%20id', tokens.desk!)).json.error.problems).toEqual([{ field: 'before', message: 'a report id' }]);
+  });
+
   it('a tenant reads its own reports, rotates its SMTP password and its API token', async () => {
     // its reports: what each says about its mail, not the provider's notes; no other tenant's
     const own = await call('GET', '/tenants/acme/feedback', tokens.acme!);

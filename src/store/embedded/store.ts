@@ -494,10 +494,16 @@ export class EmbeddedStore implements Store {
     return this.#feedback.get(scopeKey(scope) + SEP + id) ?? null;
   }
 
-  async listFeedbackReports(scope: FeedbackScope, options: { limit?: number } = {}): Promise<FeedbackRecord[]> {
+  async listFeedbackReports(scope: FeedbackScope, options: { limit?: number; before?: string } = {}): Promise<FeedbackRecord[]> {
     const s = scopeKey(scope);
-    const range = this.#feedback.getRange({ start: s + END, end: s + SEP, reverse: true, limit: options.limit ?? 100 });
-    return [...range].map(({ value }) => value);
+    const limit = options.limit ?? 100;
+    // ids sort by time: the page after `before` starts at it (the range takes its start) and leaves it out
+    const start = options.before === undefined ? s + END : s + SEP + options.before;
+    const range = this.#feedback.getRange({ start, end: s + SEP, reverse: true, limit: limit + 1 });
+    return [...range]
+      .filter(({ key }) => options.before === undefined || key !== start)
+      .slice(0, limit)
+      .map(({ value }) => value);
   }
 
   async eraseFeedbackReport(scope: FeedbackScope, id: string, at: number): Promise<boolean> {

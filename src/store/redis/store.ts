@@ -627,9 +627,17 @@ export class RedisStore implements Store {
     return raw === null ? null : (JSON.parse(raw) as FeedbackRecord);
   }
 
-  async listFeedbackReports(scope: FeedbackScope, options: { limit?: number } = {}): Promise<FeedbackRecord[]> {
+  async listFeedbackReports(scope: FeedbackScope, options: { limit?: number; before?: string } = {}): Promise<FeedbackRecord[]> {
     const k = feedbackKeys(scope);
-    const ids = await this.#call(() => this.client.zrevrange(k.byTime, 0, (options.limit ?? 100) - 1));
+    const limit = options.limit ?? 100;
+    // the page after `before` starts one past its place, newest first
+    let from = 0;
+    if (options.before !== undefined) {
+      const rank = await this.#call(() => this.client.zrevrank(k.byTime, options.before!));
+      if (rank === null) return [];
+      from = rank + 1;
+    }
+    const ids = await this.#call(() => this.client.zrevrange(k.byTime, from, from + limit - 1));
     if (ids.length === 0) return [];
     const raws = await this.#call(() => this.client.hmget(k.records, ...ids));
     return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as FeedbackRecord);
