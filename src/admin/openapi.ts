@@ -33,7 +33,14 @@ export function openApiDocument(): Record<string, unknown> {
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas },
     paths: {
       '/tenants': {
-        get: { summary: 'Tenants with their volumes and rates (a tenant token: its own)', responses: { '200': { description: 'ok', ...json({ type: 'object', properties: { tenants: { type: 'array', items: ref('Tenant') } } }) }, ...errors } },
+        get: {
+          summary: 'Tenants with their volumes and rates (a tenant token: its own), by id, a page at a time',
+          parameters: [
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 1000 } },
+            { name: 'after', in: 'query', description: 'the next cursor of the page before', schema: { type: 'string' } },
+          ],
+          responses: { '200': { description: 'ok', ...json({ type: 'object', properties: { tenants: { type: 'array', items: ref('Tenant') }, next: { type: ['string', 'null'] } } }) }, ...errors },
+        },
         post: {
           summary: 'A new tenant (operator), as the configuration\'s tenants are written, without a password: a tenant with a username gets one made by the relay, shown once in the answer',
           requestBody: { required: true, ...json({ type: 'object', required: ['id', 'domains'], properties: { id: { type: 'string' }, username: { type: 'string' }, domains: { type: 'array', items: { type: 'string' } }, networks: { type: 'array', items: { type: 'string' } }, limits: { type: 'object' }, abuseContact: { type: 'object' } } }) },
@@ -117,7 +124,10 @@ export function openApiDocument(): Record<string, unknown> {
         parameters: [tenantParam],
         get: {
           summary: 'The tenant\'s complaint and bounce reports, newest first; a tenant token sees what each says about its mail, without the provider\'s notes',
-          parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } }],
+          parameters: [
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+            { name: 'before', in: 'query', description: 'the next cursor of the page before', schema: { type: 'string' } },
+          ],
           responses: { '200': { description: 'ok', ...json({ type: 'object', properties: { reports: { type: 'array', items: { type: 'object' } } } }) }, ...errors },
         },
       },
@@ -170,6 +180,7 @@ export function openApiDocument(): Record<string, unknown> {
             { name: 'tenant', in: 'query', schema: { type: 'string' } },
             { name: 'review', in: 'query', schema: { type: 'boolean' } },
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+            { name: 'before', in: 'query', description: 'the next cursor of the page before', schema: { type: 'string' } },
           ],
           responses: { '200': { description: 'ok, newest first', ...json({ type: 'object', properties: { reports: { type: 'array', items: ref('FeedbackRecord') } } }) }, ...errors },
         },
