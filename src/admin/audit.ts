@@ -1,8 +1,10 @@
 // The append-only audit log: one JSON line per action taken or refused through the admin
 // API or the CLI: who (actor and role), on which tenant, what, the reason they gave, the
 // outcome, when, and the request id. No addresses: suppression changes are logged by count.
+import { createReadStream } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { createInterface } from 'node:readline';
 
 export interface AuditEntry {
   readonly actor: string;
@@ -36,5 +38,43 @@ export class AuditLog {
     });
     this.#chain = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * The entries that match, newest first, `limit` at a time: each with its line number
+   * (`seq`), and `next`, the line number to give as `before` for the page after, or null on
+   * the last page. The file is read from its start, as it holds no index.
+   */
+  async read(filter: { tenant?: string; actor?: string; action?: string }, page: { limit: number; before?: number }): Promise<{ entries: Array<AuditEntry & { time: string; seq: number }>; next: number | null }> {
+    await this.#chain;
+    const kept: Array<AuditEntry & { time: string; seq: number }> = [];
+    let dropped = false;
+    let seq = -1;
+    const lines = createInterface({ input: createReadStream(this.#file), crlfDelay: Infinity });
+    try {
+      for await (const line of lines) {
+        seq++;
+        if (page.before !== undefined && seq >= page.before) break;
+        if (!line) continue;
+        let entry: AuditEntry & { time: string };
+        try {
+          entry = JSON.parse(line) as AuditEntry & { time: string };
+        } catch {
+          continue;
+        }
+        if ((filter.tenant !== undefined && entry.tenant !== filter.tenant) || (filter.actor !== undefined && entry.actor !== filter.actor) || (filter.action !== undefined && entry.action !== filter.action)) continue;
+        kept.push({ ...entry, seq });
+        if (kept.length > page.limit) {
+          kept.shift();
+          dropped = true;
+        }
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    } finally {
+      lines.close();
+    }
+    kept.reverse();
+    return { entries: kept, next: dropped ? kept.at(-1)!.seq : null };
   }
 }

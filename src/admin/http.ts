@@ -72,7 +72,7 @@ interface Ctx {
 }
 
 interface Route {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PATCH';
   readonly pattern: RegExp;
   readonly action: string;
   readonly roles: readonly Role[];
@@ -223,6 +223,19 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
         return { status: 200, body: tokenJson(revoked) };
       },
     },
+    {
+      method: 'PATCH',
+      pattern: new RegExp(`^/api/v1/tenants/${T}$`),
+      action: 'tenant.update',
+      roles: ['operator'],
+      handle: async (ctx) => {
+        const changes = parseWith(tenantSchema.pick({ domains: true, networks: true, limits: true, abuseContact: true }).partial(), await ctx.body());
+        await admin.updateTenant(ctx.tenant!, changes, deps.tenantDefaults);
+        await deps.tenantsChanged?.();
+        ctx.note.detail = { fields: Object.keys(changes).join(' ') };
+        return { status: 200, body: await tenantView(ctx.tenant!) };
+      },
+    },
     { method: 'GET', pattern: new RegExp(`^/api/v1/tenants/${T}$`), action: 'tenant.read', roles: EVERYONE, handle: async (ctx) => ({ status: 200, body: await tenantView(ctx.tenant!) }) },
     {
       method: 'GET',
@@ -337,7 +350,8 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
         ctx.note.detail = { records: page.records.length };
         if (req.format === 'csv') {
           const rows = page.records.map(csvRow).filter((r): r is string => r !== null);
-          return { status: 200, body: `${[CSV_HEADER, ...rows].join('\n')}\n`, contentType: 'text/csv; charset=utf-8', headers: page.next ? { 'mailwarden-next-cursor': page.next } : {} };
+          const headers: Record<string, string> = page.next ? { 'mailwarden-next-cursor': page.next } : {};
+          return { status: 200, body: `${[CSV_HEADER, ...rows].join('\n')}\n`, contentType: 'text/csv; charset=utf-8', headers };
         }
         return { status: 200, body: page };
       },
@@ -430,6 +444,20 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
         await store.putApiToken({ ...old, revokedAt: now });
         ctx.note.detail = { token: old.id, replacedBy: record.id };
         return { status: 201, body: { id: record.id, token, ...(record.expiresAt !== undefined ? { expiresAt: iso(record.expiresAt)! } : {}) } };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/v1\/audit$/,
+      action: 'audit.read',
+      roles: STAFF,
+      handle: async (ctx) => {
+        const limit = limitParam(ctx.query, 100, 1000);
+        const before = ctx.query.get('before');
+        if (before !== null && !/^\d{1,12}$/.test(before)) throw new HttpError('INVALID_INPUT', 'before must be the next cursor of an earlier page', [{ field: 'before', message: 'a line number' }]);
+        const filter = Object.fromEntries((['tenant', 'actor', 'action'] as const).flatMap((k) => (ctx.query.get(k) !== null ? [[k, ctx.query.get(k)!]] : [])));
+        const page = await deps.audit.read(filter, { limit, ...(before !== null ? { before: Number(before) } : {}) });
+        return { status: 200, body: { entries: page.entries, next: page.next === null ? null : String(page.next) } };
       },
     },
     {

@@ -59,7 +59,15 @@ export function openApiDocument(): Record<string, unknown> {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{10}$' } }],
         post: { summary: 'Revoke a token (operator)', responses: { '200': { description: 'the token, revoked', ...json({ type: 'object' }) }, ...errors } },
       },
-      '/tenants/{tenant}': { parameters: [tenantParam], get: { summary: 'One tenant with its volumes and rates', responses: { '200': { description: 'ok', ...json(ref('Tenant')) }, ...errors } } },
+      '/tenants/{tenant}': {
+        parameters: [tenantParam],
+        get: { summary: 'One tenant with its volumes and rates', responses: { '200': { description: 'ok', ...json(ref('Tenant')) }, ...errors } },
+        patch: {
+          summary: 'Change a tenant\'s sender domains, networks, rate limits or abuse contact (operator); the relay takes them up at once',
+          requestBody: { required: true, ...json({ type: 'object', properties: { domains: { type: 'array', items: { type: 'string' } }, networks: { type: 'array', items: { type: 'string' } }, limits: { type: 'object' }, abuseContact: { type: 'object' } } }) },
+          responses: { '200': { description: 'the tenant', ...json(ref('Tenant')) }, ...errors },
+        },
+      },
       '/tenants/{tenant}/suspensions': {
         parameters: [tenantParam],
         get: {
@@ -160,6 +168,19 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'End of contract (operator): return all of the tenant\'s data to a directory on the relay\'s host, delete it everywhere with the tenant\'s key, and answer with the deletion certificate',
           requestBody: { required: true, ...json(ref('OffboardRequest')) },
           responses: { '200': { description: 'the deletion certificate', ...json({ type: 'object' }) }, ...errors },
+        },
+      },
+      '/audit': {
+        get: {
+          summary: 'The audit trail of this relay (every API request and changing CLI command), newest first, filtered by tenant, actor and action, a page at a time',
+          parameters: [
+            { name: 'tenant', in: 'query', schema: { type: 'string' } },
+            { name: 'actor', in: 'query', schema: { type: 'string' } },
+            { name: 'action', in: 'query', schema: { type: 'string' } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+            { name: 'before', in: 'query', description: 'the next cursor of the page before', schema: { type: 'string' } },
+          ],
+          responses: { '200': { description: 'ok', ...json({ type: 'object', properties: { entries: { type: 'array', items: { type: 'object' } }, next: { type: ['string', 'null'] } } }) }, ...errors },
         },
       },
       '/tokens/rotate': {

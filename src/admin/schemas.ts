@@ -165,7 +165,10 @@ export type SuppressRequest = z.output<typeof suppressRequest>;
 
 /** zod issues as the API and the CLI report them: the field's path and what is wrong with it */
 export function problemsOf(error: z.ZodError): Array<{ field: string; message: string }> {
-  return error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
+  return error.issues.flatMap((i) =>
+    // an unknown key is named by itself, as the configuration's errors name it
+    i.code === 'unrecognized_keys' ? i.keys.map((k) => ({ field: [...i.path, k].join('.'), message: 'unknown key' })) : [{ field: i.path.join('.') || '(body)', message: i.message }],
+  );
 }
 
 export const tokenCreateRequest = z

@@ -10,8 +10,9 @@ import { SUPPRESSION_REASONS, type Suspension, type SuppressionEntry, type Suppr
 import type { TenantId } from '../domain/tenant.js';
 import { parseMailAddress, toAsciiDomain } from '../domain/mailbox.js';
 import type { Store, TenantRecord } from '../store/ports.js';
-import { tenantSchema, type Config } from '../config/schema.js';
-import { tenantRecord } from '../tenants/bootstrap.js';
+import { tenantSchema, type Config, type TenantConfig } from '../config/schema.js';
+import { normalizeDomain, tenantRecord } from '../tenants/bootstrap.js';
+import { resolveLimits } from '../tenants/limits.js';
 import { CONTROL_CHARACTERS_MESSAGE, hasControlCharacters } from './schemas.js';
 import { senderDomainAllowed } from '../policy/sender-domain.js';
 
@@ -74,6 +75,26 @@ export class AdminService {
     const record = tenantRecord(t, defaults, this.master.newTenantKey(t.id).wrapped, this.now());
     await this.store.putTenant(record);
     return record;
+  }
+
+  /**
+   * Changes a tenant's sender domains, networks, rate limits (on top of the configuration's
+   * defaults) or abuse contact, checked by the configuration's tenant schema; the rest stays.
+   */
+  async updateTenant(tenant: TenantId, changes: Partial<Pick<TenantConfig, 'domains' | 'networks' | 'limits' | 'abuseContact'>>, defaults: Config['limits']): Promise<TenantRecord> {
+    const record = await this.store.getTenant(tenant);
+    if (!record) throw new AdminError('NOT_FOUND', `no tenant ${JSON.stringify(tenant)}`);
+    const next: TenantRecord = {
+      ...record,
+      ...(changes.domains ? { domains: changes.domains.map(normalizeDomain) } : {}),
+      ...(changes.networks ? { networks: [...changes.networks] } : {}),
+      ...(changes.limits ? { limits: resolveLimits(defaults, changes.limits) } : {}),
+      ...(changes.abuseContact ? { abuseContact: { ...changes.abuseContact } } : {}),
+    };
+    if (next.username === undefined && next.networks.length === 0) throw new AdminError('INVALID_INPUT', 'a tenant needs a username and password, or networks it relays from', ['networks: required for a tenant without a login']);
+    await this.store.putTenant(next);
+    this.onChange?.(tenant, 'tenant.update', 'admin', undefined, { fields: Object.keys(changes).join(' ') });
+    return next;
   }
 
   /** A new password (its scrypt hash) for a tenant that logs in: logins cached under the old one end at the relays' next tenant refresh. */

@@ -333,6 +333,14 @@ describe('admin API', () => {
     expect((await call('POST', '/tenants', tokens.operator!, { id: 'initech', username: 'initech-2', domains: ['initech.test'] })).json.error.message).toContain('exists already');
     expect((await call('POST', '/tenants', tokens.operator!, { id: 'Bad Id', domains: [] })).json.error.problems.map((p: { field: string }) => p.field).sort()).toEqual(['domains', 'id']);
     expect((await call('POST', '/tenants', tokens.desk!, { id: 'other', domains: ['other.test'] })).status).toBe(403);
+    // changed by an operator, taken up at once: a sender domain added
+    expect((await call('PATCH', '/tenants/initech', tokens.operator!, { domains: ['initech.test', 'initrode.test'], limits: { messages: [{ limit: 5, per: 'minute' }] } })).json.domains).toEqual(['initech.test', 'initrode.test']);
+    const moved = await authedSession(relay.port, 'initech', made.json.password);
+    expect(await moved.command('MAIL FROM:<pm@initrode.test>')).toMatch(/^250/);
+    moved.destroy();
+    expect((await call('PATCH', '/tenants/initech', tokens.operator!, { domains: [] })).json.error.problems).toEqual([{ field: 'domains', message: 'a tenant needs at least one sender domain' }]);
+    expect((await call('PATCH', '/tenants/initech', tokens.operator!, { username: 'x' })).json.error.problems).toEqual([{ field: 'username', message: 'unknown key' }]);
+    expect((await call('PATCH', '/tenants/initech', tokens.desk!, { networks: [] })).status).toBe(403);
 
     const token = await call('POST', '/tokens', tokens.operator!, { role: 'tenant', tenant: 'initech', name: 'initech portal' });
     expect(token.status).toBe(201);
@@ -347,6 +355,22 @@ describe('admin API', () => {
     expect((await call('POST', '/tokens', tokens.operator!, { role: 'tenant' })).json.error.problems).toEqual([{ field: 'tenant', message: 'tenant goes with role tenant, and only with it' }]);
     expect((await call('POST', '/tokens', tokens.desk!, { role: 'operator' })).status).toBe(403);
     expect((await call('GET', '/tokens', tokens.acme!)).status).toBe(403);
+  });
+
+  it('the audit trail, newest first, by tenant, actor and action, a page at a time; staff only', async () => {
+    const lifts = await call('GET', '/audit?tenant=acme&action=suspension.lift', tokens.desk!);
+    expect(lifts.status).toBe(200);
+    expect(lifts.json.entries.length).toBeGreaterThan(0);
+    for (const e of lifts.json.entries) expect(e).toMatchObject({ tenant: 'acme', action: 'suspension.lift', actor: expect.stringMatching(/^token:/), time: expect.any(String) });
+    const first = await call('GET', '/audit?tenant=acme&limit=2', tokens.operator!);
+    expect(first.json.entries).toHaveLength(2);
+    expect(Date.parse(first.json.entries[0].time)).toBeGreaterThanOrEqual(Date.parse(first.json.entries[1].time));
+    const second = await call('GET', `/audit?tenant=acme&limit=2&before=${first.json.next}`, tokens.operator!);
+    expect(second.json.entries[0].seq).toBeLessThan(first.json.entries[1].seq);
+    const byActor = await call('GET', `/audit?actor=${encodeURIComponent(first.json.entries[0].actor)}&limit=1000`, tokens.operator!);
+    expect(byActor.json.entries.every((e: { actor: string }) => e.actor === first.json.entries[0].actor)).toBe(true);
+    expect((await call('GET', '/audit', tokens.acme!)).status).toBe(403);
+    expect((await call('GET', '/audit?before=x', tokens.desk!)).json.error.problems).toEqual([{ field: 'before', message: 'a line number' }]);
   });
 
   it('describes itself in OpenAPI, and the audit log holds no address', async () => {
