@@ -284,6 +284,8 @@ async function startRelay(core: Core, options: StartOptions, accepting: () => Ac
   const dsn = core.dsn;
   const auth = config.smtp.auth;
   let readiness: Readiness | null = null;
+  // what oversized messages still send, on either port, is let go as it comes
+  const dropped = collectAsDropped();
   const front = new SmtpFront({
     config,
     hostname: core.hostname,
@@ -298,6 +300,7 @@ async function startRelay(core: Core, options: StartOptions, accepting: () => Ac
     onUpstream: (reached) => readiness?.noteUpstream(reached),
     ...(config.metrics.enabled ? { events: metrics.frontEvents() } : {}),
     accepting,
+    dropped,
     onDelivered: (tenant, senderDomain, recipients) => deliveries.add(tenant, senderDomain, recipients, now()),
     storeServing: () => identity.serving(),
     authGuard: createAuthGuard({
@@ -322,7 +325,7 @@ async function startRelay(core: Core, options: StartOptions, accepting: () => Ac
         log: log.child({ component: 'feedback' }),
         onReport: (result) => metrics.feedbackReport(result),
         storeServing: () => identity.serving(),
-        dropped: collectAsDropped(),
+        dropped,
       })
     : null;
   const feedbackAddress = feedback ? await feedback.listen() : null;

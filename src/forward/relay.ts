@@ -3,6 +3,7 @@
 // accepted these exact bytes; anything refused or cut short is aborted upstream before
 // its final dot, so it is never delivered.
 import type { Readable } from 'node:stream';
+import type { DroppedBytes } from '../observability/young-gc.js';
 import type { ReasonId } from '../domain/catalog.js';
 import { DataGuard, type GuardLimits } from './guard.js';
 import { UpstreamError, type DeliveryOutcome, type Upstream, type UpstreamEnvelope } from './upstream.js';
@@ -28,6 +29,8 @@ export interface RelayInput {
    * ended waits for the upstream's final reply as always.
    */
   readonly shutdown?: AbortSignal;
+  /** told of what a refused message still sends and is dropped, so that it is freed as it goes */
+  readonly dropped?: DroppedBytes;
 }
 
 export function relayMessage(input: RelayInput): Promise<RelayResult> {
@@ -70,7 +73,10 @@ export function relayMessage(input: RelayInput): Promise<RelayResult> {
     };
 
     stream.on('data', (chunk: Buffer) => {
-      if (refused !== null || upstreamError !== null) return;
+      if (refused !== null || upstreamError !== null) {
+        input.dropped?.dropped(chunk.length);
+        return;
+      }
       const reason = guard.check(chunk);
       if (reason !== null) {
         refused = reason;

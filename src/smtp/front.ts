@@ -23,6 +23,7 @@ import { isAscii, parseMailAddress } from '../domain/mailbox.js';
 import { replyFor, smtpError, verdictError, type Reply } from './reply-table.js';
 import { ConnectionCaps, endSessionPastDeadline } from './connection-caps.js';
 import { listenError } from '../observability/listen.js';
+import type { DroppedBytes } from '../observability/young-gc.js';
 
 export type { TransactionOutcome } from './transaction-end.js';
 
@@ -74,6 +75,8 @@ export interface FrontDeps {
   readonly authGuard?: AuthGuard;
   /** whether the store is the store this relay knows; while not, AUTH gets 454 4.7.0 and MAIL and RCPT 451 4.3.0 */
   readonly storeServing?: () => boolean;
+  /** told of what a refused message still sends and is dropped (552 after 300 MB must not cost 300 MB) */
+  readonly dropped?: DroppedBytes;
   /** after the upstream accepted a message: how many of its recipients, for complaint and bounce rates; must not throw */
   readonly onDelivered?: (tenant: TenantId, senderDomain: string | null, recipients: number) => void;
 }
@@ -473,6 +476,7 @@ export class SmtpFront {
       }) + this.#reference(state, envelope.sender, to, txId, now),
       limits: { maxBytes: limits.maxMessageBytes, maxLineLength: limits.maxLineLength, maxHeaderFields: limits.maxHeaderFields, maxHops: limits.maxHops },
       shutdown: this.#shutdown.signal,
+      ...(this.#deps.dropped ? { dropped: this.#deps.dropped } : {}),
     })
       .then((result) => {
         const end = this.#end.finish(

