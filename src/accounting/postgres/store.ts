@@ -137,26 +137,36 @@ export class PostgresAccounting implements AccountingStore {
    * or what another attempt had already shipped when `from` is behind it.
    */
   async ship(batch: ShipBatch): Promise<number> {
+    try {
+      return await this.#transaction(async (client) => {
+        const { rows } = await client.query<{ shipped: string }>('SELECT shipped FROM mw_accounting_journal WHERE journal = $1 AND file = $2 FOR UPDATE', [batch.journal, batch.file]);
+        const at = rows.length ? Number(rows[0]!.shipped) : 0;
+        if (at !== batch.from) return at;
+        if (batch.lines.length > 0) await this.#insert(client, batch.lines);
+        await client.query(
+          'INSERT INTO mw_accounting_journal (journal, file, shipped) VALUES ($1, $2, $3) ON CONFLICT (journal, file) DO UPDATE SET shipped = EXCLUDED.shipped',
+          [batch.journal, batch.file, batch.to],
+        );
+        return batch.to;
+      });
+    } catch (err) {
+      // a partition may have moved meanwhile (another replica's retention): looked up again next time
+      this.#partitions.clear();
+      throw err;
+    }
+  }
+
+  /** Runs `fn` in one transaction on one connection: committed when it returns, rolled back when it throws. */
+  async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     await this.#ready();
     const client = await this.#pool.connect();
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<{ shipped: string }>('SELECT shipped FROM mw_accounting_journal WHERE journal = $1 AND file = $2 FOR UPDATE', [batch.journal, batch.file]);
-      const at = rows.length ? Number(rows[0]!.shipped) : 0;
-      if (at !== batch.from) {
-        await client.query('ROLLBACK');
-        return at;
-      }
-      if (batch.lines.length > 0) await this.#insert(client, batch.lines);
-      await client.query(
-        'INSERT INTO mw_accounting_journal (journal, file, shipped) VALUES ($1, $2, $3) ON CONFLICT (journal, file) DO UPDATE SET shipped = EXCLUDED.shipped',
-        [batch.journal, batch.file, batch.to],
-      );
+      const value = await fn(client);
       await client.query('COMMIT');
-      return batch.to;
+      return value;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      this.#partitions.clear();
       throw err;
     } finally {
       client.release();
@@ -263,22 +273,14 @@ export class PostgresAccounting implements AccountingStore {
   }
 
   async retention(run: RetentionRun): Promise<RetentionResult> {
-    await this.#ready();
     const totals: RetentionResult = { archived: 0, deleted: 0, bytesDeleted: 0, ran: true };
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
+    // a dry run writes nothing: every change below is made only when it is not one
+    const result = await this.#transaction(async (client) => {
       const { rows: lock } = await client.query<{ got: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS got', [RETENTION_LOCK]);
-      if (!lock[0]!.got) {
-        await client.query('ROLLBACK');
-        return { ...totals, ran: false };
-      }
+      if (!lock[0]!.got) return { ...totals, ran: false };
       if (run.everyMs !== undefined) {
         const { rows } = await client.query<{ last_run: Date }>("SELECT last_run FROM mw_accounting_runs WHERE job = 'retention'");
-        if (rows.length && run.now - rows[0]!.last_run.getTime() < run.everyMs) {
-          await client.query('ROLLBACK');
-          return { ...totals, ran: false };
-        }
+        if (rows.length && run.now - rows[0]!.last_run.getTime() < run.everyMs) return { ...totals, ran: false };
       }
       // the partition lock too: no batch creates a day's partition while it moves
       await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
@@ -312,15 +314,11 @@ export class PostgresAccounting implements AccountingStore {
         await client.query('DELETE FROM mw_accounting_erasures WHERE at < $1', [new Date(run.now - (run.archiveDays + 1) * DAY)]);
         await client.query("INSERT INTO mw_accounting_runs (job, last_run) VALUES ('retention', $1) ON CONFLICT (job) DO UPDATE SET last_run = EXCLUDED.last_run", [new Date(run.now)]);
       }
-      await client.query(run.dryRun ? 'ROLLBACK' : 'COMMIT');
-      this.#partitions.clear();
       return totals;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
+    // days may have moved: where each partition is is looked up again
+    if (result.ran) this.#partitions.clear();
+    return result;
   }
 
   async eraseSubject(tenant: TenantId, pseudonym: string): Promise<{ removed: number }> {
@@ -332,25 +330,16 @@ export class PostgresAccounting implements AccountingStore {
   }
 
   /** deletes a subject's (or, with null, all the tenant's) records and remembers it, in one transaction */
-  async #delete(tenant: TenantId, pseudonym: string | null): Promise<number> {
-    await this.#ready();
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
+  #delete(tenant: TenantId, pseudonym: string | null): Promise<number> {
+    return this.#transaction(async (client) => {
       await client.query('INSERT INTO mw_accounting_erasures (tenant, pseudonym, at) VALUES ($1, $2, now())', [tenant, pseudonym]);
       let removed = 0;
       for (const table of Object.values(TABLE)) {
         const r = pseudonym === null ? await client.query(`DELETE FROM ${table} WHERE tenant = $1`, [tenant]) : await client.query(`DELETE FROM ${table} WHERE tenant = $1 AND (sender_p = $2 OR recipient_p = $2)`, [tenant, pseudonym]);
         removed += r.rowCount ?? 0;
       }
-      await client.query('COMMIT');
       return removed;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async countTenant(tenant: TenantId): Promise<number> {
