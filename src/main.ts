@@ -125,8 +125,6 @@ interface Core {
   readonly upstream: ReturnType<typeof openUpstream>['upstream'];
   readonly upstreamName: string;
   readonly accountant: Accountant;
-  /** the accounting records every operation reads, erases and deletes through */
-  readonly records: AccountingStore;
   readonly admin: AdminService;
   readonly feedback: FeedbackServices;
   readonly dsn: DsnSender;
@@ -238,7 +236,6 @@ async function openCore(config: Config, options: StartOptions, role: Role, openS
     upstream,
     upstreamName,
     accountant,
-    records,
     admin,
     feedback,
     onAdminChange: () => {},
@@ -397,6 +394,11 @@ async function startControl(core: Core, accounting: Accounting, workers: { metri
     }
   };
   let retentionTimer: NodeJS.Timeout | undefined;
+  // a tenant added, changed or gone through the admin API: this relay and its workers read the list now, not at the next refresh
+  const tenantsChanged = async () => {
+    await tenants.load();
+    workers?.tenantsChanged();
+  };
 
   const audit = new AuditLog(config.admin.auditLog);
   const adminApi = config.admin.enabled
@@ -412,10 +414,7 @@ async function startControl(core: Core, accounting: Accounting, workers: { metri
         storeLost: () => identity.describe(),
         accounting: { records: accounting.records, settle: () => accounting.settle() },
         tenantDefaults: config.limits,
-        tenantsChanged: async () => {
-          await tenants.load();
-          workers?.tenantsChanged();
-        },
+        tenantsChanged,
         offboard: async (tenant, returnDir, actor) => {
           const certificate = await offboardTenant({
             tenant,
@@ -427,9 +426,7 @@ async function startControl(core: Core, accounting: Accounting, workers: { metri
             actor,
             now,
           });
-          // the tenant is gone from this relay at once, not at the next refresh
-          await tenants.load();
-          workers?.tenantsChanged();
+          await tenantsChanged();
           return certificate;
         },
         subjects: {
@@ -496,9 +493,9 @@ async function openRelayAccounting(config: Config, now: () => number, log: Logge
  * the log level (unless MAILWARDEN_LOG_LEVEL holds it), the transaction limits, the feedback
  * rules (`rules`, read already).
  */
-function takeUp(core: Core, relay: { reconfigure(limits: TransactionLimits): void }, next: Config, plan: ReloadPlan, rules: FeedbackRules | null, env: NodeJS.ProcessEnv): void {
+function takeUp(core: Core, relay: { reconfigure(limits: TransactionLimits): void } | null, next: Config, plan: ReloadPlan, rules: FeedbackRules | null, env: NodeJS.ProcessEnv): void {
   if (plan.apply.includes('log.level') && env.MAILWARDEN_LOG_LEVEL === undefined) core.log.level = next.log.level;
-  if (plan.apply.some((k) => k.startsWith('smtp.limits.'))) relay.reconfigure(next.smtp.limits);
+  if (relay && plan.apply.some((k) => k.startsWith('smtp.limits.'))) relay.reconfigure(next.smtp.limits);
   if (rules) core.feedback.intake.rules = rules;
 }
 
@@ -617,13 +614,11 @@ export async function startPrimary(config: Config, cluster: Cluster, workers: nu
   log.info({ host: addresses.smtp.address, port: addresses.smtp.port, workers }, 'smtp workers listening');
   const env = options.env ?? process.env;
   return {
-    // the primary's own log level, then every worker takes up the same file, tenants reloaded
+    // the primary's own log level and feedback rules (its admin API takes reports), then every worker takes up the same file
     reload: reloader(
       core,
       env,
-      (next, plan) => {
-        if (plan.apply.includes('log.level') && env.MAILWARDEN_LOG_LEVEL === undefined) log.level = next.log.level;
-      },
+      (next, plan, rules) => takeUp(core, null, next, plan, rules, env),
       (next) => pool.broadcast({ t: 'mw:reload', config: next }),
     ),
     pool,
