@@ -27,7 +27,7 @@ import type { AccountingRecord } from '../accounting/records.js';
 import { CSV_HEADER, csvRow } from '../accounting/csv.js';
 import { openApiDocument } from './openapi.js';
 import { listenHttp, type RunningHttpServer } from '../observability/listen.js';
-import { feedbackJson, iso, suppressionJson, suspensionJson, tenantFeedbackJson } from './views.js';
+import { feedbackJson, iso, suppressionJson, suspensionJson, tenantFeedbackJson, tokenJson } from './views.js';
 
 export interface AdminApiDeps {
   readonly admin: AdminService;
@@ -171,11 +171,11 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       handle: async (ctx) => {
         // the configuration's tenant schema; a login gets a password made here, shown once
         const input = parseWith(tenantSchema.omit({ password: true }), await ctx.body());
-        const password = input.username ? randomBytes(24).toString('base64url') : undefined;
-        const record = await admin.addTenant({ ...input, ...(password ? { password: await hashPassword(password) } : {}) }, deps.tenantDefaults);
+        const login = input.username ? await newPassword() : null;
+        const record = await admin.addTenant({ ...input, ...(login ? { password: login.hash } : {}) }, deps.tenantDefaults);
         await deps.tenantsChanged?.();
         ctx.note.detail = { tenant: record.id };
-        return { status: 201, body: { ...(await tenantView(record.id)), ...(password ? { password } : {}) } };
+        return { status: 201, body: { ...(await tenantView(record.id)), ...(login ? { password: login.password } : {}) } };
       },
     },
     {
@@ -415,11 +415,10 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       handle: async (ctx) => {
         const record = await store.getTenant(ctx.tenant!);
         if (!record?.username) throw new HttpError('INVALID_INPUT', `tenant ${ctx.tenant} relays by network and has no login`, [{ field: 'tenant', message: 'has no login' }]);
-        // made here, shown once, kept only as its scrypt hash
-        const password = randomBytes(24).toString('base64url');
-        await admin.setPassword(ctx.tenant!, await hashPassword(password));
+        const login = await newPassword();
+        await admin.setPassword(ctx.tenant!, login.hash);
         await deps.tenantsChanged?.();
-        return { status: 200, body: { username: record.username, password } };
+        return { status: 200, body: { username: record.username, password: login.password } };
       },
     },
     {
@@ -487,18 +486,10 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
   ];
 }
 
-/** a token as listings show it: never its secret or the secret's hash */
-function tokenJson(t: ApiToken) {
-  return {
-    id: t.id,
-    role: t.role,
-    ...(t.tenant ? { tenant: t.tenant } : {}),
-    ...(t.name ? { name: t.name } : {}),
-    createdAt: iso(t.createdAt)!,
-    createdBy: t.createdBy,
-    ...(t.expiresAt !== undefined ? { expiresAt: iso(t.expiresAt)! } : {}),
-    ...(t.revokedAt !== undefined ? { revokedAt: iso(t.revokedAt)! } : {}),
-  };
+/** an SMTP password made by the relay: shown once in the answer, kept only as its scrypt hash */
+async function newPassword(): Promise<{ password: string; hash: string }> {
+  const password = randomBytes(24).toString('base64url');
+  return { password, hash: await hashPassword(password) };
 }
 
 function actorOf(token: ApiToken): string {

@@ -2,6 +2,7 @@
 // --json: times as ISO 8601, no sealed addresses, no internal fields.
 import type { Suspension, SuppressionEntry } from '../domain/policy.js';
 import type { FeedbackRecord } from '../domain/feedback.js';
+import type { ApiToken } from '../domain/access.js';
 
 export const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
@@ -32,4 +33,9 @@ export function tenantFeedbackJson(r: FeedbackRecord) {
     ...(r.messageRef ? { messageRef: r.messageRef } : {}),
     ...(r.erasedAt !== undefined ? { erasedAt: iso(r.erasedAt)! } : {}),
   };
+}
+
+/** a token as listings show it: never its secret or the secret's hash */
+export function tokenJson(t: ApiToken) {
+  return { id: t.id, role: t.role, tenant: t.tenant, name: t.name, createdAt: iso(t.createdAt)!, createdBy: t.createdBy, expiresAt: iso(t.expiresAt), revokedAt: iso(t.revokedAt) };
 }

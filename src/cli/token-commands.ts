@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import { ROLES, type Role } from '../admin/schemas.js';
 import { newToken, tokenExpiry } from '../admin/tokens.js';
+import { tokenJson } from '../admin/views.js';
 import { audited, UsageError, withService, type Io } from './policy-commands.js';
 
 
@@ -39,11 +40,8 @@ export async function token(config: Config, args: string[], io: Io): Promise<num
       const { values } = parseArgs({ args: rest.slice(0), options: { json: { type: 'boolean' } } });
       const tokens = await withService(config, (_svc, store) => store.listApiTokens());
       if (values.json) {
-        // JSON Lines, one token a line; never the secret's hash
-        const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
-        for (const t of tokens.sort((a, b) => a.createdAt - b.createdAt)) {
-          io.out(JSON.stringify({ id: t.id, role: t.role, tenant: t.tenant, name: t.name, createdAt: iso(t.createdAt), createdBy: t.createdBy, expiresAt: iso(t.expiresAt), revokedAt: iso(t.revokedAt) }));
-        }
+        // JSON Lines, one token a line, as the admin API lists them; never the secret's hash
+        for (const t of tokens.sort((a, b) => a.createdAt - b.createdAt)) io.out(JSON.stringify(tokenJson(t)));
         return 0;
       }
       for (const t of tokens.sort((a, b) => a.createdAt - b.createdAt)) {

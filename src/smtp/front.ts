@@ -215,7 +215,7 @@ export class SmtpFront {
 
   /** New transaction limits (a configuration reload): transactions already in DATA keep theirs. */
   reconfigure(limits: TransactionLimits): void {
-    this.#limits = { maxRecipients: limits.maxRecipients, maxMessageBytes: limits.maxMessageBytes, maxLineLength: limits.maxLineLength, maxHeaderFields: limits.maxHeaderFields, maxHops: limits.maxHops };
+    this.#limits = limits;
     // what EHLO advertises as SIZE, and what the DATA stream counts against
     (this.server as unknown as { options: { size: number } }).options.size = limits.maxMessageBytes;
   }
