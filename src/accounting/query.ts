@@ -10,6 +10,16 @@ export interface AccountingQuery extends RecordQuery {
   readonly dir: string;
 }
 
+/**
+ * A bound of a query's time range as people write it: a day (2026-11-21, from its start,
+ * UTC) or a time. `end`: a day as the end of a range includes that whole day. NaN when the
+ * text is neither.
+ */
+export function rangeBound(value: string, end: boolean): number {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return Date.parse(`${value}T00:00:00Z`) + (end ? 86_400_000 : 0);
+  return Date.parse(value);
+}
+
 export async function* queryAccounting(q: AccountingQuery): AsyncIterable<AccountingRecord> {
   const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
   const segments = await segmentsOf(q.dir, q.tenant, { from: q.from === undefined ? undefined : day(q.from), to: q.to === undefined ? undefined : day(q.to - 1) }, q.archived ?? true);

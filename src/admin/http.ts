@@ -24,6 +24,7 @@ import { hashPassword } from '../tenants/password.js';
 import { accountingQueryRequest, tokenCreateRequest, liftRequest, offboardRequest, problemsOf, subjectRequest, suppressionLookupRequest, suppressRequest, suspendRequest, unsuppressRequest, type Role } from './schemas.js';
 import type { AccountingStore } from '../accounting/port.js';
 import type { AccountingRecord } from '../accounting/records.js';
+import { rangeBound } from '../accounting/query.js';
 import { CSV_HEADER, csvRow } from '../accounting/csv.js';
 import { openApiDocument } from './openapi.js';
 import { listenHttp, type RunningHttpServer } from '../observability/listen.js';
@@ -601,12 +602,6 @@ function decodeCursor(text: string): Cursor {
   throw new HttpError('INVALID_INPUT', 'the cursor is not one this API gave', [{ field: 'cursor', message: 'not a next cursor of an earlier answer' }]);
 }
 
-/** a day counts from its start (UTC); `end`: a day as the end of a range includes that whole day */
-function instant(value: string, end: boolean): number {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return Date.parse(`${value}T00:00:00Z`) + (end ? 86_400_000 : 0);
-  return Date.parse(value);
-}
-
 /**
  * One page of a tenant's accounting records, oldest first, the same query as the CLI's; the
  * next cursor when there are more. A first page (no cursor) first has this relay's latest
@@ -616,11 +611,11 @@ async function accountingPage(deps: AdminApiDeps, tenant: string, req: z.output<
   const cursor = req.cursor ? decodeCursor(req.cursor) : null;
   if (!cursor) await deps.accounting.settle();
   const pseudonym = req.address ? await deps.admin.pseudonymOf(tenant, req.address) : undefined;
-  const from = req.from !== undefined ? instant(req.from, false) : undefined;
+  const from = req.from !== undefined ? rangeBound(req.from, false) : undefined;
   const query = deps.accounting.records.query({
     tenant,
     from: cursor ? Math.max(cursor.t, from ?? -Infinity) : from,
-    ...(req.to !== undefined ? { to: instant(req.to, true) } : {}),
+    ...(req.to !== undefined ? { to: rangeBound(req.to, true) } : {}),
     ...(pseudonym ? { pseudonym } : {}),
     ...(req.messageId ? { messageId: req.messageId } : {}),
     archived: req.archived,

@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import { runLogRetention } from '../observability/log-files.js';
 import { audited, UsageError, withService, type Io } from './policy-commands.js';
 import { CSV_HEADER, csvRow } from '../accounting/csv.js';
+import { rangeBound } from '../accounting/query.js';
 import { parseMailAddress } from '../domain/mailbox.js';
 import { eraseSubject, exportSubject } from '../accounting/subject.js';
 import { askRelay, relayOf } from './relay-call.js';
@@ -64,15 +65,15 @@ export async function accountingQuery(config: Config, args: string[], io: Io): P
   if (!values.tenant) throw new UsageError('--tenant is required: every query is about one tenant');
   const format = values.format ?? 'jsonl';
   if (format !== 'jsonl' && format !== 'csv') throw new UsageError('--format must be jsonl or csv');
-  const time = (flag: string, v: string | undefined) => {
+  // a bare date for --to includes that whole day
+  const time = (flag: string, v: string | undefined, end: boolean) => {
     if (v === undefined) return undefined;
-    const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v);
+    const t = rangeBound(v, end);
     if (Number.isNaN(t)) throw new UsageError(`${flag}: "${v}" is not a date (2026-11-21) or time (2026-11-21T12:00:00Z)`);
     return t;
   };
-  const from = time('--from', values.from);
-  // a bare date for --to includes that whole day
-  const to = values.to !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(values.to) ? time('--to', values.to)! + 86_400_000 : time('--to', values.to);
+  const from = time('--from', values.from, false);
+  const to = time('--to', values.to, true);
   const tenant = values.tenant;
   const started = Date.now();
   let read = 0;
