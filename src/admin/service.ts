@@ -174,10 +174,7 @@ export class AdminService {
   }
 
   async unsuppress(tenant: TenantId, address: string): Promise<boolean> {
-    const key = await this.#tenantKey(tenant);
-    const parsed = parseMailAddress(address.trim());
-    if (!parsed) throw new AdminError('INVALID_INPUT', 'not an email address', ['address: not an email address']);
-    const removed = await this.store.removeSuppression(tenant, key.pseudonym(parsed.matchForm));
+    const removed = await this.store.removeSuppression(tenant, await this.pseudonymOf(tenant, address));
     if (removed) this.onChange?.(tenant, 'suppression.remove', 'admin', undefined, { entries: 1 });
     return removed;
   }
@@ -187,10 +184,7 @@ export class AdminService {
    * know about its own list. An address that is not (or no longer) suppressed answers only that.
    */
   async lookupSuppression(tenant: TenantId, address: string, now: number): Promise<{ suppressed: false } | { suppressed: true; reason: string; source?: string; since: string; expiresAt?: string }> {
-    const key = await this.#tenantKey(tenant);
-    const parsed = parseMailAddress(address.trim());
-    if (!parsed) throw new AdminError('INVALID_INPUT', 'not an email address', ['address: not an email address']);
-    const entry = await this.store.getSuppression(tenant, key.pseudonym(parsed.matchForm));
+    const entry = await this.store.getSuppression(tenant, await this.pseudonymOf(tenant, address));
     if (!entry || (entry.expiresAt !== undefined && entry.expiresAt <= now)) return { suppressed: false };
     return {
       suppressed: true,
@@ -201,7 +195,7 @@ export class AdminService {
     };
   }
 
-  /** The tenant's keyed pseudonym of an address, for a query by address; the address is not kept. */
+  /** The tenant's keyed pseudonym of an address, in its matching form; the address is not kept. */
   async pseudonymOf(tenant: TenantId, address: string): Promise<string> {
     const key = await this.#tenantKey(tenant);
     const parsed = parseMailAddress(address.trim());
