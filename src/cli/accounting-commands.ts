@@ -1,9 +1,8 @@
 // Accounting commands: queries over one tenant's records, retention runs by hand, and the
 // move of a files installation's records into PostgreSQL.
-import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import { runLogRetention } from '../observability/log-files.js';
-import { audited, UsageError, withService, type Io } from './policy-commands.js';
+import { audited, refuseOverwrite, UsageError, withService, type Io } from './policy-commands.js';
 import { CSV_HEADER, csvRow } from '../accounting/csv.js';
 import { rangeBound } from '../accounting/query.js';
 import { parseMailAddress } from '../domain/mailbox.js';
@@ -15,10 +14,9 @@ import { join, relative, resolve } from 'node:path';
 import { createLogger } from '../observability/logger.js';
 import { listDir, readSegment, segmentsOf, TENANT_DIR } from '../accounting/segments.js';
 
-export async function retentionRun(config: Config, args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } } });
+export async function retentionRun(config: Config, values: { dryRun?: boolean; json?: boolean }, io: Io): Promise<number> {
   const { activeDays, archiveDays } = config.accounting.retention;
-  const dryRun = values['dry-run'] ?? false;
+  const dryRun = values.dryRun ?? false;
   const where = config.accounting.kind === 'files' ? `accounting in ${config.accounting.dir}` : 'accounting in PostgreSQL';
   io.err(`${where}: archiving days older than ${activeDays} days, deleting those older than ${archiveDays}${dryRun ? ' (dry run: nothing is changed)' : ''}`);
   const result = await audited(
@@ -48,23 +46,19 @@ export async function retentionRun(config: Config, args: string[], io: Io): Prom
   return 0;
 }
 
+export interface QueryOptions {
+  tenant: string;
+  from?: string;
+  to?: string;
+  address?: string;
+  messageId?: string;
+  format: 'jsonl' | 'csv';
+  /** false: --no-archive */
+  archive: boolean;
+}
 
-export async function accountingQuery(config: Config, args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      tenant: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      address: { type: 'string' },
-      'message-id': { type: 'string' },
-      format: { type: 'string' },
-      'no-archive': { type: 'boolean' },
-    },
-  });
-  if (!values.tenant) throw new UsageError('--tenant is required: every query is about one tenant');
-  const format = values.format ?? 'jsonl';
-  if (format !== 'jsonl' && format !== 'csv') throw new UsageError('--format must be jsonl or csv');
+export async function accountingQuery(config: Config, values: QueryOptions, io: Io): Promise<number> {
+  const { format } = values;
   // a bare date for --to includes that whole day
   const time = (flag: string, v: string | undefined, end: boolean) => {
     if (v === undefined) return undefined;
@@ -94,8 +88,8 @@ export async function accountingQuery(config: Config, args: string[], io: Io): P
       from,
       to,
       pseudonym,
-      messageId: values['message-id'],
-      archived: !values['no-archive'],
+      messageId: values.messageId,
+      archived: values.archive,
       onSegment: (day, wasRead) => {
         if (wasRead) read++;
         else skipped++;
@@ -117,22 +111,14 @@ export async function accountingQuery(config: Config, args: string[], io: Io): P
   return 0;
 }
 
-
-export async function subject(config: Config, args: string[], io: Io): Promise<number> {
-  const [sub, ...rest] = args;
-  const { values } = parseArgs({ args: rest, options: { tenant: { type: 'string' }, address: { type: 'string' }, output: { type: 'string', short: 'o' } } });
-  if (sub !== 'export' && sub !== 'erase') throw new UsageError('subject export|erase --tenant T --address A [-o FILE]');
-  if (!values.tenant) throw new UsageError('--tenant is required');
-  if (!values.address) throw new UsageError('--address is required');
-  const tenant = values.tenant;
-  const address = values.address;
+export async function subjectExport(config: Config, values: { tenant: string; address: string; output?: string; force?: boolean }, io: Io): Promise<number> {
+  const { tenant, address } = values;
   if (!parseMailAddress(address.trim())) throw new UsageError('--address: not an email address');
-  if (sub === 'erase') return subjectErase(config, tenant, address, io);
+  refuseOverwrite(values);
   const doc = await audited(config, { action: 'subject.export', tenant }, () =>
     withService(config, async (svc, store, _accountant, records) => {
       const key = await svc.keyOf(tenant);
       if (!key) throw new UsageError(`no tenant "${tenant}"`);
-      if (!parseMailAddress(address.trim())) throw new UsageError('--address: not an email address');
       let looked = 0;
       const progress = {
         query: (q: Parameters<typeof records.query>[0]) =>
@@ -160,7 +146,8 @@ export async function subject(config: Config, args: string[], io: Io): Promise<n
  * erasure is done by the relay (through its admin API, with a token made for this one
  * request) so that no record it is writing is lost; otherwise here.
  */
-async function subjectErase(config: Config, tenant: string, address: string, io: Io): Promise<number> {
+export async function subjectErase(config: Config, { tenant, address }: { tenant: string; address: string }, io: Io): Promise<number> {
+  if (!parseMailAddress(address.trim())) throw new UsageError('--address: not an email address');
   const relay = await relayOf(config);
   const result = await audited(config, { action: 'subject.erase', tenant }, () =>
     withService(config, async (svc, store, _accountant, records) => {
@@ -192,8 +179,7 @@ async function subjectErase(config: Config, tenant: string, address: string, io:
  * and run again takes up where it stopped, and writes no record twice. The segments are left
  * as they are; delete them once the relays run on PostgreSQL.
  */
-export async function accountingMigrate(config: Config, args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args, options: { from: { type: 'string' }, json: { type: 'boolean' } } });
+export async function accountingMigrate(config: Config, values: { from?: string; json?: boolean }, io: Io): Promise<number> {
   if (config.accounting.kind !== 'postgres') throw new UsageError('accounting migrate moves records into PostgreSQL: set accounting.kind: postgres and accounting.postgres.url first');
   const from = resolve(values.from ?? config.accounting.dir);
   const { openAccountingRecords } = await import('../accounting/open.js');

@@ -1,7 +1,6 @@
 // The abuse desk's feedback commands: read a report without acting on it, take reports in
 // from files, and look at what was taken in (also what was kept for review).
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import { loadMasterKey } from '../crypto/master-key-file.js';
 import { REVIEW, type FeedbackRecord, type FeedbackScope } from '../domain/feedback.js';
@@ -22,97 +21,87 @@ function readReport(file: string): Buffer {
   }
 }
 
-export async function feedback(config: Config, args: string[], io: Io): Promise<number> {
-  const [sub, ...rest] = args;
-  const rules = FeedbackRules.load(config.feedback.rulesFile ?? BUNDLED_RULES);
-  const master = loadMasterKey(config.keys, process.env).key;
-  switch (sub) {
-    case 'parse': {
-      const { values, positionals } = parseArgs({ args: rest, options: { json: { type: 'boolean' } }, allowPositionals: true });
-      if (positionals.length === 0) throw new UsageError('feedback parse FILE... [--json]');
-      return withService(config, async (svc, store) => {
-        const intake = new FeedbackIntake({ rules, keyOf: (t) => svc.keyOf(t), store, suppress: async () => 0, master, now: Date.now });
-        const described = [];
-        for (const file of positionals) described.push({ file, ...describePlan(await intake.plan(readReport(file)), rules) });
-        if (values.json) for (const d of described) io.out(JSON.stringify(d));
-        else for (const d of described) io.out(summary(d));
-        return 0;
-      });
+function rulesAndKey(config: Config) {
+  return { rules: FeedbackRules.load(config.feedback.rulesFile ?? BUNDLED_RULES), master: loadMasterKey(config.keys, process.env).key };
+}
+
+export async function feedbackParse(config: Config, files: string[], o: { json?: boolean }, io: Io): Promise<number> {
+  const { rules, master } = rulesAndKey(config);
+  return withService(config, async (svc, store) => {
+    const intake = new FeedbackIntake({ rules, keyOf: (t) => svc.keyOf(t), store, suppress: async () => 0, master, now: Date.now });
+    const described = [];
+    for (const file of files) described.push({ file, ...describePlan(await intake.plan(readReport(file)), rules) });
+    if (o.json) for (const d of described) io.out(JSON.stringify(d));
+    else for (const d of described) io.out(summary(d));
+    return 0;
+  });
+}
+
+export async function feedbackIngest(config: Config, files: string[], io: Io): Promise<number> {
+  const { master } = rulesAndKey(config);
+  const reports = files.map((file) => ({ file, raw: readReport(file) }));
+  return withService(config, async (svc, store, accountant, records) => {
+    const log = createLogger('warn', process.stderr);
+    const hostname = config.smtp.hostname ?? osHostname();
+    const { upstream } = openUpstream(config, hostname, log);
+    // a command waits for its notices: a short retry schedule instead of the relay's
+    const cliConfig = { ...config, notifications: { ...config.notifications, retryDelaysMs: [1_000, 5_000] } };
+    const { intake, notifier } = feedbackServices({ config: cliConfig, store, master, admin: svc, log, now: Date.now, sendMail: (to, raw) => sendOwnMessage(upstream, to, raw), env: process.env, hostname, accountant, records });
+    let refused = 0;
+    for (const [i, { file, raw }] of reports.entries()) {
+      const result = await audited(config, { action: 'feedback.ingest' }, () => intake.ingest(raw, 'cli'), (r) => ({
+        file,
+        records: r.records.map((x) => `${x.record.id}:${x.duplicate ? 'duplicate' : x.record.outcome}`).join(' ') || 'not a report',
+      }));
+      const where = `[${i + 1}/${reports.length}] ${file}`;
+      if (result.plan.kind === 'rejected') {
+        refused++;
+        io.err(`${where}: not a report: ${result.plan.reason}`);
+        continue;
+      }
+      for (const { record, duplicate } of result.records) io.out(`${where}: ${recordLine(record)}${duplicate ? ' (taken in before; nothing done again)' : ''}`);
     }
-    case 'ingest': {
-      const { positionals } = parseArgs({ args: rest, options: {}, allowPositionals: true });
-      if (positionals.length === 0) throw new UsageError('feedback ingest FILE...');
-      const reports = positionals.map((file) => ({ file, raw: readReport(file) }));
-      return withService(config, async (svc, store, accountant, records) => {
-        const log = createLogger('warn', process.stderr);
-        const hostname = config.smtp.hostname ?? osHostname();
-        const { upstream } = openUpstream(config, hostname, log);
-        // a command waits for its notices: a short retry schedule instead of the relay's
-        const cliConfig = { ...config, notifications: { ...config.notifications, retryDelaysMs: [1_000, 5_000] } };
-        const { intake, notifier } = feedbackServices({ config: cliConfig, store, master, admin: svc, log, now: Date.now, sendMail: (to, raw) => sendOwnMessage(upstream, to, raw), env: process.env, hostname, accountant, records });
-        let refused = 0;
-        for (const [i, { file, raw }] of reports.entries()) {
-          const result = await audited(config, { action: 'feedback.ingest' }, () => intake.ingest(raw, 'cli'), (r) => ({
-            file,
-            records: r.records.map((x) => `${x.record.id}:${x.duplicate ? 'duplicate' : x.record.outcome}`).join(' ') || 'not a report',
-          }));
-          const where = `[${i + 1}/${reports.length}] ${file}`;
-          if (result.plan.kind === 'rejected') {
-            refused++;
-            io.err(`${where}: not a report: ${result.plan.reason}`);
-            continue;
-          }
-          for (const { record, duplicate } of result.records) io.out(`${where}: ${recordLine(record)}${duplicate ? ' (taken in before; nothing done again)' : ''}`);
-        }
-        await notifier.idle();
-        await upstream.close();
-        return refused > 0 ? 1 : 0;
-      });
+    await notifier.idle();
+    await upstream.close();
+    return refused > 0 ? 1 : 0;
+  });
+}
+
+export async function feedbackList(config: Config, o: { tenant?: string; review?: boolean; limit: number; json?: boolean }, io: Io): Promise<number> {
+  const scope = scopeFrom(o);
+  const records = await withService(config, (_svc, store) => store.listFeedbackReports(scope, { limit: o.limit }));
+  if (o.json) for (const r of records) io.out(JSON.stringify(withoutReport(r)));
+  else if (records.length === 0) io.out('no reports');
+  else for (const r of records) io.out(recordLine(r));
+  return 0;
+}
+
+export async function feedbackShow(config: Config, id: string, o: { tenant?: string; review?: boolean; report?: boolean }, io: Io): Promise<number> {
+  const scope = scopeFrom(o);
+  const { master } = rulesAndKey(config);
+  return withService(config, async (svc, store) => {
+    const record = await store.getFeedbackReport(scope, id);
+    if (!record) {
+      io.err(`no report ${id} ${typeof scope === 'string' ? `for tenant ${scope}` : 'in the review queue'}`);
+      return 1;
     }
-    case 'list': {
-      const { values } = parseArgs({ args: rest, options: { tenant: { type: 'string' }, review: { type: 'boolean' }, limit: { type: 'string' }, json: { type: 'boolean' } } });
-      const scope = scopeFrom(values);
-      const limit = values.limit === undefined ? 50 : Number(values.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: "${values.limit}" is not a positive whole number`);
-      const records = await withService(config, (_svc, store) => store.listFeedbackReports(scope, { limit }));
-      if (values.json) for (const r of records) io.out(JSON.stringify(withoutReport(r)));
-      else if (records.length === 0) io.out('no reports');
-      else for (const r of records) io.out(recordLine(r));
+    if (!o.report) {
+      io.out(JSON.stringify(withoutReport(record), null, 2));
       return 0;
     }
-    case 'show': {
-      const { values, positionals } = parseArgs({ args: rest, options: { tenant: { type: 'string' }, review: { type: 'boolean' }, report: { type: 'boolean' } }, allowPositionals: true });
-      const id = positionals[0];
-      if (!id) throw new UsageError('feedback show ID --tenant T|--review [--report]');
-      const scope = scopeFrom(values);
-      return withService(config, async (svc, store) => {
-        const record = await store.getFeedbackReport(scope, id);
-        if (!record) {
-          io.err(`no report ${id} ${typeof scope === 'string' ? `for tenant ${scope}` : 'in the review queue'}`);
-          return 1;
-        }
-        if (!values.report) {
-          io.out(JSON.stringify(withoutReport(record), null, 2));
-          return 0;
-        }
-        if (record.erasedAt !== undefined) {
-          io.err(`the text of report ${id} was erased on ${new Date(record.erasedAt).toISOString()} (a data-subject erasure); its figures stay: run without --report`);
-          return 1;
-        }
-        // the report as received: it names recipients, so it is shown, never written anywhere
-        const key = typeof scope === 'string' ? await svc.keyOf(scope) : null;
-        io.out((key ? key.openReport(record.sealedReport) : master.openForReview(record.sealedReport)).toString('utf8'));
-        if (record.truncated) io.err('(only the first 256 KiB of this report were kept)');
-        return 0;
-      });
+    if (record.erasedAt !== undefined) {
+      io.err(`the text of report ${id} was erased on ${new Date(record.erasedAt).toISOString()} (a data-subject erasure); its figures stay: run without --report`);
+      return 1;
     }
-    default:
-      throw new UsageError('feedback parse|ingest|list|show ...');
-  }
+    // the report as received: it names recipients, so it is shown, never written anywhere
+    const key = typeof scope === 'string' ? await svc.keyOf(scope) : null;
+    io.out((key ? key.openReport(record.sealedReport) : master.openForReview(record.sealedReport)).toString('utf8'));
+    if (record.truncated) io.err('(only the first 256 KiB of this report were kept)');
+    return 0;
+  });
 }
 
 function scopeFrom(values: { tenant?: string; review?: boolean }): FeedbackScope {
-  if (values.review && values.tenant) throw new UsageError('give --tenant T or --review, not both');
   if (values.review) return REVIEW;
   if (!values.tenant) throw new UsageError('--tenant T or --review is required');
   return values.tenant;

@@ -1,17 +1,12 @@
 // mailwarden tenant offboard T --return DIR: the end of a contract.
 import { resolve } from 'node:path';
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import { offboardTenant, type DeletionCertificate } from '../tenants/offboard.js';
 import { audited, UsageError, withService, type Io } from './policy-commands.js';
 import { askRelay, relayOf } from './relay-call.js';
 
-export async function tenantOffboard(config: Config, args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { return: { type: 'string' }, yes: { type: 'boolean' } }, allowPositionals: true });
-  const tenant = positionals[0];
-  if (!tenant) throw new UsageError('tenant offboard T --return DIR --yes');
-  if (!values.return) throw new UsageError('--return DIR is required: the tenant\'s data goes there before it is deleted');
+export async function tenantOffboard(config: Config, tenant: string, values: { return: string; yes?: boolean }, io: Io): Promise<number> {
   if (!values.yes) throw new UsageError(`this deletes everything of tenant ${tenant} after returning it to ${values.return}, and cannot be undone: add --yes`);
   const returnDir = resolve(values.return);
   const actor = process.env.MAILWARDEN_ACTOR ?? userInfo().username;

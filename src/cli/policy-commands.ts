@@ -2,11 +2,10 @@
 // They open the same store and master key as the relay (also while it runs).
 import { createReadStream, existsSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import { AdminError, AdminService } from '../admin/service.js';
 import type { Config } from '../config/schema.js';
 import { loadMasterKey } from '../crypto/master-key-file.js';
-import { SUPPRESSION_REASONS, type SuppressionReason, type Suspension } from '../domain/policy.js';
+import type { SuppressionReason, Suspension } from '../domain/policy.js';
 import { openStore } from '../store/open.js';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
@@ -109,59 +108,54 @@ function suspensionLine(s: Suspension): string {
   return `${s.id}  ${s.tenant}  ${what}  ${s.source}  ${new Date(s.createdAt).toISOString()}${until}  by ${s.actor}${s.ticket ? ` [${s.ticket}]` : ''}: ${s.reason}${lifted}${evidence}`;
 }
 
-export async function suspend(config: Config, args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      tenant: { type: 'string' },
-      domain: { type: 'string' },
-      sender: { type: 'string' },
-      reason: { type: 'string' },
-      ticket: { type: 'string' },
-      expires: { type: 'string' },
-      actor: { type: 'string' },
-      json: { type: 'boolean' },
-      force: { type: 'boolean' },
-    },
-  });
-  if (values.domain && values.sender) throw new UsageError('give --domain or --sender, not both');
-  const tenant = need(values.tenant, '--tenant');
-  const expiresAt = parseExpiry(values.expires, Date.now());
+export interface SuspendOptions {
+  tenant: string;
+  domain?: string;
+  sender?: string;
+  reason: string;
+  ticket?: string;
+  expires?: string;
+  actor?: string;
+  json?: boolean;
+  force?: boolean;
+}
+
+export async function suspend(config: Config, o: SuspendOptions, io: Io): Promise<number> {
+  const { tenant } = o;
+  const expiresAt = parseExpiry(o.expires, Date.now());
   const req = checked(
     suspendRequest,
     {
-      scope: values.domain ? 'domain' : values.sender ? 'sender' : 'tenant',
-      ...((values.domain ?? values.sender) !== undefined ? { value: values.domain ?? values.sender } : {}),
-      reason: need(values.reason, '--reason'),
-      ...(values.ticket !== undefined ? { ticket: values.ticket } : {}),
+      scope: o.domain ? 'domain' : o.sender ? 'sender' : 'tenant',
+      ...((o.domain ?? o.sender) !== undefined ? { value: o.domain ?? o.sender } : {}),
+      reason: o.reason,
+      ...(o.ticket !== undefined ? { ticket: o.ticket } : {}),
       ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}),
     },
     { reason: '--reason', value: '--domain/--sender', ticket: '--ticket', expiresAt: '--expires' },
   );
   const s = await audited(
     config,
-    { action: 'suspension.create', tenant, reason: req.reason, actor: values.actor },
+    { action: 'suspension.create', tenant, reason: req.reason, actor: o.actor },
     () =>
       withService(config, (svc) =>
-        svc.suspend({ tenant, scope: req.scope, value: req.value, reason: req.reason, ticket: req.ticket, actor: actorOf(values.actor), expiresAt: req.expiresAt ? Date.parse(req.expiresAt) : undefined, force: values.force }),
+        svc.suspend({ tenant, scope: req.scope, value: req.value, reason: req.reason, ticket: req.ticket, actor: actorOf(o.actor), expiresAt: req.expiresAt ? Date.parse(req.expiresAt) : undefined, force: o.force }),
       ),
     (r) => ({ suspension: r.id, scope: r.scope }),
   );
-  io.out(values.json ? JSON.stringify(suspensionJson(s)) : `suspended: ${suspensionLine(s)}`);
+  io.out(o.json ? JSON.stringify(suspensionJson(s)) : `suspended: ${suspensionLine(s)}`);
   return 0;
 }
 
-export async function unsuspend(config: Config, args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args, options: { tenant: { type: 'string' }, id: { type: 'string' }, reason: { type: 'string' }, actor: { type: 'string' } } });
-  const tenant = need(values.tenant, '--tenant');
-  const id = need(values.id, '--id');
+export async function unsuspend(config: Config, o: { tenant: string; id: string; reason?: string; actor?: string }, io: Io): Promise<number> {
+  const { tenant, id } = o;
   // a refused lift (no reason) is audited too
   await audited(
     config,
-    { action: 'suspension.lift', tenant, reason: values.reason, actor: values.actor },
+    { action: 'suspension.lift', tenant, reason: o.reason, actor: o.actor },
     async () => {
-      const { reason } = checked(liftRequest, { reason: need(values.reason, '--reason') }, { reason: '--reason' });
-      await withService(config, (svc) => svc.unsuspend(tenant, id, actorOf(values.actor), reason));
+      const { reason } = checked(liftRequest, { reason: need(o.reason, '--reason') }, { reason: '--reason' });
+      await withService(config, (svc) => svc.unsuspend(tenant, id, actorOf(o.actor), reason));
     },
     () => ({ suspension: id }),
   );
@@ -169,114 +163,94 @@ export async function unsuspend(config: Config, args: string[], io: Io): Promise
   return 0;
 }
 
-export async function suspensions(config: Config, args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args, options: { tenant: { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' } } });
-  const list = await withService(config, (svc) => svc.suspensions(values.tenant, values.all ?? false));
-  if (values.json) for (const x of list) io.out(JSON.stringify(suspensionJson(x)));
+export async function suspensions(config: Config, o: { tenant?: string; all?: boolean; json?: boolean }, io: Io): Promise<number> {
+  const list = await withService(config, (svc) => svc.suspensions(o.tenant, o.all ?? false));
+  if (o.json) for (const x of list) io.out(JSON.stringify(suspensionJson(x)));
   else io.out(list.length ? list.map(suspensionLine).join('\n') : 'no suspensions');
   return 0;
 }
 
-export async function suppression(config: Config, args: string[], io: Io): Promise<number> {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      tenant: { type: 'string' },
-      reason: { type: 'string' },
-      source: { type: 'string' },
-      expires: { type: 'string' },
-      json: { type: 'boolean' },
-      output: { type: 'string', short: 'o' },
-      force: { type: 'boolean' },
-    },
-  });
-  const tenant = need(values.tenant, '--tenant');
-  switch (sub) {
-    case 'add': {
-      if (positionals.length === 0) throw new UsageError('give one or more addresses');
-      const reason = (values.reason ?? 'manual') as SuppressionReason;
-      if (!SUPPRESSION_REASONS.includes(reason)) throw new UsageError(`--reason must be one of ${SUPPRESSION_REASONS.join(', ')}`);
-      const expiresAt = parseExpiry(values.expires, Date.now());
-      const req = checked(
-        suppressRequest,
-        { entries: positionals.map((address) => ({ address, reason, ...(values.source ? { source: values.source } : {}), ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}) })) },
-        { entries: 'address' },
-      );
-      const n = await audited(
-        config,
-        { action: 'suppression.add', tenant },
-        () => withService(config, (svc) => svc.suppress(tenant, req.entries.map((e) => ({ address: e.address, reason: e.reason, source: e.source, expiresAt: e.expiresAt ? Date.parse(e.expiresAt) : undefined })))),
-        (added) => ({ entries: added }),
-      );
-      io.out(`suppressed ${n} address(es) for ${tenant}`);
-      return 0;
-    }
-    case 'remove': {
-      if (positionals.length !== 1) throw new UsageError('give exactly one address');
-      const removed = await audited(config, { action: 'suppression.remove', tenant }, () => withService(config, (svc) => svc.unsuppress(tenant, positionals[0]!)), (r) => ({ removed: r }));
-      io.out(removed ? `removed from ${tenant}'s suppression list` : `not on ${tenant}'s suppression list`);
-      return removed ? 0 : 1;
-    }
-    case 'list': {
-      await withService(config, async (svc) => {
-        let n = 0;
-        for await (const e of svc.suppressionEntries(tenant)) {
-          n++;
-          io.out(values.json ? JSON.stringify(suppressionJson(e)) : `${e.pseudonym}  ${e.reason}  ${new Date(e.createdAt).toISOString()}${e.expiresAt ? `  until ${new Date(e.expiresAt).toISOString()}` : ''}${e.source ? `  ${e.source}` : ''}`);
-        }
-        if (!values.json) io.err(`${n} entr${n === 1 ? 'y' : 'ies'} (addresses are shown only by export)`);
-      });
-      return 0;
-    }
-    case 'import': {
-      if (positionals.length !== 1) throw new UsageError('give one CSV file');
-      const file = positionals[0]!;
-      // "-": standard input, as in `export-from-crm | mailwarden suppression import --tenant T -`
-      if (file !== '-' && !existsSync(file)) throw new UsageError(`${file}: no such file`);
-      const csv = file === '-' ? process.stdin : createReadStream(file);
-      const started = Date.now();
-      const n = await audited(
-        config,
-        { action: 'suppression.import', tenant },
-        () => withService(config, (svc) => svc.importCsv(tenant, csv, (done) => io.err(`  ${done} lines checked`))),
-        (count) => ({ entries: count }),
-      );
-      io.out(`imported ${n} entr${n === 1 ? 'y' : 'ies'} for ${tenant} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      return 0;
-    }
-    case 'export': {
-      if (values.output && !values.force && existsSync(values.output)) throw new UsageError(`${values.output} exists; add --force to replace it`);
-      const csv = await audited(config, { action: 'suppression.export', tenant }, () => withService(config, (svc) => svc.exportCsv(tenant)));
-      if (values.output) {
-        writeFileSync(values.output, csv, { mode: 0o600 });
-        io.err(`written to ${values.output}`);
-      } else io.out(csv.trimEnd());
-      return 0;
-    }
-    default:
-      throw new UsageError('suppression add|remove|list|import|export --tenant T ...');
-  }
+export async function suppressionAdd(config: Config, addresses: string[], o: { tenant: string; reason: SuppressionReason; source?: string; expires?: string }, io: Io): Promise<number> {
+  const { tenant } = o;
+  const expiresAt = parseExpiry(o.expires, Date.now());
+  const req = checked(
+    suppressRequest,
+    { entries: addresses.map((address) => ({ address, reason: o.reason, ...(o.source ? { source: o.source } : {}), ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}) })) },
+    { entries: 'address' },
+  );
+  const n = await audited(
+    config,
+    { action: 'suppression.add', tenant },
+    () => withService(config, (svc) => svc.suppress(tenant, req.entries.map((e) => ({ address: e.address, reason: e.reason, source: e.source, expiresAt: e.expiresAt ? Date.parse(e.expiresAt) : undefined })))),
+    (added) => ({ entries: added }),
+  );
+  io.out(`suppressed ${n} address(es) for ${tenant}`);
+  return 0;
 }
 
-export async function tenantAdd(config: Config, args: string[], io: Io, readPassword: () => Promise<string>): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      id: { type: 'string' },
-      domain: { type: 'string', multiple: true },
-      network: { type: 'string', multiple: true },
-      username: { type: 'string' },
-      'password-stdin': { type: 'boolean' },
-      'abuse-email': { type: 'string' },
-      'abuse-webhook': { type: 'string' },
-    },
+export async function suppressionRemove(config: Config, address: string, { tenant }: { tenant: string }, io: Io): Promise<number> {
+  const removed = await audited(config, { action: 'suppression.remove', tenant }, () => withService(config, (svc) => svc.unsuppress(tenant, address)), (r) => ({ removed: r }));
+  io.out(removed ? `removed from ${tenant}'s suppression list` : `not on ${tenant}'s suppression list`);
+  return removed ? 0 : 1;
+}
+
+export async function suppressionList(config: Config, o: { tenant: string; json?: boolean }, io: Io): Promise<number> {
+  await withService(config, async (svc) => {
+    let n = 0;
+    for await (const e of svc.suppressionEntries(o.tenant)) {
+      n++;
+      io.out(o.json ? JSON.stringify(suppressionJson(e)) : `${e.pseudonym}  ${e.reason}  ${new Date(e.createdAt).toISOString()}${e.expiresAt ? `  until ${new Date(e.expiresAt).toISOString()}` : ''}${e.source ? `  ${e.source}` : ''}`);
+    }
+    if (!o.json) io.err(`${n} entr${n === 1 ? 'y' : 'ies'} (addresses are shown only by export)`);
   });
-  if (values.username && !values['password-stdin']) throw new UsageError('--username needs --password-stdin: the password is read from standard input, never from the command line');
+  return 0;
+}
+
+export async function suppressionImport(config: Config, file: string, { tenant }: { tenant: string }, io: Io): Promise<number> {
+  // "-": standard input, as in `export-from-crm | mailwarden suppression import --tenant T -`
+  if (file !== '-' && !existsSync(file)) throw new UsageError(`${file}: no such file`);
+  const csv = file === '-' ? process.stdin : createReadStream(file);
+  const started = Date.now();
+  const n = await audited(
+    config,
+    { action: 'suppression.import', tenant },
+    () => withService(config, (svc) => svc.importCsv(tenant, csv, (done) => io.err(`  ${done} lines checked`))),
+    (count) => ({ entries: count }),
+  );
+  io.out(`imported ${n} entr${n === 1 ? 'y' : 'ies'} for ${tenant} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return 0;
+}
+
+export async function suppressionExport(config: Config, o: { tenant: string; output?: string; force?: boolean }, io: Io): Promise<number> {
+  refuseOverwrite(o);
+  const csv = await audited(config, { action: 'suppression.export', tenant: o.tenant }, () => withService(config, (svc) => svc.exportCsv(o.tenant)));
+  if (o.output) {
+    writeFileSync(o.output, csv, { mode: 0o600 });
+    io.err(`written to ${o.output}`);
+  } else io.out(csv.trimEnd());
+  return 0;
+}
+
+/** -o FILE replaces an existing file only with --force */
+export function refuseOverwrite(o: { output?: string; force?: boolean }): void {
+  if (o.output && !o.force && existsSync(o.output)) throw new UsageError(`${o.output} exists; add --force to replace it`);
+}
+
+export interface TenantAddOptions {
+  id: string;
+  domain?: string[];
+  network?: string[];
+  username?: string;
+  passwordStdin?: boolean;
+  abuseEmail?: string;
+  abuseWebhook?: string;
+}
+
+export async function tenantAdd(config: Config, values: TenantAddOptions, io: Io, readPassword: () => Promise<string>): Promise<number> {
+  if (values.username && !values.passwordStdin) throw new UsageError('--username needs --password-stdin: the password is read from standard input, never from the command line');
   const { hashPassword } = await import('../tenants/password.js');
   const password = values.username ? await hashPassword(await readPassword()) : undefined;
-  const abuseContact = values['abuse-email'] || values['abuse-webhook'] ? { email: values['abuse-email'], webhook: values['abuse-webhook'] } : undefined;
+  const abuseContact = values.abuseEmail || values.abuseWebhook ? { email: values.abuseEmail, webhook: values.abuseWebhook } : undefined;
   const t = await audited(
     config,
     { action: 'tenant.create', tenant: values.id },
@@ -286,10 +260,9 @@ export async function tenantAdd(config: Config, args: string[], io: Io, readPass
   return 0;
 }
 
-export async function tenantSetPassword(config: Config, args: string[], io: Io, readPassword: () => Promise<string>): Promise<number> {
-  const { values } = parseArgs({ args, options: { id: { type: 'string' }, 'password-stdin': { type: 'boolean' } } });
-  const tenant = need(values.id, '--id');
-  if (!values['password-stdin']) throw new UsageError('--password-stdin is required: the password is read from standard input, never from the command line');
+export async function tenantSetPassword(config: Config, values: { id: string; passwordStdin?: boolean }, io: Io, readPassword: () => Promise<string>): Promise<number> {
+  const tenant = values.id;
+  if (!values.passwordStdin) throw new UsageError('--password-stdin is required: the password is read from standard input, never from the command line');
   const password = await readPassword();
   if (!password) throw new UsageError('empty password');
   const { hashPassword } = await import('../tenants/password.js');
@@ -299,8 +272,7 @@ export async function tenantSetPassword(config: Config, args: string[], io: Io, 
   return 0;
 }
 
-export async function tenantList(config: Config, args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
+export async function tenantList(config: Config, values: { json?: boolean }, io: Io): Promise<number> {
   const tenants = await withService(config, (_svc, store) => store.listTenants());
   if (values.json) {
     // JSON Lines, one tenant a line; never the password hash or the wrapped key
@@ -314,6 +286,5 @@ export async function tenantList(config: Config, args: string[], io: Io): Promis
 
 export function describeError(err: unknown): string | null {
   if (err instanceof AdminError || err instanceof UsageError || err instanceof StoreIdentityMissingError || err instanceof StoreNotEmptyError || err instanceof MasterKeyMismatchError) return err.message;
-  if (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) return err.message;
   return null;
 }

@@ -4,7 +4,6 @@
 import { createReadStream, createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import { loadMasterKey } from '../crypto/master-key-file.js';
 import { openStore } from '../store/open.js';
@@ -36,30 +35,21 @@ async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): P
   }
 }
 
-export async function storeCommand(config: Config, args: string[], io: Io): Promise<number> {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: { empty: { type: 'boolean' }, yes: { type: 'boolean' }, force: { type: 'boolean' }, json: { type: 'boolean' } },
-  });
-  switch (sub) {
-    case 'status':
-      return status(config, io, values.json ?? false);
-    case 'init':
-      if (!values.empty) throw new UsageError('store init --empty --yes: the only way to initialise is empty (for a store with data, use store restore FILE)');
-      if (!values.yes) throw new UsageError('store init --empty starts with no suppression list, no suspension and new tenant keys; add --yes if that is what you want');
-      return init(config, io);
-    case 'backup':
-      if (positionals.length !== 1) throw new UsageError('give one backup FILE');
-      return backup(config, positionals[0]!, values.force ?? false, io);
-    case 'restore':
-      if (positionals.length !== 1) throw new UsageError('give one backup FILE');
-      return restore(config, positionals[0]!, io);
-    default:
-      throw new UsageError('store status|init --empty --yes|backup FILE [--force]|restore FILE');
-  }
+export function storeStatus(config: Config, o: { json?: boolean }, io: Io): Promise<number> {
+  return status(config, io, o.json ?? false);
 }
+
+export function storeInit(config: Config, o: { empty?: boolean; yes?: boolean }, io: Io): Promise<number> {
+  if (!o.empty) throw new UsageError('store init --empty --yes: the only way to initialise is empty (for a store with data, use store restore FILE)');
+  if (!o.yes) throw new UsageError('store init --empty starts with no suppression list, no suspension and new tenant keys; add --yes if that is what you want');
+  return init(config, io);
+}
+
+export function storeBackup(config: Config, file: string, o: { force?: boolean }, io: Io): Promise<number> {
+  return backup(config, file, o.force ?? false, io);
+}
+
+export { restore as storeRestore };
 
 async function status(config: Config, io: Io, json: boolean): Promise<number> {
   return withStore(config, async (store) => {

@@ -14,9 +14,9 @@ const run = promisify(execFile);
 
 describe('mailwarden --help and --version', () => {
   it.each([
-    ['serve', /^ {2}serve /m],
-    ['token', /^ {2}token revoke ID$/m],
-    ['suppression', /^ {2}suppression import /m],
+    ['serve', /^Usage: mailwarden serve \[options\]$/m],
+    ['token', /^Usage: mailwarden token revoke \[options\] <id>$/m],
+    ['suppression', /^Usage: mailwarden suppression import \[options\] <file>$/m],
   ])('%s --help prints that command\'s usage, exits 0 and acts on nothing', async (command, usage) => {
     const dir = mkdtempSync(join(tmpdir(), 'mw-help-'));
     const args = command === 'token' ? ['token', 'revoke', '--help'] : command === 'suppression' ? ['suppression', 'import', '--tenant', 'acme', '--help'] : ['serve', '--help'];
@@ -32,25 +32,66 @@ describe('mailwarden --help and --version', () => {
       (err: { code: number; stderr: string }) => err,
     );
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('unknown command "supension list"; did you mean "suspensions"?');
+    expect(r.stderr).toContain("mailwarden: unknown command 'supension'\n(Did you mean suspensions?)");
+    // a mistyped option too, on a command's own options
+    const option = await run(process.execPath, [CLI, 'suspensions', '--tenat', 'acme']).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(option.code).toBe(2);
+    expect(option.stderr).toContain("mailwarden: unknown option '--tenat'\n(Did you mean --tenant?)");
   });
 
-  it('every command path of the usage answers --help with its usage, rc 0, and acts on nothing', async () => {
-    const { stdout: usage } = await run(process.execPath, [CLI, 'help']);
-    // "  tenant add --id T ..." -> ['tenant', 'add']; "  serve  run the relay" -> ['serve']
-    const paths = [...usage.matchAll(/^ {2}([a-z][a-z-]*)(?: ([a-z][a-z-]*))?/gm)].map((m) => (m[2] && !['run'].includes(m[2]) ? [m[1]!, m[2]] : [m[1]!]));
-    const unique = [...new Map(paths.map((p) => [p.join(' '), p])).values()];
-    expect(unique.length).toBeGreaterThan(20);
-    const dir = mkdtempSync(join(tmpdir(), 'mw-help-all-'));
-    // four at a time: each is a Node.js start
-    for (let i = 0; i < unique.length; i += 4) {
-      await Promise.all(
-        unique.slice(i, i + 4).map(async (path) => {
-          const { stdout } = await run(process.execPath, [CLI, ...path, '--help'], { cwd: dir, timeout: 20_000, env: { ...process.env, MAILWARDEN_CONFIG: join(dir, 'missing.yaml') } });
-          expect(stdout, path.join(' ')).toMatch(new RegExp(`^ {2}${path[0]}\\b`, 'm'));
-        }),
+  it('a usage error names what is wrong, exits 2 and opens nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mw-usage-'));
+    const env = { ...process.env, MAILWARDEN_CONFIG: join(dir, 'missing.yaml') };
+    const cases: Array<[string[], string]> = [
+      [['suspend', '--reason', 'x'], "required option '--tenant <tenant>' not specified"],
+      [['suspend', '--tenant', 'acme', '--reason', 'x', '--domain', 'a.example', '--sender', 'b@a.example'], "option '--domain <domain>' cannot be used with option '--sender <address>'"],
+      [['token', 'create', '--role', 'root'], "option '--role <role>' argument 'root' is invalid. Allowed choices are operator, abuse-desk, tenant."],
+      [['feedback', 'list', '--review', '--limit', '0'], "option '--limit <n>' argument '0' is invalid. not a positive whole number"],
+      [['token', 'revoke'], "missing required argument 'id'"],
+      [['store', 'status', 'extra'], "too many arguments for 'status'"],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(process.execPath, [CLI, ...args], { cwd: dir, env }).then(
+        () => ({ code: 0, stderr: '' }),
+        (err: { code: number; stderr: string }) => err,
       );
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(`mailwarden: ${message}`);
     }
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('every command path answers --help with its usage, rc 0, and acts on nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mw-help-all-'));
+    const env = { ...process.env, MAILWARDEN_CONFIG: join(dir, 'missing.yaml') };
+    const help = async (path: string[]) => {
+      const { stdout } = await run(process.execPath, [CLI, ...path, '--help'], { cwd: dir, timeout: 20_000, env });
+      expect(stdout, path.join(' ')).toMatch(new RegExp(`^Usage: mailwarden ${path.map((p) => `${p} `).join('')}`, 'm'));
+      // the names listed under "Commands:" (the help command aside)
+      const commands = /^Commands:\n((?: {2}.*\n)+)/m.exec(stdout)?.[1] ?? '';
+      return [...commands.matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+    };
+    // the tree, walked from the root: each level's commands are asked for theirs, four at a time
+    const leaves: string[][] = [];
+    let level: string[][] = [[]];
+    while (level.length > 0) {
+      const next: string[][] = [];
+      for (let i = 0; i < level.length; i += 4) {
+        await Promise.all(
+          level.slice(i, i + 4).map(async (path) => {
+            const children = await help(path);
+            if (children.length === 0) leaves.push(path);
+            for (const c of children) next.push([...path, c]);
+          }),
+        );
+      }
+      level = next;
+    }
+    expect(leaves.map((p) => p.join(' '))).toEqual(expect.arrayContaining(['serve', 'config check', 'tenant offboard', 'suppression export', 'token revoke', 'accounting migrate', 'retention run']));
+    expect(leaves.length).toBeGreaterThan(25);
     expect(readdirSync(dir)).toEqual([]);
   }, 120_000);
 
