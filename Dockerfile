@@ -7,6 +7,7 @@ COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY console ./console
 COPY scripts ./scripts
 # the commit mailwarden --version and mailwarden_build_info report: docker build --build-arg MAILWARDEN_COMMIT=$(git rev-parse --short=12 HEAD)
 ARG MAILWARDEN_COMMIT=unknown

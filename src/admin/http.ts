@@ -27,6 +27,7 @@ import type { AccountingRecord } from '../accounting/records.js';
 import { rangeBound } from '../accounting/query.js';
 import { CSV_HEADER, csvRow } from '../accounting/csv.js';
 import { openApiDocument } from './openapi.js';
+import { consoleDir, consoleFile } from './console.js';
 import { listenHttp, type RunningHttpServer } from '../observability/listen.js';
 import { feedbackJson, iso, suppressionJson, suspensionJson, tenantFeedbackJson, tokenJson } from './views.js';
 
@@ -37,7 +38,12 @@ export interface AdminApiDeps {
   readonly audit: AuditLog;
   readonly log: Logger;
   readonly now: () => number;
-  readonly rates: { readonly minVolume: number; readonly windowsHours: readonly number[] };
+  readonly rates: {
+    readonly minVolume: number;
+    readonly windowsHours: readonly number[];
+    readonly complaints: { readonly warn: number; readonly suspend: number };
+    readonly hardBounces: { readonly warn: number; readonly suspend: number };
+  };
   readonly maxReportBytes: number;
   /** data-subject requests, run by the relay beside its accounting writer */
   readonly subjects: {
@@ -240,6 +246,56 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
     { method: 'GET', pattern: new RegExp(`^/api/v1/tenants/${T}$`), action: 'tenant.read', roles: EVERYONE, handle: async (ctx) => ({ status: 200, body: await tenantView(ctx.tenant!) }) },
     {
       method: 'GET',
+      pattern: /^\/api\/v1\/session$/,
+      action: 'session.read',
+      roles: EVERYONE,
+      // who the token is: what a client (the console) may show and offer
+      handle: async (ctx) => {
+        const { minVolume, windowsHours, complaints, hardBounces } = deps.rates;
+        const t = ctx.token;
+        return {
+          status: 200,
+          body: { token: t.id, role: t.role, ...(t.tenant ? { tenant: t.tenant } : {}), ...(t.name ? { name: t.name } : {}), expiresAt: iso(t.expiresAt) ?? null, rates: { minVolume, windows: windowsHours.map(windowName), thresholds: { complaintRate: complaints, hardBounceRate: hardBounces } } },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^/api/v1/tenants/${T}/rates$`),
+      action: 'tenant.rates',
+      roles: EVERYONE,
+      handle: async (ctx) => {
+        // the rolling 24 h rates every 6 h over the last days up to now (volume is kept 8 days), against the warn and suspend lines
+        const days = limitParam(ctx.query, 7, 7, 'days');
+        const domain = ctx.query.get('domain');
+        const record = (await store.getTenant(ctx.tenant!))!;
+        if (domain !== null && !record.domains.includes(domain)) throw new HttpError('INVALID_INPUT', `${domain} is not one of ${ctx.tenant}'s sender domains`, [{ field: 'domain', message: 'one of the tenant\'s domains' }]);
+        const step = 6 * 3_600_000;
+        const end = deps.now();
+        const points = [];
+        for (let at = end - days * 24 * 3_600_000; at <= end; at += step) {
+          const v = await store.volumeTotals(ctx.tenant!, domain, 24, at);
+          const judged = v.delivered >= deps.rates.minVolume;
+          points.push({ at: iso(at)!, ...v, complaintRate: v.delivered > 0 ? v.complaints / v.delivered : null, hardBounceRate: v.delivered > 0 ? v.hardBounces / v.delivered : null, judged });
+        }
+        const { minVolume, complaints, hardBounces } = deps.rates;
+        return { status: 200, body: { tenant: ctx.tenant, domain, window: '24h', minVolume, thresholds: { complaintRate: complaints, hardBounceRate: hardBounces }, points } };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^/api/v1/tenants/${T}/feedback/(F[0-9A-Z]{4,40})$`),
+      action: 'feedback.read',
+      roles: EVERYONE,
+      handle: async (ctx) => {
+        const record = await store.getFeedbackReport(ctx.tenant!, ctx.params[0]!);
+        if (!record) throw new HttpError('NOT_FOUND', `no report ${ctx.params[0]} for tenant ${ctx.tenant}`);
+        // what the report says, never the report itself (it names recipients)
+        return { status: 200, body: ctx.token.role === 'tenant' ? tenantFeedbackJson(record) : feedbackJson(record) };
+      },
+    },
+    {
+      method: 'GET',
       pattern: new RegExp(`^/api/v1/tenants/${T}/suspensions$`),
       action: 'suspension.list',
       roles: EVERYONE,
@@ -276,8 +332,8 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
         const req = parseWith(liftRequest, await ctx.body());
         ctx.note.reason = req.reason;
         const id = ctx.params[0]!;
-        ctx.note.detail = { suspension: id };
-        await admin.unsuspend(ctx.tenant!, id, actorOf(ctx.token), req.reason);
+        ctx.note.detail = { suspension: id, ...(req.ticket ? { ticket: req.ticket } : {}) };
+        await admin.unsuspend(ctx.tenant!, id, actorOf(ctx.token), req.ticket ? `${req.reason} [${req.ticket}]` : req.reason);
         const lifted = (await admin.suspensions(ctx.tenant!, true)).find((s) => s.id === id)!;
         return { status: 200, body: suspensionJson(lifted) };
       },
@@ -502,6 +558,7 @@ export type AdminApiServer = RunningHttpServer;
 export async function listenAdminApi(host: string, port: number, deps: AdminApiDeps): Promise<AdminApiServer> {
   const routes = adminRoutes(deps);
   const openapi = JSON.stringify(openApiDocument(), null, 2);
+  const consoleRoot = consoleDir();
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       deps.log.error({ err: (err as Error).message }, 'admin API request failed');
@@ -519,6 +576,12 @@ export async function listenAdminApi(host: string, port: number, deps: AdminApiD
     const fail = (e: HttpError) => send({ status: e.status, body: { error: { code: e.code, message: e.message, ...(e.problems ? { problems: e.problems } : {}) }, requestId } });
 
     if (req.method === 'GET' && url.pathname === '/api/v1/openapi.json') return send({ status: 200, body: openapi });
+    if ((req.method === 'GET' || req.method === 'HEAD') && (url.pathname === '/' || url.pathname === '/console' || url.pathname.startsWith('/console/'))) {
+      const file = url.pathname === '/' ? { status: 308, body: '', headers: { location: '/console/' } } : consoleRoot ? await consoleFile(consoleRoot, url.pathname) : null;
+      if (!file) return fail(new HttpError('NOT_FOUND', consoleRoot ? `no such file: ${url.pathname}` : 'the console is not built (npm run build)'));
+      res.writeHead(file.status, { ...file.headers, 'x-request-id': requestId }).end(req.method === 'HEAD' ? undefined : file.body);
+      return;
+    }
     const candidates = routes.filter((r) => r.pattern.test(url.pathname));
     if (candidates.length === 0) return fail(new HttpError('NOT_FOUND', `no such resource: ${url.pathname}`));
     const route = candidates.find((r) => r.method === req.method);
@@ -571,10 +634,10 @@ export async function listenAdminApi(host: string, port: number, deps: AdminApiD
   return listenHttp(server, host, port, 'admin.port');
 }
 
-/** a `limit` query parameter: a whole number from 1 to `max`, `fallback` when absent */
-function limitParam(query: URLSearchParams, fallback: number, max: number): number {
-  const limit = Number(query.get('limit') ?? fallback);
-  if (!Number.isInteger(limit) || limit < 1 || limit > max) throw new HttpError('INVALID_INPUT', `limit must be a whole number from 1 to ${max}`, [{ field: 'limit', message: `from 1 to ${max}` }]);
+/** a `limit` (or `name`) query parameter: a whole number from 1 to `max`, `fallback` when absent */
+function limitParam(query: URLSearchParams, fallback: number, max: number, name = 'limit'): number {
+  const limit = Number(query.get(name) ?? fallback);
+  if (!Number.isInteger(limit) || limit < 1 || limit > max) throw new HttpError('INVALID_INPUT', `${name} must be a whole number from 1 to ${max}`, [{ field: name, message: `from 1 to ${max}` }]);
   return limit;
 }
 

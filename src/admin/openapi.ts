@@ -139,6 +139,24 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { '200': { description: 'ok', ...json({ type: 'object', properties: { reports: { type: 'array', items: { type: 'object' } } } }) }, ...errors },
         },
       },
+      '/tenants/{tenant}/feedback/{report}': {
+        parameters: [tenantParam, { name: 'report', in: 'path', required: true, schema: { type: 'string', pattern: '^F[0-9A-Z]{4,40}$' } }],
+        get: {
+          summary: 'One of the tenant\'s reports: what it says (never the report itself, which names recipients); a tenant token sees it without the provider\'s notes',
+          responses: { '200': { description: 'ok', ...json({ type: 'object' }) }, ...errors },
+        },
+      },
+      '/tenants/{tenant}/rates': {
+        parameters: [tenantParam],
+        get: {
+          summary: 'The tenant\'s (or one sender domain\'s) rolling 24 h complaint and hard-bounce rates every 6 hours over the last days, with the warn and suspend thresholds',
+          parameters: [
+            { name: 'days', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 7, default: 7 } },
+            { name: 'domain', in: 'query', description: 'one of the tenant\'s sender domains', schema: { type: 'string' } },
+          ],
+          responses: { '200': { description: 'ok', ...json({ type: 'object', properties: { thresholds: { type: 'object' }, minVolume: { type: 'integer' }, points: { type: 'array', items: { type: 'object' } } } }) }, ...errors },
+        },
+      },
       '/tenants/{tenant}/password/rotate': {
         parameters: [tenantParam],
         post: {
@@ -168,6 +186,12 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'End of contract (operator): return all of the tenant\'s data to a directory on the relay\'s host, delete it everywhere with the tenant\'s key, and answer with the deletion certificate',
           requestBody: { required: true, ...json(ref('OffboardRequest')) },
           responses: { '200': { description: 'the deletion certificate', ...json({ type: 'object' }) }, ...errors },
+        },
+      },
+      '/session': {
+        get: {
+          summary: 'Who this token is: its id, role, tenant (for a tenant token), name and expiry',
+          responses: { '200': { description: 'ok', ...json({ type: 'object', properties: { token: { type: 'string' }, role: { type: 'string' }, tenant: { type: 'string' }, name: { type: 'string' }, expiresAt: { type: ['string', 'null'] } } }) }, ...errors },
         },
       },
       '/audit': {

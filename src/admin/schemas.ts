@@ -41,7 +41,7 @@ export const suspendRequest = z
   })
   .register(apiSchemas, { id: 'SuspendRequest' });
 
-export const liftRequest = z.strictObject({ reason }).register(apiSchemas, { id: 'LiftRequest' });
+export const liftRequest = z.strictObject({ reason, ticket: text(100).pipe(z.string().min(1)).optional() }).register(apiSchemas, { id: 'LiftRequest' });
 
 export const suppressRequest = z
   .strictObject({

@@ -322,6 +322,28 @@ describe('admin API', () => {
     expect((await call('GET', '/tenants/acme/suspensions?all=false', tokens.desk!)).status).toBe(200);
   });
 
+  it('the session names the token; rates over time come every 6 hours against the lines; a report reads by id', async () => {
+    const session = await call('GET', '/session', tokens.acme!);
+    expect(session.json).toMatchObject({ role: 'tenant', tenant: 'acme', name: 'acme-portal', rates: { windows: ['24h', '7d'], thresholds: { complaintRate: { warn: 0.001, suspend: 0.003 } } } });
+    const rates = await call('GET', '/tenants/acme/rates?days=2', tokens.acme!);
+    expect(rates.status).toBe(200);
+    // 2 days of 6-hour steps, both ends included; the last ends now and counts what acme sent
+    expect(rates.json.points).toHaveLength(9);
+    const now = rates.json.points.at(-1);
+    expect(Date.now() - Date.parse(now.at)).toBeLessThan(60_000);
+    expect(now.delivered).toBe((await call('GET', '/tenants/acme', tokens.acme!)).json.volume['24h'].delivered);
+    expect(rates.json.thresholds.hardBounceRate).toEqual({ warn: 0.05, suspend: 0.1 });
+    for (const [query, field] of [['days=8', 'days'], ['days=x', 'days'], ['domain=globex.test', 'domain']] as const) {
+      const bad = await call('GET', `/tenants/acme/rates?${query}`, tokens.acme!);
+      expect(bad.status, query).toBe(400);
+      expect(bad.json.error.problems[0].field).toBe(field);
+    }
+    expect((await call('GET', '/tenants/globex/rates', tokens.acme!)).status).toBe(404);
+    const missing = await call('GET', '/tenants/acme/feedback/FNOSUCHREPORT1', tokens.acme!);
+    expect(missing.status).toBe(404);
+    expect(missing.json.error.code).toBe('NOT_FOUND');
+  });
+
   it('operators make tenants and tokens through the API too; nobody else may', async () => {
     const made = await call('POST', '/tenants', tokens.operator!, { id: 'initech', username: 'initech', domains: ['initech.test'] });
     expect(made.status).toBe(201);

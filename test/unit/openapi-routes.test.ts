@@ -11,7 +11,7 @@ const doc = openApiDocument() as { paths: Record<string, Record<string, unknown>
 const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
   Object.keys(item)
     .filter((k) => ['get', 'post', 'patch', 'put', 'delete'].includes(k))
-    .map((method) => ({ method: method.toUpperCase(), path, url: `/api/v1${path.replace('{tenant}', 'acme').replace('{id}', path.startsWith('/tokens') ? '0123456789' : 'S0123456789')}` })),
+    .map((method) => ({ method: method.toUpperCase(), path, url: `/api/v1${path.replace('{tenant}', 'acme').replace('{report}', 'FMABC12345').replace('{id}', path.startsWith('/tokens') ? '0123456789' : 'S0123456789')}` })),
 );
 
 describe('OpenAPI document and routes', () => {
