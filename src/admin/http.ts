@@ -1,35 +1,31 @@
-// The admin HTTP API (default port 8025, /api/v1): the abuse desk's and the operators' view
-// of tenants, suspensions with their evidence, suppression lists and feedback reports, and
-// tenants' own view of their suppression list. Every request needs a bearer token; its role
-// decides what it may do: operator and abuse-desk everything here, tenant tokens only their
-// own tenant's data (another tenant's resources answer 404, as if they did not exist) and
-// never suspensions or feedback (403). Bad input gets 400 naming the field and changes
-// nothing. Every request, allowed or not, goes to the audit log.
-import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+// The admin HTTP API (default port 8025, /api/v1) on fastify: the abuse desk's and the
+// operators' view of tenants, suspensions with their evidence, suppression lists and
+// feedback reports, and tenants' own view of theirs. Every request needs a bearer token; its
+// role decides what it may do (routes.ts says which); a tenant token sees only its own
+// tenant (another tenant's resources answer 404, as if they did not exist). Bad input gets
+// 400 naming the field and changes nothing. Every request, allowed or not, goes to the audit
+// log. The same listener serves the web console under /console/ and the OpenAPI document,
+// generated from the route definitions, at /api/v1/openapi.json.
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
-import { REVIEW, type FeedbackScope } from '../domain/feedback.js';
+import { z } from 'zod';
 import type { Store } from '../store/ports.js';
 import { StoreUnavailableError } from '../store/ports.js';
 import { OffboardError } from '../tenants/offboard.js';
 import type { FeedbackIntake } from '../feedback/intake.js';
-import { windowName } from '../feedback/rates.js';
 import type { AuditLog, AuditEntry } from './audit.js';
 import { AdminError, type AdminService } from './service.js';
-import { catalog, type ErrorId } from '../domain/catalog.js';
-import { checkToken, newToken, tokenExpiry, type ApiToken } from './tokens.js';
-import { tenantSchema, type Config } from '../config/schema.js';
-import { hashPassword } from '../tenants/password.js';
-import { accountingQueryRequest, tokenCreateRequest, liftRequest, offboardRequest, problemsOf, subjectRequest, suppressionLookupRequest, suppressRequest, suspendRequest, unsuppressRequest, type Role } from './schemas.js';
+import { checkToken, type ApiToken } from './tokens.js';
+import type { Config } from '../config/schema.js';
+import { problemsOf } from './schemas.js';
 import type { AccountingStore } from '../accounting/port.js';
-import type { AccountingRecord } from '../accounting/records.js';
-import { rangeBound } from '../accounting/query.js';
-import { CSV_HEADER, csvRow } from '../accounting/csv.js';
-import { openApiDocument } from './openapi.js';
-import { consoleDir, consoleFile } from './console.js';
+import { openApiOptions } from './openapi.js';
+import { CONSOLE_HEADERS, consoleDir, consoleFile } from './console.js';
 import { listenHttp, type RunningHttpServer } from '../observability/listen.js';
-import { feedbackJson, iso, suppressionJson, suspensionJson, tenantFeedbackJson, tokenJson } from './views.js';
+import { actorOf, adminRoutes, HttpError, PATH_PARAMS, type Ctx, type Route } from './routes.js';
 
 export interface AdminApiDeps {
   readonly admin: AdminService;
@@ -58,649 +54,250 @@ export interface AdminApiDeps {
   readonly tenantsChanged?: () => Promise<void>;
   /** the end of a contract: return everything to a directory on this host, delete it all, certify */
   readonly offboard: (tenant: string, returnDir: string, actor: string) => Promise<unknown>;
-  /** null while the store is the store this relay knows; else why not: every request then gets 503, tokens included */
+  /** non-null while the store is not the one this relay knows (lost, replaced): every request is refused with it */
   readonly storeLost?: () => string | null;
 }
 
+const API = '/api/v1';
+/** a JSON body's limit; a report's is feedback.maxMessageBytes */
 const JSON_LIMIT = 1024 * 1024;
 
-type Reply = { status: number; body: unknown; contentType?: string; headers?: Record<string, string> };
-
-interface Ctx {
-  readonly token: ApiToken;
-  readonly tenant: string | null;
-  /** the path's other parameters, after the tenant */
-  readonly params: readonly string[];
-  readonly query: URLSearchParams;
-  readonly body: () => Promise<Buffer>;
-  readonly requestId: string;
-  /** what the audit entry says beyond who and what */
-  readonly note: { reason?: string; detail?: Record<string, string | number | boolean> };
+/** what one API request has come to, for its audit line */
+interface Exchange {
+  readonly route: Route;
+  who?: { actor: string; role: string };
+  token?: ApiToken;
+  tenant: string | null;
+  note: Ctx<unknown, unknown>['note'];
+  /** the error it was answered with */
+  error?: HttpError;
+  /** its audit line is written (an early refusal writes its own) */
+  audited: boolean;
 }
 
-interface Route {
-  readonly method: 'GET' | 'POST' | 'PATCH';
-  readonly pattern: RegExp;
-  readonly action: string;
-  readonly roles: readonly Role[];
-  readonly handle: (ctx: Ctx) => Promise<Reply>;
-}
-
-/** An error answer: its code is a catalog entry, which gives the HTTP status. */
-class HttpError extends Error {
-  readonly status: number;
-  constructor(
-    readonly code: ErrorId,
-    message: string,
-    readonly problems?: Array<{ field: string; message: string }>,
-  ) {
-    super(message);
-    this.status = catalog[code].http;
+declare module 'fastify' {
+  interface FastifyRequest {
+    exchange: Exchange | null;
+  }
+  interface FastifyContextConfig {
+    /** the definition of an API route: its roles, action and handler, and its documentation */
+    def?: Route;
   }
 }
 
-function parseWith<S extends z.ZodType>(schema: S, raw: Buffer): z.output<S> {
-  let data: unknown;
-  try {
-    data = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new HttpError('INVALID_INPUT', 'the body is not JSON', [{ field: '(body)', message: 'not valid JSON' }]);
-  }
-  const result = schema.safeParse(data);
-  if (!result.success) {
+/** A route's path as a pattern of concrete paths, for telling 405 from 404. */
+function pathPattern(url: string): RegExp {
+  return new RegExp(`^${url.replace(/:[a-z]+/g, '[^/]+')}$`);
+}
+
+/** The admin API as a fastify application, ready to `inject()` or to listen. */
+export async function adminApp(deps: AdminApiDeps): Promise<FastifyInstance> {
+  const routes = adminRoutes(deps);
+  const consoleRoot = consoleDir();
+  const app = Fastify({
+    logger: false,
+    bodyLimit: JSON_LIMIT,
+    genReqId: () => randomUUID(),
+    exposeHeadRoutes: false,
+    serverFactory: (handler) => createServer(handler),
+  });
+  // bodies are read as bytes: JSON for the JSON routes (whatever the content type says), a report as it came
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  // zod validates bodies, query strings and path parameters; a refusal names every field
+  app.setValidatorCompiler(({ schema }) => (data: unknown) => {
+    const result = (schema as z.ZodType).safeParse(data);
+    if (result.success) return { value: result.data };
     const problems = problemsOf(result.error);
-    throw new HttpError('INVALID_INPUT', `invalid request: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, problems);
+    return { error: new HttpError('INVALID_INPUT', `invalid request: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, problems) };
+  });
+  app.setSerializerCompiler(() => (data: unknown) => JSON.stringify(data));
+  app.decorateRequest('exchange', null);
+  await app.register(fastifySwagger, openApiOptions());
+
+  const audit = (request: FastifyRequest, entry: Omit<AuditEntry, 'requestId' | 'via' | 'action'>) => {
+    request.exchange!.audited = true;
+    return deps.audit.record({ ...entry, action: request.exchange!.route.action, requestId: request.id, via: 'http' }, deps.now());
+  };
+  const fail = (reply: FastifyReply, e: HttpError) => {
+    if (reply.request.exchange) reply.request.exchange.error = e;
+    return reply
+      .code(e.status)
+      .type('application/json')
+      .send({ error: { code: e.code, message: e.message, ...(e.problems ? { problems: e.problems } : {}) }, requestId: reply.request.id });
+  };
+
+  /** before the body is read: a lost store, the token, the tenant, the role; each refusal is audited */
+  async function admit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const route = request.routeOptions.config.def!;
+    const params = request.params as Record<string, string>;
+    const tenant = params.tenant ?? null;
+    const exchange: Exchange = { route, tenant, note: {}, audited: false };
+    request.exchange = exchange;
+    // a path whose parameters are not of their form names nothing there is
+    const paramsOk = (tenant === null || PATH_PARAMS.tenant.safeParse(tenant).success) && (route.params?.safeParse(Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'tenant'))).success ?? true);
+    if (!paramsOk) {
+      exchange.audited = true;
+      return fail(reply, new HttpError('NOT_FOUND', `no such resource: ${request.url.split('?')[0]}`));
+    }
+    // a lost store's tokens, tenants and lists are no answer, and nothing is written into it
+    const lost = deps.storeLost?.() ?? null;
+    if (lost !== null) {
+      await audit(request, { actor: 'anonymous', role: 'none', ...(tenant ? { tenant } : {}), outcome: 'error', detail: { why: 'STORE_LOST' } });
+      return fail(reply, new HttpError('STORE_LOST', lost));
+    }
+    const check = await checkToken(request.headers.authorization, deps.store, deps.now());
+    if (!check.ok) {
+      await audit(request, { actor: 'anonymous', role: 'none', ...(tenant ? { tenant } : {}), outcome: 'denied', detail: { why: `token ${check.why}` } });
+      reply.header('www-authenticate', 'Bearer realm="mailwarden"');
+      return fail(reply, new HttpError('UNAUTHENTICATED', check.why === 'missing' ? 'a bearer token is required' : `the token is ${check.why === 'unknown' || check.why === 'malformed' ? 'not valid' : check.why}`));
+    }
+    const token = check.token;
+    exchange.token = token;
+    exchange.who = { actor: actorOf(token), role: token.role };
+    // a tenant token sees nothing of other tenants, not even whether they exist
+    if (tenant !== null && ((token.role === 'tenant' && token.tenant !== tenant) || !(await deps.store.getTenant(tenant)))) {
+      await audit(request, { ...exchange.who, tenant, outcome: token.role === 'tenant' && token.tenant !== tenant ? 'denied' : 'not-found', detail: { why: 'no such tenant for this token' } });
+      return fail(reply, new HttpError('NOT_FOUND', `no tenant ${tenant}`));
+    }
+    if (!route.roles.includes(token.role)) {
+      await audit(request, { ...exchange.who, ...(tenant ? { tenant } : {}), outcome: 'denied', detail: { why: `role ${token.role} may not ${route.action}` } });
+      return fail(reply, new HttpError('FORBIDDEN', `a ${token.role} token may not do ${route.action}`));
+    }
   }
-  return result.data;
-}
 
-const STAFF: readonly Role[] = ['operator', 'abuse-desk'];
-const EVERYONE: readonly Role[] = ['operator', 'abuse-desk', 'tenant'];
+  /** a JSON route's body, from its bytes: none is {}; what is not JSON is refused */
+  async function jsonBody(request: FastifyRequest): Promise<void> {
+    const raw = request.body as Buffer | undefined;
+    if (raw === undefined || raw.length === 0) {
+      request.body = {};
+      return;
+    }
+    try {
+      request.body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new HttpError('INVALID_INPUT', 'the body is not JSON', [{ field: '(body)', message: 'not valid JSON' }]);
+    }
+  }
 
-export function adminRoutes(deps: AdminApiDeps): Route[] {
-  const { admin, store } = deps;
-  const tenantView = async (id: string) => {
-    const record = (await store.getTenant(id))!;
-    const now = deps.now();
-    // deliveries, complaints and hard bounces with their rates per window: the tenant's, and each sender domain's
-    const volumeOf = async (domain: string | null) => {
-      const out: Record<string, unknown> = {};
-      for (const hours of deps.rates.windowsHours) {
-        const v = await store.volumeTotals(id, domain, hours, now);
-        const judged = v.delivered >= deps.rates.minVolume;
-        out[windowName(hours)] = { ...v, complaintRate: judged ? v.complaints / v.delivered : null, hardBounceRate: judged ? v.hardBounces / v.delivered : null };
-      }
-      return out;
-    };
-    const volume = await volumeOf(null);
-    const domainVolume: Record<string, unknown> = {};
-    for (const domain of record.domains) domainVolume[domain] = await volumeOf(domain);
-    return {
-      id: record.id,
-      domains: record.domains,
-      networks: record.networks,
-      ...(record.username ? { username: record.username } : {}),
-      createdAt: iso(record.createdAt)!,
-      activeSuspensions: (await store.listSuspensions(id, { now })).length,
-      suppressions: await store.countSuppressions(id),
-      volume,
-      domainVolume,
-    };
-  };
-  /** a page of kept reports, newest first: `limit`, and `before` the next cursor of the page before */
-  const feedbackPage = async (scope: FeedbackScope, query: URLSearchParams) => {
-    const limit = limitParam(query, 100, 1000);
-    const before = query.get('before');
-    if (before !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(before)) throw new HttpError('INVALID_INPUT', 'before must be the next cursor of an earlier page', [{ field: 'before', message: 'a report id' }]);
-    const list = await store.listFeedbackReports(scope, { limit, ...(before !== null ? { before } : {}) });
-    return { list, next: list.length === limit ? list.at(-1)!.id : null };
-  };
-  const T = '([a-z0-9][a-z0-9_-]{0,62})';
-  return [
-    {
-      method: 'GET',
-      pattern: /^\/api\/v1\/tenants$/,
-      action: 'tenant.list',
-      roles: EVERYONE,
-      handle: async (ctx) => {
-        const limit = limitParam(ctx.query, 1000, 1000);
-        const after = ctx.query.get('after');
-        const ids = ctx.token.role === 'tenant' ? [ctx.token.tenant!] : (await store.listTenants()).map((t) => t.id).sort();
-        const page = ids.filter((id) => after === null || id > after).slice(0, limit);
-        return { status: 200, body: { tenants: await Promise.all(page.map(tenantView)), next: page.length === limit && ids.at(-1) !== page.at(-1) ? page.at(-1)! : null } };
+  for (const route of routes) {
+    app.route({
+      method: route.method,
+      url: `${API}${route.url}`,
+      config: { def: route },
+      bodyLimit: route.raw ? route.raw.limit(deps) : JSON_LIMIT,
+      schema: {
+        ...(route.url.includes(':') ? { params: z.object({ ...(route.url.includes(':tenant') ? { tenant: PATH_PARAMS.tenant } : {}), ...route.params?.shape }) } : {}),
+        ...(route.querystring ? { querystring: route.querystring } : {}),
+        ...(route.body ? { body: route.body } : {}),
       },
-    },
-    {
-      method: 'POST',
-      pattern: /^\/api\/v1\/tenants$/,
-      action: 'tenant.add',
-      roles: ['operator'],
-      handle: async (ctx) => {
-        // the configuration's tenant schema; a login gets a password made here, shown once
-        const input = parseWith(tenantSchema.omit({ password: true }), await ctx.body());
-        const login = input.username ? await newPassword() : null;
-        const record = await admin.addTenant({ ...input, ...(login ? { password: login.hash } : {}) }, deps.tenantDefaults);
-        await deps.tenantsChanged?.();
-        ctx.note.detail = { tenant: record.id };
-        return { status: 201, body: { ...(await tenantView(record.id)), ...(login ? { password: login.password } : {}) } };
-      },
-    },
-    {
-      method: 'GET',
-      pattern: /^\/api\/v1\/tokens$/,
-      action: 'token.list',
-      roles: ['operator'],
-      handle: async () => ({ status: 200, body: { tokens: (await store.listApiTokens()).map(tokenJson) } }),
-    },
-    {
-      method: 'POST',
-      pattern: /^\/api\/v1\/tokens$/,
-      action: 'token.create',
-      roles: ['operator'],
-      handle: async (ctx) => {
-        const req = parseWith(tokenCreateRequest, await ctx.body());
-        if (req.tenant !== undefined && !(await store.getTenant(req.tenant))) throw new HttpError('INVALID_INPUT', `no tenant ${req.tenant}`, [{ field: 'tenant', message: 'no such tenant' }]);
-        const now = deps.now();
-        const expiresAt = tokenExpiry(req.expires, now);
-        const { record, token } = newToken({
-          role: req.role,
-          ...(req.tenant ? { tenant: req.tenant } : {}),
-          ...(req.name ? { name: req.name } : {}),
-          createdAt: now,
-          createdBy: actorOf(ctx.token),
-          ...(expiresAt ? { expiresAt } : {}),
-        });
-        await store.putApiToken(record);
-        ctx.note.detail = { token: record.id, role: record.role };
-        return { status: 201, body: { ...tokenJson(record), token } };
-      },
-    },
-    {
-      method: 'POST',
-      pattern: /^\/api\/v1\/tokens\/([0-9a-f]{10})\/revoke$/,
-      action: 'token.revoke',
-      roles: ['operator'],
-      handle: async (ctx) => {
-        const id = ctx.params[0]!;
-        const t = await store.getApiToken(id);
-        if (!t) throw new HttpError('NOT_FOUND', `no token ${id}`);
-        const revoked = t.revokedAt !== undefined ? t : { ...t, revokedAt: deps.now() };
-        if (t.revokedAt === undefined) await store.putApiToken(revoked);
-        ctx.note.detail = { token: id };
-        return { status: 200, body: tokenJson(revoked) };
-      },
-    },
-    {
-      method: 'PATCH',
-      pattern: new RegExp(`^/api/v1/tenants/${T}$`),
-      action: 'tenant.update',
-      roles: ['operator'],
-      handle: async (ctx) => {
-        const changes = parseWith(tenantSchema.pick({ domains: true, networks: true, limits: true, abuseContact: true }).partial(), await ctx.body());
-        await admin.updateTenant(ctx.tenant!, changes, deps.tenantDefaults);
-        await deps.tenantsChanged?.();
-        ctx.note.detail = { fields: Object.keys(changes).join(' ') };
-        return { status: 200, body: await tenantView(ctx.tenant!) };
-      },
-    },
-    { method: 'GET', pattern: new RegExp(`^/api/v1/tenants/${T}$`), action: 'tenant.read', roles: EVERYONE, handle: async (ctx) => ({ status: 200, body: await tenantView(ctx.tenant!) }) },
-    {
-      method: 'GET',
-      pattern: /^\/api\/v1\/session$/,
-      action: 'session.read',
-      roles: EVERYONE,
-      // who the token is: what a client (the console) may show and offer
-      handle: async (ctx) => {
-        const { minVolume, windowsHours, complaints, hardBounces } = deps.rates;
-        const t = ctx.token;
-        return {
-          status: 200,
-          body: { token: t.id, role: t.role, ...(t.tenant ? { tenant: t.tenant } : {}), ...(t.name ? { name: t.name } : {}), expiresAt: iso(t.expiresAt) ?? null, rates: { minVolume, windows: windowsHours.map(windowName), thresholds: { complaintRate: complaints, hardBounceRate: hardBounces } } },
+      onRequest: admit,
+      ...(route.raw ? {} : { preValidation: jsonBody }),
+      handler: async (request, reply) => {
+        const exchange = request.exchange!;
+        const ctx: Ctx<unknown, unknown> = {
+          token: exchange.token!,
+          tenant: exchange.tenant,
+          params: request.params as Record<string, string>,
+          query: request.query,
+          body: request.body,
+          requestId: request.id,
+          note: exchange.note,
         };
+        const answer = await route.handle(ctx);
+        reply.code(answer.status).headers(answer.headers ?? {});
+        if (answer.contentType) return reply.type(answer.contentType).serializer((x: unknown) => x as string).send(answer.body);
+        return reply.type('application/json').send(answer.body);
       },
-    },
-    {
-      method: 'GET',
-      pattern: new RegExp(`^/api/v1/tenants/${T}/rates$`),
-      action: 'tenant.rates',
-      roles: EVERYONE,
-      handle: async (ctx) => {
-        // the rolling 24 h rates every 6 h over the last days up to now (volume is kept 8 days), against the warn and suspend lines
-        const days = limitParam(ctx.query, 7, 7, 'days');
-        const domain = ctx.query.get('domain');
-        const record = (await store.getTenant(ctx.tenant!))!;
-        if (domain !== null && !record.domains.includes(domain)) throw new HttpError('INVALID_INPUT', `${domain} is not one of ${ctx.tenant}'s sender domains`, [{ field: 'domain', message: 'one of the tenant\'s domains' }]);
-        const step = 6 * 3_600_000;
-        const end = deps.now();
-        const points = [];
-        for (let at = end - days * 24 * 3_600_000; at <= end; at += step) {
-          const v = await store.volumeTotals(ctx.tenant!, domain, 24, at);
-          const judged = v.delivered >= deps.rates.minVolume;
-          points.push({ at: iso(at)!, ...v, complaintRate: v.delivered > 0 ? v.complaints / v.delivered : null, hardBounceRate: v.delivered > 0 ? v.hardBounces / v.delivered : null, judged });
-        }
-        const { minVolume, complaints, hardBounces } = deps.rates;
-        return { status: 200, body: { tenant: ctx.tenant, domain, window: '24h', minVolume, thresholds: { complaintRate: complaints, hardBounceRate: hardBounces }, points } };
-      },
-    },
-    {
-      method: 'GET',
-      pattern: new RegExp(`^/api/v1/tenants/${T}/feedback/(F[0-9A-Z]{4,40})$`),
-      action: 'feedback.read',
-      roles: EVERYONE,
-      handle: async (ctx) => {
-        const record = await store.getFeedbackReport(ctx.tenant!, ctx.params[0]!);
-        if (!record) throw new HttpError('NOT_FOUND', `no report ${ctx.params[0]} for tenant ${ctx.tenant}`);
-        // what the report says, never the report itself (it names recipients)
-        return { status: 200, body: ctx.token.role === 'tenant' ? tenantFeedbackJson(record) : feedbackJson(record) };
-      },
-    },
-    {
-      method: 'GET',
-      pattern: new RegExp(`^/api/v1/tenants/${T}/suspensions$`),
-      action: 'suspension.list',
-      roles: EVERYONE,
-      handle: async (ctx) => ({ status: 200, body: { suspensions: (await admin.suspensions(ctx.tenant!, booleanParam(ctx.query, 'all'))).map(suspensionJson) } }),
-    },
-    {
-      method: 'POST',
-      pattern: new RegExp(`^/api/v1/tenants/${T}/suspensions$`),
-      action: 'suspension.create',
-      roles: STAFF,
-      handle: async (ctx) => {
-        const req = parseWith(suspendRequest, await ctx.body());
-        ctx.note.reason = req.reason;
-        const s = await admin.suspend({
-          tenant: ctx.tenant!,
-          scope: req.scope,
-          ...(req.value !== undefined ? { value: req.value } : {}),
-          reason: req.reason,
-          ...(req.ticket ? { ticket: req.ticket } : {}),
-          ...(req.expiresAt ? { expiresAt: Date.parse(req.expiresAt) } : {}),
-          ...(req.force ? { force: true } : {}),
-          actor: actorOf(ctx.token),
-        });
-        ctx.note.detail = { suspension: s.id, scope: s.scope };
-        return { status: 201, body: suspensionJson(s) };
-      },
-    },
-    {
-      method: 'POST',
-      pattern: new RegExp(`^/api/v1/tenants/${T}/suspensions/(S[0-9A-F]{10})/lift$`),
-      action: 'suspension.lift',
-      roles: STAFF,
-      handle: async (ctx) => {
-        const req = parseWith(liftRequest, await ctx.body());
-        ctx.note.reason = req.reason;
-        const id = ctx.params[0]!;
-        ctx.note.detail = { suspension: id, ...(req.ticket ? { ticket: req.ticket } : {}) };
-        await admin.unsuspend(ctx.tenant!, id, actorOf(ctx.token), req.ticket ? `${req.reason} [${req.ticket}]` : req.reason);
-        const lifted = (await admin.suspensions(ctx.tenant!, true)).find((s) => s.id === id)!;
-        return { status: 200, body: suspensionJson(lifted) };
-      },
-    },
-    {
-      method: 'GET',
-      pattern: new RegExp(`^/api/v1/tenants/${T}/suppressions$`),
-      action: 'suppression.list',
-      roles: EVERYONE,
-      handle: async (ctx) => {
-        const limit = limitParam(ctx.query, 1000, 10_000);
-        const after = ctx.query.get('after');
-        const entries = [];
-        let skipping = after !== null;
-        for await (const e of admin.suppressionEntries(ctx.tenant!)) {
-          if (skipping) {
-            if (e.pseudonym === after) skipping = false;
-            continue;
-          }
-          entries.push(suppressionJson(e));
-          if (entries.length >= limit) break;
-        }
-        return { status: 200, body: { entries, next: entries.length === limit ? entries.at(-1)!.pseudonym : null } };
-      },
-    },
-    {
-      method: 'POST',
-      pattern: new RegExp(`^/api/v1/tenants/${T}/suppressions$`),
-      action: 'suppression.add',
-      roles: EVERYONE,
-      handle: async (ctx) => {
-        const req = parseWith(suppressRequest, await ctx.body());
-        const added = await admin.suppress(
-          ctx.tenant!,
-          req.entries.map((e) => ({ address: e.address, reason: e.reason, ...(e.source ? { source: e.source } : {}), ...(e.expiresAt ? { expiresAt: Date.parse(e.expiresAt) } : {}) })),
-        );
-        ctx.note.detail = { entries: added };
-        return { status: 201, body: { added } };
-      },
-    },
-    {
-      method: 'POST',
-      pattern: new RegExp(`^/api/v1/tenants/${T}/suppressions/remove$`),
-      action: 'suppression.remove',
-      roles: EVERYONE,
-      handle: async (ctx) => {
-        const req = parseWith(unsuppressRequest, await ctx.body());
-        const removed = await admin.unsuppress(ctx.tenant!, req.address);
-        ctx.note.detail = { removed };
-        return { status: 200, body: { removed } };
-      },
-    },
-    {
-      method: 'POST',
-      pattern: new RegExp(`^/api/v1/tenants/${T}/suppressions/lookup$`),
-      action: 'suppression.lookup',
-      roles: EVERYONE,
-      handle: async (ctx) => {
-        const req = parseWith(suppressionLookupRequest, await ctx.body());
-        return { status: 200, body: await admin.lookupSuppression(ctx.tenant!, req.address, deps.now()) };
-      },
-    },
-    {
-      method: 'POST',
-      pattern: new RegExp(`^/api/v1/tenants/${T}/accounting/query$`),
-      action: 'accounting.query',
-      roles: EVERYONE,
-      handle: async (ctx) => {
-        const req = parseWith(accountingQueryRequest, await ctx.body());
-        const page = await accountingPage(deps, ctx.tenant!, req);
-        ctx.note.detail = { records: page.records.length };
-        if (req.format === 'csv') {
-          const rows = page.records.map(csvRow).filter((r): r is string => r !== null);
-          const headers: Record<string, string> = page.next ? { 'mailwarden-next-cursor': page.next } : {};
-          return { status: 200, body: `${[CSV_HEADER, ...rows].join('\n')}\n`, contentType: 'text/csv; charset=utf-8', headers };
-        }
-        return { status: 200, body: page };
-      },
-    },
-    {
-      method: 'GET',
-      pattern: new RegExp(`^/api/v1/tenants/${T}/suppressions/export$`),
-      action: 'suppression.export',
-      roles: EVERYONE,
-      handle: async (ctx) => ({ status: 200, body: await admin.exportCsv(ctx.tenant!), contentType: 'text/csv; charset=utf-8' }),
-    },
-    {
-      method: 'POST',
-      pattern: new RegExp(`^/api/v1/tenants/${T}/subjects/export$`),
-      action: 'subject.export',
-      roles: EVERYONE,
-      handle: async (ctx) => {
-        const req = parseWith(subjectRequest, await ctx.body());
-        return { status: 200, body: await deps.subjects.export(ctx.tenant!, req.address) };
-      },
-    },
-    {
-      method: 'POST',
-      pattern: new RegExp(`^/api/v1/tenants/${T}/subjects/erase$`),
-      action: 'subject.erase',
-      roles: EVERYONE,
-      handle: async (ctx) => {
-        const req = parseWith(subjectRequest, await ctx.body());
-        const result = await deps.subjects.erase(ctx.tenant!, req.address);
-        ctx.note.detail = { records: result.recordsRemoved, segments: result.segmentsRewritten, reports: result.reportsErased, stillSuppressed: result.stillSuppressed };
-        return { status: 200, body: result };
-      },
-    },
-    {
-      method: 'POST',
-      pattern: new RegExp(`^/api/v1/tenants/${T}/offboard$`),
-      action: 'tenant.offboard',
-      roles: ['operator'],
-      handle: async (ctx) => {
-        const req = parseWith(offboardRequest, await ctx.body());
-        ctx.note.detail = { returnDir: req.returnDir };
-        return { status: 200, body: await deps.offboard(ctx.tenant!, req.returnDir, actorOf(ctx.token)) };
-      },
-    },
-    {
-      method: 'GET',
-      pattern: new RegExp(`^/api/v1/tenants/${T}/feedback$`),
-      action: 'feedback.list',
-      roles: EVERYONE,
-      handle: async (ctx) => {
-        const reports = await feedbackPage(ctx.tenant!, ctx.query);
-        // the tenant's view: what each report says about its mail; the provider's notes are staff's
-        return { status: 200, body: { reports: reports.list.map((r) => (ctx.token.role === 'tenant' ? tenantFeedbackJson(r) : feedbackJson(r))), next: reports.next } };
-      },
-    },
-    {
-      method: 'POST',
-      pattern: new RegExp(`^/api/v1/tenants/${T}/password/rotate$`),
-      action: 'tenant.password',
-      roles: EVERYONE,
-      handle: async (ctx) => {
-        const record = await store.getTenant(ctx.tenant!);
-        if (!record?.username) throw new HttpError('INVALID_INPUT', `tenant ${ctx.tenant} relays by network and has no login`, [{ field: 'tenant', message: 'has no login' }]);
-        const login = await newPassword();
-        await admin.setPassword(ctx.tenant!, login.hash);
-        await deps.tenantsChanged?.();
-        return { status: 200, body: { username: record.username, password: login.password } };
-      },
-    },
-    {
-      method: 'POST',
-      pattern: /^\/api\/v1\/tokens\/rotate$/,
-      action: 'token.rotate',
-      roles: EVERYONE,
-      handle: async (ctx) => {
-        // the token that asks is replaced by one of the same role, tenant, name and lifetime, and revoked
-        const old = ctx.token;
-        const now = deps.now();
-        const lifetime = old.expiresAt !== undefined ? old.expiresAt - old.createdAt : undefined;
-        const { record, token } = newToken({
-          role: old.role,
-          ...(old.tenant ? { tenant: old.tenant } : {}),
-          ...(old.name ? { name: old.name } : {}),
-          createdAt: now,
-          createdBy: actorOf(old),
-          ...(lifetime !== undefined ? { expiresAt: now + lifetime } : {}),
-        });
-        await store.putApiToken(record);
-        await store.putApiToken({ ...old, revokedAt: now });
-        ctx.note.detail = { token: old.id, replacedBy: record.id };
-        return { status: 201, body: { id: record.id, token, ...(record.expiresAt !== undefined ? { expiresAt: iso(record.expiresAt)! } : {}) } };
-      },
-    },
-    {
-      method: 'GET',
-      pattern: /^\/api\/v1\/audit$/,
-      action: 'audit.read',
-      roles: STAFF,
-      handle: async (ctx) => {
-        const limit = limitParam(ctx.query, 100, 1000);
-        const before = ctx.query.get('before');
-        if (before !== null && !/^\d{1,12}$/.test(before)) throw new HttpError('INVALID_INPUT', 'before must be the next cursor of an earlier page', [{ field: 'before', message: 'a line number' }]);
-        const filter = Object.fromEntries((['tenant', 'actor', 'action'] as const).flatMap((k) => (ctx.query.get(k) !== null ? [[k, ctx.query.get(k)!]] : [])));
-        const page = await deps.audit.read(filter, { limit, ...(before !== null ? { before: Number(before) } : {}) });
-        return { status: 200, body: { entries: page.entries, next: page.next === null ? null : String(page.next) } };
-      },
-    },
-    {
-      method: 'POST',
-      pattern: /^\/api\/v1\/feedback$/,
-      action: 'feedback.ingest',
-      roles: STAFF,
-      handle: async (ctx) => {
-        const result = await deps.intake.ingest(await ctx.body(), 'http');
-        if (result.plan.kind === 'rejected') throw new HttpError('NOT_A_REPORT', `not a complaint (ARF) or bounce (DSN) report: ${result.plan.reason}`);
-        ctx.note.detail = { records: result.records.map((r) => `${r.record.id}:${r.duplicate ? 'duplicate' : r.record.outcome}`).join(' ') };
-        return { status: 200, body: { records: result.records.map((r) => feedbackJson(r.record, r.duplicate)) } };
-      },
-    },
-    {
-      method: 'GET',
-      pattern: /^\/api\/v1\/feedback$/,
-      action: 'feedback.list',
-      roles: STAFF,
-      handle: async (ctx) => {
-        const scope = ctx.query.get('tenant') ?? (booleanParam(ctx.query, 'review') ? REVIEW : null);
-        if (scope === null) throw new HttpError('INVALID_INPUT', 'give tenant=T or review=true', [{ field: 'tenant', message: 'required unless review=true' }]);
-        const reports = await feedbackPage(scope, ctx.query);
-        return { status: 200, body: { reports: reports.list.map((r) => feedbackJson(r)), next: reports.next } };
-      },
-    },
-  ];
-}
+    });
+  }
 
-/** an SMTP password made by the relay: shown once in the answer, kept only as its scrypt hash */
-async function newPassword(): Promise<{ password: string; hash: string }> {
-  const password = randomBytes(24).toString('base64url');
-  return { password, hash: await hashPassword(password) };
-}
+  app.get(`${API}/openapi.json`, { schema: { hide: true } }, async (_request, reply) => reply.type('application/json').send(app.swagger()));
 
-function actorOf(token: ApiToken): string {
-  return `token:${token.id}${token.name ? ` (${token.name})` : ''}`;
+  // the console: its files, and / leading to it
+  const patterns = routes.map((r) => ({ method: r.method, pattern: pathPattern(`${API}${r.url}`) }));
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/',
+    schema: { hide: true },
+    handler: async (_request, reply) => reply.code(308).header('location', '/console/').send(),
+  });
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/console',
+    schema: { hide: true },
+    handler: async (_request, reply) => reply.code(308).header('location', '/console/').send(),
+  });
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/console/*',
+    schema: { hide: true },
+    handler: async (request, reply) => {
+      const file = consoleRoot ? await consoleFile(consoleRoot, request.url.split('?')[0]!) : null;
+      if (!file) return fail(reply, new HttpError('NOT_FOUND', consoleRoot ? `no such file: ${request.url.split('?')[0]}` : 'the console is not built (npm run build)'));
+      reply.code(file.status).headers({ ...CONSOLE_HEADERS, ...file.headers });
+      return reply.send(request.method === 'HEAD' ? undefined : file.body);
+    },
+  });
+
+  // a path the API has with another method: 405 naming the methods; none: 404
+  app.setNotFoundHandler(async (request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const allowed = patterns.filter((p) => p.pattern.test(path)).map((p) => p.method);
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return fail(reply, new HttpError('METHOD_NOT_ALLOWED', `${request.method} is not allowed here`));
+    }
+    return fail(reply, new HttpError('NOT_FOUND', `no such resource: ${path}`));
+  });
+
+  app.setErrorHandler(async (err: FastifyError, request, reply) => {
+    const e = toHttpError(err, request);
+    if (e.status >= 500) deps.log.warn({ requestId: request.id, action: request.exchange?.route.action, err: err.message }, 'admin API request failed');
+    return fail(reply, e);
+  });
+
+  // every answer: its request id, never cached; an API request's audit line is written before it goes out
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    if (!request.url.startsWith('/console/')) reply.header('cache-control', 'no-store');
+    const exchange = request.exchange;
+    if (exchange && !exchange.audited && exchange.who) {
+      const e = exchange.error;
+      const { note, tenant, who } = exchange;
+      await audit(request, {
+        ...who,
+        ...(tenant ? { tenant } : {}),
+        outcome: e ? (e.status === 404 ? 'not-found' : e.status >= 500 ? 'error' : 'invalid') : 'ok',
+        ...(note.reason ? { reason: note.reason } : {}),
+        ...(e ? { detail: { status: e.status, code: e.code } } : note.detail ? { detail: note.detail } : {}),
+      });
+    }
+    return payload;
+  });
+
+  await app.ready();
+  return app;
 }
 
 export type AdminApiServer = RunningHttpServer;
 
 export async function listenAdminApi(host: string, port: number, deps: AdminApiDeps): Promise<AdminApiServer> {
-  const routes = adminRoutes(deps);
-  const openapi = JSON.stringify(openApiDocument(), null, 2);
-  const consoleRoot = consoleDir();
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      deps.log.error({ err: (err as Error).message }, 'admin API request failed');
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"code":"INTERNAL","message":"internal error"}}');
-    });
-  });
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = randomUUID();
-    const url = new URL(req.url ?? '/', 'http://admin');
-    const send = (r: Reply) => {
-      const text = typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
-      res.writeHead(r.status, { ...r.headers, 'content-type': r.contentType ?? 'application/json', 'x-request-id': requestId, 'cache-control': 'no-store' }).end(text);
-    };
-    const fail = (e: HttpError) => send({ status: e.status, body: { error: { code: e.code, message: e.message, ...(e.problems ? { problems: e.problems } : {}) }, requestId } });
-
-    if (req.method === 'GET' && url.pathname === '/api/v1/openapi.json') return send({ status: 200, body: openapi });
-    if ((req.method === 'GET' || req.method === 'HEAD') && (url.pathname === '/' || url.pathname === '/console' || url.pathname.startsWith('/console/'))) {
-      const file = url.pathname === '/' ? { status: 308, body: '', headers: { location: '/console/' } } : consoleRoot ? await consoleFile(consoleRoot, url.pathname) : null;
-      if (!file) return fail(new HttpError('NOT_FOUND', consoleRoot ? `no such file: ${url.pathname}` : 'the console is not built (npm run build)'));
-      res.writeHead(file.status, { ...file.headers, 'x-request-id': requestId }).end(req.method === 'HEAD' ? undefined : file.body);
-      return;
-    }
-    const candidates = routes.filter((r) => r.pattern.test(url.pathname));
-    if (candidates.length === 0) return fail(new HttpError('NOT_FOUND', `no such resource: ${url.pathname}`));
-    const route = candidates.find((r) => r.method === req.method);
-    if (!route) {
-      res.setHeader('allow', candidates.map((r) => r.method).join(', '));
-      return fail(new HttpError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here`));
-    }
-    const match = route.pattern.exec(url.pathname)!;
-    const tenant = /^\/api\/v1\/tenants\/([^/]+)/.exec(url.pathname)?.[1] ?? null;
-
-    const audit = (entry: Omit<AuditEntry, 'requestId' | 'via' | 'action'>) => deps.audit.record({ ...entry, action: route.action, requestId, via: 'http' }, deps.now());
-    // a lost store's tokens, tenants and lists are no answer, and nothing is written into it
-    const lost = deps.storeLost?.() ?? null;
-    if (lost !== null) {
-      await audit({ actor: 'anonymous', role: 'none', ...(tenant ? { tenant } : {}), outcome: 'error', detail: { why: 'STORE_LOST' } });
-      return fail(new HttpError('STORE_LOST', lost));
-    }
-    const check = await checkToken(req.headers.authorization, deps.store, deps.now());
-    if (!check.ok) {
-      await audit({ actor: 'anonymous', role: 'none', ...(tenant ? { tenant } : {}), outcome: 'denied', detail: { why: `token ${check.why}` } });
-      res.setHeader('www-authenticate', 'Bearer realm="mailwarden"');
-      return fail(new HttpError('UNAUTHENTICATED', check.why === 'missing' ? 'a bearer token is required' : `the token is ${check.why === 'unknown' || check.why === 'malformed' ? 'not valid' : check.why}`));
-    }
-    const token = check.token;
-    const who = { actor: actorOf(token), role: token.role };
-    // a tenant token sees nothing of other tenants, not even whether they exist
-    if (tenant !== null && ((token.role === 'tenant' && token.tenant !== tenant) || !(await deps.store.getTenant(tenant)))) {
-      await audit({ ...who, tenant, outcome: token.role === 'tenant' && token.tenant !== tenant ? 'denied' : 'not-found', detail: { why: 'no such tenant for this token' } });
-      return fail(new HttpError('NOT_FOUND', `no tenant ${tenant}`));
-    }
-    if (!route.roles.includes(token.role)) {
-      await audit({ ...who, ...(tenant ? { tenant } : {}), outcome: 'denied', detail: { why: `role ${token.role} may not ${route.action}` } });
-      return fail(new HttpError('FORBIDDEN', `a ${token.role} token may not do ${route.action}`));
-    }
-
-    const limit = route.action === 'feedback.ingest' ? deps.maxReportBytes : JSON_LIMIT;
-    const ctx: Ctx = { token, tenant, params: match.slice(tenant === null ? 1 : 2), query: url.searchParams, requestId, note: {}, body: () => readBody(req, limit) };
-    try {
-      const reply = await route.handle(ctx);
-      await audit({ ...who, ...(tenant ? { tenant } : {}), outcome: 'ok', ...(ctx.note.reason ? { reason: ctx.note.reason } : {}), ...(ctx.note.detail ? { detail: ctx.note.detail } : {}) });
-      send(reply);
-    } catch (err) {
-      const e = toHttpError(err);
-      await audit({ ...who, ...(tenant ? { tenant } : {}), outcome: e.status === 404 ? 'not-found' : e.status >= 500 ? 'error' : 'invalid', ...(ctx.note.reason ? { reason: ctx.note.reason } : {}), detail: { status: e.status, code: e.code } });
-      if (e.status >= 500) deps.log.warn({ requestId, action: route.action, err: (err as Error).message }, 'admin API request failed');
-      fail(e);
-    }
-  }
-
-  return listenHttp(server, host, port, 'admin.port');
+  const app = await adminApp(deps);
+  const running = await listenHttp(app.server, host, port, 'admin.port');
+  return {
+    address: running.address,
+    close: async () => {
+      await running.close();
+      await app.close();
+    },
+  };
 }
 
-/** a `limit` (or `name`) query parameter: a whole number from 1 to `max`, `fallback` when absent */
-function limitParam(query: URLSearchParams, fallback: number, max: number, name = 'limit'): number {
-  const limit = Number(query.get(name) ?? fallback);
-  if (!Number.isInteger(limit) || limit < 1 || limit > max) throw new HttpError('INVALID_INPUT', `${name} must be a whole number from 1 to ${max}`, [{ field: name, message: `from 1 to ${max}` }]);
-  return limit;
-}
-
-/** a boolean query parameter: true, false or absent (false); anything else is refused by name */
-function booleanParam(query: URLSearchParams, name: string): boolean {
-  const value = query.get(name);
-  if (value === null || value === 'false') return false;
-  if (value === 'true') return true;
-  throw new HttpError('INVALID_INPUT', `${name} must be true or false`, [{ field: name, message: 'true or false' }]);
-}
-
-/** where a page of an accounting query stopped: the time of its last record, and how many records of that time it gave */
-interface Cursor {
-  readonly t: number;
-  readonly n: number;
-}
-
-function decodeCursor(text: string): Cursor {
-  try {
-    const c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Cursor;
-    if (Number.isFinite(c.t) && Number.isInteger(c.n) && c.n >= 0) return c;
-  } catch {
-    // named below
-  }
-  throw new HttpError('INVALID_INPUT', 'the cursor is not one this API gave', [{ field: 'cursor', message: 'not a next cursor of an earlier answer' }]);
-}
-
-/**
- * One page of a tenant's accounting records, oldest first, the same query as the CLI's; the
- * next cursor when there are more. A first page (no cursor) first has this relay's latest
- * records written where every replica reads them.
- */
-async function accountingPage(deps: AdminApiDeps, tenant: string, req: z.output<typeof accountingQueryRequest>): Promise<{ records: AccountingRecord[]; next: string | null }> {
-  const cursor = req.cursor ? decodeCursor(req.cursor) : null;
-  if (!cursor) await deps.accounting.settle();
-  const pseudonym = req.address ? await deps.admin.pseudonymOf(tenant, req.address) : undefined;
-  const from = req.from !== undefined ? rangeBound(req.from, false) : undefined;
-  const query = deps.accounting.records.query({
-    tenant,
-    from: cursor ? Math.max(cursor.t, from ?? -Infinity) : from,
-    ...(req.to !== undefined ? { to: rangeBound(req.to, true) } : {}),
-    ...(pseudonym ? { pseudonym } : {}),
-    ...(req.messageId ? { messageId: req.messageId } : {}),
-    archived: req.archived,
-  });
-  const records: AccountingRecord[] = [];
-  let skip = cursor?.n ?? 0;
-  let last = cursor ?? { t: -Infinity, n: 0 };
-  for await (const r of query) {
-    const t = Date.parse(r.time);
-    if (cursor && t === cursor.t && skip > 0) {
-      skip--;
-      continue;
-    }
-    if (records.length === req.limit) return { records, next: Buffer.from(JSON.stringify(last)).toString('base64url') };
-    records.push(r);
-    last = t === last.t ? { t, n: last.n + 1 } : { t, n: 1 };
-  }
-  return { records, next: null };
-}
-
-function toHttpError(err: unknown): HttpError {
+function toHttpError(err: FastifyError | Error, request: FastifyRequest): HttpError {
   if (err instanceof HttpError) return err;
+  const code = (err as FastifyError).code;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new HttpError('TOO_LARGE', `the body is larger than ${request.routeOptions.bodyLimit ?? JSON_LIMIT} bytes`);
   if (err instanceof AdminError) {
     if (err.code === 'NOT_FOUND') return new HttpError('NOT_FOUND', err.message);
     return new HttpError('INVALID_INPUT', err.message, err.problems.length ? err.problems.map((p) => ({ field: fieldOf(p), message: p })) : undefined);
@@ -711,24 +308,9 @@ function toHttpError(err: unknown): HttpError {
   return new HttpError('INTERNAL', 'internal error');
 }
 
-/** "entry 3: not an email address" → entries.2.address */
 /** the field a service problem names: "entry 2: …" is entries.1, "value: …" is value */
 function fieldOf(problem: string): string {
   const entry = /^entry (\d+):/.exec(problem);
   if (entry) return `entries.${Number(entry[1]) - 1}`;
   return /^([A-Za-z][\w.]*): /.exec(problem)?.[1] ?? '(body)';
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      // keep reading to the end so the refusal can still be sent; keep nothing
-      if (size <= limit) chunks.push(c);
-    });
-    req.on('end', () => (size > limit ? reject(new HttpError('TOO_LARGE', `the body is larger than ${limit} bytes`)) : resolve(Buffer.concat(chunks))));
-    req.on('error', reject);
-  });
 }

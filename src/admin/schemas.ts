@@ -39,9 +39,13 @@ export const suspendRequest = z
     // also when other fields are wrong: every problem is reported at once
     when: (payload) => typeof payload.value === 'object' && payload.value !== null && ['tenant', 'domain', 'sender'].includes((payload.value as { scope?: string }).scope ?? ''),
   })
+  .meta({ examples: [{ scope: 'domain', value: 'news.acme.example', reason: 'phishing reported by three providers', ticket: 'ABUSE-17', expiresAt: '2026-12-31T00:00:00Z' }] })
   .register(apiSchemas, { id: 'SuspendRequest' });
 
-export const liftRequest = z.strictObject({ reason, ticket: text(100).pipe(z.string().min(1)).optional() }).register(apiSchemas, { id: 'LiftRequest' });
+export const liftRequest = z
+  .strictObject({ reason, ticket: text(100).pipe(z.string().min(1)).optional().describe('the abuse desk\'s ticket, kept with the reason') })
+  .meta({ examples: [{ reason: 'list cleaned, confirmed by phone', ticket: 'ABUSE-42' }] })
+  .register(apiSchemas, { id: 'LiftRequest' });
 
 export const suppressRequest = z
   .strictObject({
@@ -57,18 +61,27 @@ export const suppressRequest = z
       .min(1)
       .max(10_000),
   })
+  .meta({ examples: [{ entries: [{ address: 'bob@example.org', reason: 'complaint', source: 'support ticket 311' }] }] })
   .register(apiSchemas, { id: 'SuppressRequest' });
 
-export const subjectRequest = z.strictObject({ address: text(320).pipe(z.string().min(3)) }).register(apiSchemas, { id: 'SubjectRequest' });
+export const subjectRequest = z
+  .strictObject({ address: text(320).pipe(z.string().min(3)) })
+  .meta({ examples: [{ address: 'bob@example.org' }] })
+  .register(apiSchemas, { id: 'SubjectRequest' });
 
 export const offboardRequest = z
   .strictObject({ returnDir: text(4096).pipe(z.string().regex(/^\//, 'an absolute path on the relay\'s host, new or empty')) })
+  .meta({ examples: [{ returnDir: '/var/lib/mailwarden/returned/acme' }] })
   .register(apiSchemas, { id: 'OffboardRequest' });
 
-export const unsuppressRequest = z.strictObject({ address: text(320).pipe(z.string().min(3)) }).register(apiSchemas, { id: 'UnsuppressRequest' });
+export const unsuppressRequest = z
+  .strictObject({ address: text(320).pipe(z.string().min(3)) })
+  .meta({ examples: [{ address: 'bob@example.org' }] })
+  .register(apiSchemas, { id: 'UnsuppressRequest' });
 
 export const suppressionLookupRequest = z
   .strictObject({ address: text(320).pipe(z.string().min(3)).describe('in the body, never in a URL') })
+  .meta({ examples: [{ address: 'bob@example.org' }] })
   .register(apiSchemas, { id: 'SuppressionLookupRequest' });
 
 /** a day (2026-11-21, from its start) or a time with its offset */
@@ -85,6 +98,7 @@ export const accountingQueryRequest = z
     cursor: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, 'the next cursor of an earlier answer').optional(),
     format: z.enum(['json', 'csv']).default('json').describe('csv: PowerMTA-style accounting columns; the next cursor is then in the Mailwarden-Next-Cursor header'),
   })
+  .meta({ examples: [{ from: '2026-11-01', to: '2026-11-30', format: 'csv', limit: 1000 }] })
   .register(apiSchemas, { id: 'AccountingQueryRequest' });
 
 export const suspensionView = z
@@ -179,4 +193,5 @@ export const tokenCreateRequest = z
     expires: z.string().regex(/^(\d+d|never)$/, 'a number of days such as 90d, or never').default('90d'),
   })
   .refine((t) => (t.role === 'tenant') === (t.tenant !== undefined), { message: 'tenant goes with role tenant, and only with it', path: ['tenant'] })
+  .meta({ examples: [{ role: 'tenant', tenant: 'acme', name: 'acme portal', expires: '90d' }] })
   .register(apiSchemas, { id: 'TokenCreateRequest' });

@@ -406,4 +406,42 @@ describe('admin API', () => {
     expect(text).not.toMatch(/[\w.-]+@[\w-]+\.(example|test)/i);
     expect(audit().length).toBeGreaterThan(25);
   });
+  it('suspensions and tokens are paged too, oldest first, with a next cursor', async () => {
+    for (const n of [1, 2, 3]) expect((await call('POST', '/tenants/globex/suspensions', tokens.desk!, { scope: 'domain', value: 'globex.test', reason: `paging ${n}` })).status).toBe(201);
+    const first = await call('GET', '/tenants/globex/suspensions?limit=2', tokens.desk!);
+    expect(first.json.suspensions.map((x: { reason: string }) => x.reason)).toEqual(['paging 1', 'paging 2']);
+    const second = await call('GET', `/tenants/globex/suspensions?limit=2&after=${first.json.next}`, tokens.desk!);
+    expect(second.json.suspensions.map((x: { reason: string }) => x.reason)).toEqual(['paging 3']);
+    expect(second.json.next).toBeNull();
+    expect((await call('GET', '/tenants/globex/suspensions?after=S0000000000', tokens.desk!)).json.error.problems).toEqual([{ field: 'after', message: 'not a next cursor of an earlier answer' }]);
+    const all = (await call('GET', '/tokens', tokens.operator!)).json.tokens as Array<{ id: string }>;
+    const paged: string[] = [];
+    let next: string | null = null;
+    do {
+      const p = await call('GET', `/tokens?limit=2${next ? `&after=${next}` : ''}`, tokens.operator!);
+      paged.push(...p.json.tokens.map((t: { id: string }) => t.id));
+      next = p.json.next;
+    } while (next);
+    expect(paged).toEqual(all.map((t) => t.id));
+    expect((await call('GET', '/tokens?limit=0', tokens.operator!)).json.error.problems).toEqual([{ field: 'limit', message: 'from 1 to 1000' }]);
+  });
+
+  it('every operation of the OpenAPI document answers on the real listener: none is missing or of another method', async () => {
+    const doc = (await call('GET', '/openapi.json', null)).json as { paths: Record<string, Record<string, { operationId: string }>> };
+    let asked = 0;
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        // a token of its own for each: rotating one revokes it
+        const token = await mint(`doc-${op.operationId}`, 'operator');
+        const url = path.replace('{tenant}', 'globex').replace('{report}', 'FMABC12345').replace('{id}', path.startsWith('/tokens') ? '0123456789' : 'S0123456789');
+        // an empty body: refused by name where one is needed, never a route that is not there
+        const res = await call(method.toUpperCase(), url, token, method === 'get' ? undefined : path === '/tenants/{tenant}' ? {} : '', path === '/feedback' ? 'message/rfc822' : 'application/json');
+        expect(res.status, `${method} ${path}`).not.toBe(405);
+        expect(res.status, `${method} ${path}`).toBeLessThan(500);
+        if (res.status === 404) expect(res.json.error.message, `${method} ${path}`).not.toMatch(/^no such resource/);
+        asked++;
+      }
+    }
+    expect(asked).toBeGreaterThan(25);
+  });
 });
