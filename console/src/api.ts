@@ -72,6 +72,7 @@ export interface FeedbackRecord {
   readonly feedbackTypes?: string[];
   readonly counts: Record<string, number>;
   readonly notes?: string[];
+  readonly resolution?: { action: 'assigned' | 'dismissed'; tenant?: string; record?: string; reason: string; by: string; at: string };
   readonly [key: string]: unknown;
 }
 

@@ -1,21 +1,25 @@
 // The abuse desk's lists: reports no tenant could be given, and the audit trail.
 import { useState } from 'preact/hooks';
 import { api, enc, when, type AuditEntry, type FeedbackRecord } from './api';
-import { ErrorText, Pager, useCursorPages } from './ui';
+import { ErrorText, messageOf, Pager, useCursorPages, useLoad } from './ui';
 
 export function ReviewQueue() {
   const pages = useCursorPages(async (cursor) => {
     const r = await api<{ reports: FeedbackRecord[]; next: string | null }>('GET', `/feedback?review=true&limit=25${cursor ? `&before=${enc(cursor)}` : ''}`);
     return { items: r.reports, next: r.next };
   }, []);
+  const tenants = useLoad(() => api<{ tenants: Array<{ id: string }> }>('GET', '/tenants?limit=1000'), []);
   return (
     <>
       <h1>Review queue</h1>
-      <p class="hint">Reports that could not be attributed to a tenant, newest first. The report itself names recipients and is read with <code>mailwarden feedback show ID --review --report</code>.</p>
+      <p class="hint">
+        Reports that could not be attributed to a tenant, newest first. Assign one to the tenant it belongs to (it is then counted for that tenant and the recipients it names are suppressed), or dismiss it; either with a reason. The report
+        itself names recipients and is read with <code>mailwarden feedback show ID --review --report</code>.
+      </p>
       <ErrorText error={pages.error} />
       {pages.data && pages.data.items.length === 0 && <p>The review queue is empty.</p>}
       {pages.data && pages.data.items.length > 0 && (
-        <table>
+        <table class="review">
           <thead>
             <tr>
               <th scope="col">Report</th>
@@ -23,6 +27,7 @@ export function ReviewQueue() {
               <th scope="col">Kind</th>
               <th scope="col">Why it is here</th>
               <th scope="col">Notes</th>
+              <th scope="col">Decision</th>
             </tr>
           </thead>
           <tbody>
@@ -33,12 +38,65 @@ export function ReviewQueue() {
                 <td>{r.kind}</td>
                 <td>{r.attribution ?? '–'}</td>
                 <td>{(r.notes ?? []).join('; ') || '–'}</td>
+                <td>{r.resolution ? <Decision record={r} /> : <Decide record={r} tenants={tenants.data?.tenants.map((t) => t.id) ?? []} onDone={pages.reload} />}</td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
       <Pager page={pages.page} hasNext={pages.hasNext} onPage={pages.onPage} />
+    </>
+  );
+}
+
+function Decision({ record }: { record: FeedbackRecord }) {
+  const d = record.resolution!;
+  return (
+    <span>
+      {d.action === 'assigned' ? (
+        <>
+          Assigned to <a href={`#/tenants/${encodeURIComponent(d.tenant!)}`}>{d.tenant}</a>
+        </>
+      ) : (
+        'Dismissed'
+      )}{' '}
+      by {d.by} on {when(d.at)}: {d.reason}
+    </span>
+  );
+}
+
+function Decide({ record, tenants, onDone }: { record: FeedbackRecord; tenants: string[]; onDone: () => void }) {
+  const [error, setError] = useState<string | null>(null);
+  const decide = (action: 'assign' | 'dismiss') => async (e: Event) => {
+    e.preventDefault();
+    const data = new FormData(e.currentTarget as HTMLFormElement);
+    setError(null);
+    try {
+      await api('POST', `/feedback/${enc(record.id)}/${action}`, { ...(action === 'assign' ? { tenant: String(data.get('tenant') ?? '') } : {}), reason: String(data.get('reason') ?? '') });
+      onDone();
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+  return (
+    <>
+      <form class="inline" onSubmit={decide('assign')} aria-label={`assign ${record.id}`}>
+        <label for={`assign-tenant-${record.id}`}>Tenant</label>
+        <select id={`assign-tenant-${record.id}`} name="tenant" required>
+          {tenants.map((t) => (
+            <option key={t}>{t}</option>
+          ))}
+        </select>
+        <label for={`assign-reason-${record.id}`}>Reason</label>
+        <input id={`assign-reason-${record.id}`} name="reason" required />
+        <button type="submit">Assign</button>
+      </form>
+      <form class="inline" onSubmit={decide('dismiss')} aria-label={`dismiss ${record.id}`}>
+        <label for={`dismiss-reason-${record.id}`}>Reason</label>
+        <input id={`dismiss-reason-${record.id}`} name="reason" required />
+        <button type="submit">Dismiss</button>
+      </form>
+      <ErrorText error={error} />
     </>
   );
 }

@@ -5,7 +5,7 @@
 // input with these schemas, and writes the audit line.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { REVIEW, type FeedbackScope } from '../domain/feedback.js';
+import { REVIEW, type FeedbackRecord, type FeedbackScope } from '../domain/feedback.js';
 import type { ErrorId } from '../domain/catalog.js';
 import { catalog } from '../domain/catalog.js';
 import { windowName } from '../feedback/rates.js';
@@ -15,9 +15,11 @@ import { rangeBound } from '../accounting/query.js';
 import { CSV_HEADER, csvRow } from '../accounting/csv.js';
 import type { AccountingRecord } from '../accounting/records.js';
 import { newToken, tokenExpiry, type ApiToken } from './tokens.js';
-import { feedbackJson, iso, suppressionJson, suspensionJson, tenantFeedbackJson, tokenJson } from './views.js';
+import { decisionText, feedbackJson, iso, suppressionJson, suspensionJson, tenantFeedbackJson, tokenJson } from './views.js';
 import {
   accountingQueryRequest,
+  assignRequest,
+  dismissRequest,
   errorView,
   feedbackRecordView,
   liftRequest,
@@ -696,6 +698,49 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       },
     }),
     route({
+      method: 'POST',
+      url: '/feedback/:report/assign',
+      operationId: 'assignReport',
+      tags: ['feedback'],
+      summary: 'Give a report of the review queue to a tenant, with a reason (operator, abuse-desk): it is taken in for the tenant as if attributed to it (counted toward its rates, the recipients it names suppressed) and the review record keeps the decision',
+      action: 'feedback.assign',
+      roles: STAFF,
+      params: z.object({ report: PATH_PARAMS.report }),
+      body: assignRequest,
+      answers: { 200: { description: 'the review record with its decision, and the tenant\'s new record', schema: z.object({ review: feedbackRecordView, record: feedbackRecordView.nullable() }) } },
+      handle: async (ctx) => {
+        const { tenant, reason } = ctx.body;
+        ctx.note.reason = reason;
+        ctx.note.detail = { report: ctx.params.report!, assignedTo: tenant };
+        if (!(await store.getTenant(tenant))) throw new HttpError('INVALID_INPUT', `no tenant ${tenant}`, [{ field: 'tenant', message: 'no such tenant' }]);
+        const done = await deps.intake.assign(ctx.params.report!, tenant, { reason, by: actorOf(ctx.token) });
+        if (!done) throw new HttpError('NOT_FOUND', `no report ${ctx.params.report} in the review queue`);
+        if (!done.resolved) throw alreadyDecided(done.review);
+        if (done.record) ctx.note.detail.record = done.record.id;
+        return { status: 200, body: { review: feedbackJson(done.review), record: done.record ? feedbackJson(done.record) : null } };
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/feedback/:report/dismiss',
+      operationId: 'dismissReport',
+      tags: ['feedback'],
+      summary: 'Dismiss a report of the review queue, with a reason (operator, abuse-desk); it stays, with the decision',
+      action: 'feedback.dismiss',
+      roles: STAFF,
+      params: z.object({ report: PATH_PARAMS.report }),
+      body: dismissRequest,
+      answers: { 200: { description: 'the review record with its decision', schema: feedbackRecordView } },
+      handle: async (ctx) => {
+        ctx.note.reason = ctx.body.reason;
+        ctx.note.detail = { report: ctx.params.report! };
+        const done = await store.resolveReviewReport(ctx.params.report!, { action: 'dismissed', reason: ctx.body.reason, by: actorOf(ctx.token), at: deps.now() });
+        if (!done) throw new HttpError('NOT_FOUND', `no report ${ctx.params.report} in the review queue`);
+        if (!done.resolved) throw alreadyDecided(done.record);
+        return { status: 200, body: feedbackJson(done.record) };
+      },
+    }),
+    route({
       method: 'GET',
       url: '/feedback',
       operationId: 'listReports',
@@ -724,6 +769,10 @@ export const ERROR_ANSWERS: Readonly<Record<number, Answer>> = {
   413: { description: 'The body is too large.', schema: errorView },
   503: { description: 'The store did not answer, or is not the store this relay knows; nothing was changed.', schema: errorView },
 };
+
+function alreadyDecided(r: FeedbackRecord): HttpError {
+  return new HttpError('ALREADY_DECIDED', decisionText(r));
+}
 
 /** the page of `all` after the item whose key is `after`, at most `limit`, as `{ [name]: items, next }` */
 function pageAfter<T, V>(all: readonly T[], q: { limit: number; after?: string | undefined }, key: (t: T) => string, view: (t: T) => V, name: string): Record<string, unknown> {

@@ -159,6 +159,10 @@ export const feedbackRecordView = z
     bounces: z.array(z.object({ status: z.string().nullable(), action: z.string().nullable(), verdict: z.string(), rule: z.string() })),
     counts: z.record(z.string(), z.number()),
     notes: z.array(z.string()),
+    resolution: z
+      .object({ action: z.enum(['assigned', 'dismissed']), tenant: z.string().optional(), record: z.string().optional(), reason: z.string(), by: z.string(), at: isoDate })
+      .optional()
+      .describe('a review record\'s: what the abuse desk decided'),
     duplicate: z.boolean().optional(),
   })
   .register(apiSchemas, { id: 'FeedbackRecord' });
@@ -173,6 +177,14 @@ export const errorView = z
     requestId: z.string(),
   })
   .register(apiSchemas, { id: 'Error' });
+
+/** a review record given to a tenant */
+export const assignRequest = z
+  .strictObject({ tenant: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a tenant id'), reason })
+  .meta({ examples: [{ tenant: 'acme', reason: 'the Message-ID is one of acme\'s newsletters, the reference was stripped' }] });
+
+/** a review record dismissed */
+export const dismissRequest = z.strictObject({ reason }).meta({ examples: [{ reason: 'a provider\'s test report' }] });
 
 export type SuspendRequest = z.output<typeof suspendRequest>;
 export type SuppressRequest = z.output<typeof suppressRequest>;

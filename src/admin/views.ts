@@ -15,8 +15,8 @@ export function suppressionJson(e: SuppressionEntry) {
 }
 
 export function feedbackJson(r: FeedbackRecord, duplicate?: boolean) {
-  const { sealedReport: _kept, sha256: _sha, truncated: _t, ...rest } = r;
-  return { ...rest, receivedAt: iso(r.receivedAt)!, ...(duplicate === undefined ? {} : { duplicate }) };
+  const { sealedReport: _kept, sha256: _sha, truncated: _t, resolution, ...rest } = r;
+  return { ...rest, receivedAt: iso(r.receivedAt)!, ...(resolution ? { resolution: { ...resolution, at: iso(resolution.at)! } } : {}), ...(duplicate === undefined ? {} : { duplicate }) };
 }
 
 /** A report as its tenant sees it: what it says about the tenant's mail, without the provider's own notes and channels. */
@@ -38,4 +38,10 @@ export function tenantFeedbackJson(r: FeedbackRecord) {
 /** a token as listings show it: never its secret or the secret's hash */
 export function tokenJson(t: ApiToken) {
   return { id: t.id, role: t.role, tenant: t.tenant, name: t.name, createdAt: iso(t.createdAt)!, createdBy: t.createdBy, expiresAt: iso(t.expiresAt), revokedAt: iso(t.revokedAt) };
+}
+
+/** what was decided about a review record, in one sentence: "report F… was assigned to acme by … on …: reason" */
+export function decisionText(r: FeedbackRecord): string {
+  const d = r.resolution!;
+  return `report ${r.id} was ${d.action}${d.tenant ? ` to ${d.tenant}` : ''} by ${d.by} on ${iso(d.at)}: ${d.reason}`;
 }

@@ -11,7 +11,9 @@ import { feedbackServices } from '../feedback/services.js';
 import { openUpstream, sendOwnMessage } from '../forward/open.js';
 import { createLogger } from '../observability/logger.js';
 import { hostname as osHostname } from 'node:os';
-import { audited, UsageError, withService, type Io } from './policy-commands.js';
+import { actorOf, audited, checked, UsageError, withService, type Io } from './policy-commands.js';
+import { assignRequest, dismissRequest } from '../admin/schemas.js';
+import { decisionText } from '../admin/views.js';
 
 function readReport(file: string): Buffer {
   try {
@@ -37,9 +39,9 @@ export async function feedbackParse(config: Config, files: string[], o: { json?:
   });
 }
 
-export async function feedbackIngest(config: Config, files: string[], io: Io): Promise<number> {
+/** The intake as the relay runs it (counting, rate judgments, notices), for a command that takes reports in. */
+async function withIntake<T>(config: Config, fn: (intake: FeedbackIntake) => Promise<T>): Promise<T> {
   const { master } = rulesAndKey(config);
-  const reports = files.map((file) => ({ file, raw: readReport(file) }));
   return withService(config, async (svc, store, accountant, records) => {
     const log = createLogger('warn', process.stderr);
     const hostname = config.smtp.hostname ?? osHostname();
@@ -47,6 +49,18 @@ export async function feedbackIngest(config: Config, files: string[], io: Io): P
     // a command waits for its notices: a short retry schedule instead of the relay's
     const cliConfig = { ...config, notifications: { ...config.notifications, retryDelaysMs: [1_000, 5_000] } };
     const { intake, notifier } = feedbackServices({ config: cliConfig, store, master, admin: svc, log, now: Date.now, sendMail: (to, raw) => sendOwnMessage(upstream, to, raw), env: process.env, hostname, accountant, records });
+    try {
+      return await fn(intake);
+    } finally {
+      await notifier.idle();
+      await upstream.close();
+    }
+  });
+}
+
+export async function feedbackIngest(config: Config, files: string[], io: Io): Promise<number> {
+  const reports = files.map((file) => ({ file, raw: readReport(file) }));
+  return withIntake(config, async (intake) => {
     let refused = 0;
     for (const [i, { file, raw }] of reports.entries()) {
       const result = await audited(config, { action: 'feedback.ingest' }, () => intake.ingest(raw, 'cli'), (r) => ({
@@ -61,10 +75,45 @@ export async function feedbackIngest(config: Config, files: string[], io: Io): P
       }
       for (const { record, duplicate } of result.records) io.out(`${where}: ${recordLine(record)}${duplicate ? ' (taken in before; nothing done again)' : ''}`);
     }
-    await notifier.idle();
-    await upstream.close();
     return refused > 0 ? 1 : 0;
   });
+}
+
+/** A report of the review queue given to a tenant: taken in for it, the review record keeping the decision. */
+export async function feedbackAssign(config: Config, id: string, o: { tenant: string; reason: string; actor?: string }, io: Io): Promise<number> {
+  const { reason } = checked(assignRequest, { tenant: o.tenant, reason: o.reason }, { tenant: '--tenant', reason: '--reason' });
+  const by = actorOf(o.actor);
+  const done = await audited(
+    config,
+    { action: 'feedback.assign', tenant: o.tenant, reason, actor: o.actor },
+    () =>
+      withIntake(config, async (intake) => {
+        const result = await intake.assign(id, o.tenant, { reason, by });
+        if (!result) throw new UsageError(`no report ${id} in the review queue`);
+        if (!result.resolved) throw new UsageError(decisionText(result.review));
+        return result;
+      }),
+    (r) => ({ report: id, ...(r.record ? { record: r.record.id } : {}) }),
+  );
+  io.out(done.record ? `assigned ${id} to ${o.tenant}: ${recordLine(done.record)}` : `assigned ${id} to ${o.tenant} (it had been taken in for ${o.tenant} before)`);
+  return 0;
+}
+
+export async function feedbackDismiss(config: Config, id: string, o: { reason: string; actor?: string }, io: Io): Promise<number> {
+  const { reason } = checked(dismissRequest, { reason: o.reason }, { reason: '--reason' });
+  await audited(
+    config,
+    { action: 'feedback.dismiss', reason, actor: o.actor },
+    () =>
+      withService(config, async (_svc, store) => {
+        const result = await store.resolveReviewReport(id, { action: 'dismissed', reason, by: actorOf(o.actor), at: Date.now() });
+        if (!result) throw new UsageError(`no report ${id} in the review queue`);
+        if (!result.resolved) throw new UsageError(decisionText(result.record));
+      }),
+    () => ({ report: id }),
+  );
+  io.out(`dismissed ${id}`);
+  return 0;
 }
 
 export async function feedbackList(config: Config, o: { tenant?: string; review?: boolean; limit: number; json?: boolean }, io: Io): Promise<number> {
@@ -123,7 +172,8 @@ function recordLine(r: FeedbackRecord): string {
     c.policyBounces && `${c.policyBounces} policy bounce(s)`,
     c.other && `${c.other} other`,
   ].filter(Boolean);
-  const where = r.tenant ? `tenant ${r.tenant}` : `review queue (${r.attribution})`;
+  const decided = r.resolution ? `, ${r.resolution.action}${r.resolution.tenant ? ` to ${r.resolution.tenant}` : ''}` : '';
+  const where = r.tenant ? `tenant ${r.tenant}` : `review queue (${r.attribution}${decided})`;
   return `${r.id}  ${new Date(r.receivedAt).toISOString()}  ${r.kind}  ${r.outcome}  ${where}  ${found.join(', ') || 'nothing counted'}; ${c.suppressed} suppressed${r.notes.length ? `  [${r.notes.join('; ')}]` : ''}`;
 }
 

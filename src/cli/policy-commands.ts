@@ -81,7 +81,7 @@ export async function withService<T>(config: Config, fn: (svc: AdminService, sto
   }
 }
 
-function actorOf(given: string | undefined): string {
+export function actorOf(given: string | undefined): string {
   return given ?? process.env.MAILWARDEN_ACTOR ?? userInfo().username;
 }
 

@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Config } from '../config/schema.js';
 import { ROLES } from '../admin/schemas.js';
 import { SUPPRESSION_REASONS } from '../domain/policy.js';
-import { feedbackIngest, feedbackList, feedbackParse, feedbackShow } from './feedback-commands.js';
+import { feedbackAssign, feedbackDismiss, feedbackIngest, feedbackList, feedbackParse, feedbackShow } from './feedback-commands.js';
 import { tokenCreate, tokenList, tokenRevoke } from './token-commands.js';
 import { tenantOffboard } from './offboard-command.js';
 import { accountingMigrate, accountingQuery, retentionRun, subjectErase, subjectExport } from './accounting-commands.js';
@@ -258,6 +258,22 @@ export function buildProgram(ctx: CliContext, setCode: (code: number) => void): 
     .option('--review', 'a record of the review queue')
     .option('--report', 'the report as received')
     .action(run((id: string, o: { tenant?: string; review?: boolean; report?: boolean }) => feedbackShow(ctx.config(), id, o, io)));
+
+  feedback
+    .command('assign')
+    .description('give a report of the review queue to a tenant: taken in for it as if attributed (counted, the recipients it names suppressed); the review record keeps the decision')
+    .argument('<id>', 'the review record')
+    .requiredOption('--tenant <tenant>', 'the tenant it belongs to')
+    .requiredOption('--reason <text>', 'why')
+    .option('--actor <name>', 'who decides')
+    .action(run((id: string, o: { tenant: string; reason: string; actor?: string }) => feedbackAssign(ctx.config(), id, o, io)));
+  feedback
+    .command('dismiss')
+    .description('dismiss a report of the review queue; it stays, with the decision')
+    .argument('<id>', 'the review record')
+    .requiredOption('--reason <text>', 'why')
+    .option('--actor <name>', 'who decides')
+    .action(run((id: string, o: { reason: string; actor?: string }) => feedbackDismiss(ctx.config(), id, o, io)));
 
   const token = program.command('token').description('bearer tokens for the admin API');
   token

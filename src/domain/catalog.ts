@@ -66,6 +66,7 @@ const apiCatalog = {
   NOT_FOUND: { http: 404, text: 'No such resource' },
   METHOD_NOT_ALLOWED: { http: 405, text: 'The method is not allowed on this resource' },
   TOO_LARGE: { http: 413, text: 'The request body is too large' },
+  ALREADY_DECIDED: { http: 409, text: 'The report was assigned or dismissed before' },
   UNAVAILABLE: { http: 503, text: 'The store did not answer; nothing was changed' },
   OFFBOARD_FAILED: { http: 500, text: 'Offboarding stopped part-way' },
   INTERNAL: { http: 500, text: 'Internal error' },

@@ -13,7 +13,18 @@ export type FeedbackOutcome = 'applied' | 'counted' | 'unattributed' | 'forged';
  * verified: by a reference header that verified; message-id: no reference, but the reported
  * Message-ID is in exactly one tenant's accounting records; the others: not attributed.
  */
-export type Attribution = 'verified' | 'message-id' | 'missing' | 'malformed' | 'unknown-tenant' | 'forged' | 'ambiguous';
+export type Attribution = 'verified' | 'message-id' | 'missing' | 'malformed' | 'unknown-tenant' | 'forged' | 'ambiguous' | 'assigned';
+
+/** What the abuse desk decided about a report kept for review: given to a tenant, or dismissed; with why, by whom, when. */
+export interface ReviewResolution {
+  readonly action: 'assigned' | 'dismissed';
+  /** assigned: the tenant, and the id of the record made in its scope */
+  readonly tenant?: TenantId;
+  readonly record?: string;
+  readonly reason: string;
+  readonly by: string;
+  readonly at: number;
+}
 
 export interface FeedbackCounts {
   readonly complaints: number;
@@ -53,6 +64,8 @@ export interface FeedbackRecord {
   readonly truncated: boolean;
   /** when a data-subject erasure removed the report itself (sealedReport is then empty); its figures stay */
   readonly erasedAt?: number;
+  /** a review record's: what the abuse desk decided; absent while it waits */
+  readonly resolution?: ReviewResolution;
 }
 
 /** Deliveries and what came back about them, summed over a window. */

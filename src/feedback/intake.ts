@@ -21,7 +21,7 @@ const KEPT_BYTES = 256 * 1024;
 export interface IntakeDeps {
   readonly rules: FeedbackRules;
   readonly keyOf: (tenant: TenantId) => Promise<TenantKey | null>;
-  readonly store: Pick<AdminStore, 'addFeedbackReport' | 'findFeedbackReport'>;
+  readonly store: Pick<AdminStore, 'addFeedbackReport' | 'findFeedbackReport' | 'getFeedbackReport' | 'resolveReviewReport'>;
   /** all or nothing, as the admin service does it */
   readonly suppress: (tenant: TenantId, inputs: Array<({ address: string } | { pseudonym: string }) & { reason: SuppressionReason; source: string }>) => Promise<number>;
   readonly master: MasterKey;
@@ -111,21 +111,21 @@ export class FeedbackIntake {
     this.rules = deps.rules;
   }
 
-  /** What the report says and what taking it in would do, without doing it. */
-  async plan(raw: Buffer): Promise<FeedbackPlan> {
+  /** What the report says and what taking it in would do, without doing it; `assignTo`: for that tenant, whatever it says. */
+  async plan(raw: Buffer, assignTo?: TenantId): Promise<FeedbackPlan> {
     const report = await parseReport(raw);
     if (report.kind === 'unknown') return { kind: 'rejected', report, reason: report.notes.join('; ') };
     const findings: Finding[] = [];
     if (report.kind === 'complaint') {
       for (const c of report.complaints) {
-        const who = await this.#attribute(c.original);
+        const who = assignTo ? assigned(assignTo) : await this.#attribute(c.original);
         const action = this.rules.complaint(c.feedbackType);
         const type: FindingType = action === 'complaint' ? 'complaint' : action === 'unsubscribe' ? 'unsubscribe' : action === 'count' ? 'other' : 'ignore';
         const reason: SuppressionReason | null = action === 'complaint' ? 'complaint' : action === 'unsubscribe' ? 'unsubscribe' : null;
         findings.push(...this.#findings(who, type, reason, c.recipients, { feedbackType: c.feedbackType }));
       }
     } else {
-      const who = await this.#attribute(report.original);
+      const who = assignTo ? assigned(assignTo) : await this.#attribute(report.original);
       for (const b of report.bounces) {
         const { verdict, rule } = this.rules.bounce(b);
         const named = [b.originalRecipient, b.recipient].filter((a): a is string => a !== null);
@@ -136,9 +136,29 @@ export class FeedbackIntake {
     return { kind: 'report', report, scopes: group(findings, report.notes) };
   }
 
+  /**
+   * A report kept for review given to a tenant by the abuse desk: taken in for that tenant
+   * as if attributed to it (counted toward its rates; the recipients it names suppressed),
+   * and the review record marked with the decision. Null when there is no such review
+   * record; `resolved` false when it had been decided before (nothing is done again).
+   */
+  async assign(id: string, tenant: TenantId, decision: { reason: string; by: string }): Promise<{ review: FeedbackRecord; record: FeedbackRecord | null; resolved: boolean } | null> {
+    const review = await this.#deps.store.getFeedbackReport(REVIEW, id);
+    if (!review) return null;
+    if (review.resolution) return { review, record: null, resolved: false };
+    if (review.erasedAt !== undefined) throw new Error(`the text of report ${id} was erased: it cannot be taken in again`);
+    const raw = this.#deps.master.openForReview(review.sealedReport);
+    const note = `assigned from the review queue (${id}) by ${decision.by}: ${decision.reason}`;
+    const { records } = await this.ingest(raw, review.via, { tenant, note });
+    const record = records[0]?.record ?? null;
+    const decided = await this.#deps.store.resolveReviewReport(id, { action: 'assigned', tenant, ...(record ? { record: record.id } : {}), reason: decision.reason, by: decision.by, at: this.#deps.now() });
+    if (!decided) return null;
+    return { review: decided.record, record, resolved: decided.resolved };
+  }
+
   /** Takes a report in: suppresses what it calls for and keeps a record per scope. */
-  async ingest(raw: Buffer, via: FeedbackRecord['via']): Promise<IntakeResult> {
-    const plan = await this.plan(raw);
+  async ingest(raw: Buffer, via: FeedbackRecord['via'], assignment?: { tenant: TenantId; note: string }): Promise<IntakeResult> {
+    const plan = await this.plan(raw, assignment?.tenant);
     if (plan.kind === 'rejected') return { plan, records: [] };
     const sha256 = reportDigest(plan.report);
     const kept = raw.subarray(0, KEPT_BYTES);
@@ -173,7 +193,7 @@ export class FeedbackIntake {
         feedbackTypes: scope.feedbackTypes,
         bounces: scope.bounces,
         counts: scope.counts,
-        notes: scope.notes,
+        notes: assignment ? [assignment.note, ...scope.notes] : scope.notes,
         sha256,
         sealedReport: key ? key.sealReport(kept) : this.#deps.master.sealForReview(kept),
         truncated: raw.length > KEPT_BYTES,
@@ -220,12 +240,18 @@ export class FeedbackIntake {
     singleTarget = false,
   ): Finding[] {
     const base = { attribution: who.attribution, tenant: who.tenant, messageRef: who.messageRef, senderDomain: who.senderDomain, type, ...extra };
-    if (who.attribution !== 'verified' && who.attribution !== 'message-id') return [{ ...base, suppress: null, recipient: null }];
-    const { found, note } = who.sent ? targetsByPseudonym(named, who.sent.recipients, who.sent.key) : targets(named, who.recipients);
+    if (who.attribution !== 'verified' && who.attribution !== 'message-id' && who.attribution !== 'assigned') return [{ ...base, suppress: null, recipient: null }];
+    // a report a person gave to the tenant: the recipients it names are the ones it is about
+    const { found, note } = who.sent ? targetsByPseudonym(named, who.sent.recipients, who.sent.key) : targets(named, who.attribution === 'assigned' ? named : who.recipients);
     const chosen = singleTarget ? found.slice(0, 1) : found;
     if (chosen.length === 0) return [{ ...base, suppress: null, recipient: null, ...(note && reason !== null ? { note } : {}) }];
     return chosen.map((target, i) => ({ ...base, type: i === 0 ? type : 'ignore', recipient: target, suppress: reason === null ? null : { ...target, reason } }));
   }
+}
+
+/** the attribution of a report the abuse desk gave to `tenant` */
+function assigned(tenant: TenantId): Who {
+  return { attribution: 'assigned', tenant, messageRef: null, senderDomain: null, recipients: null };
 }
 
 /** Which of the message's recipients a report is about; only ever one the reference carries. */

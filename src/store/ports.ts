@@ -2,7 +2,7 @@
 // scripts and error mapping stay inside the adapters. The caller passes `now`.
 import type { RateBucket, Suspension, SuppressionEntry, TenantLimits } from '../domain/policy.js';
 import type { TenantId } from '../domain/tenant.js';
-import type { FeedbackRecord, FeedbackScope, VolumeCounts } from '../domain/feedback.js';
+import type { FeedbackRecord, FeedbackScope, ReviewResolution, VolumeCounts } from '../domain/feedback.js';
 import type { PendingNotice } from '../domain/notice.js';
 import type { ApiToken, TokenStore } from '../domain/access.js';
 
@@ -195,6 +195,12 @@ export interface AdminStore extends TokenStore, IdentityStore {
   listFeedbackReports(scope: FeedbackScope, options?: { limit?: number; before?: string }): Promise<FeedbackRecord[]>;
   /** Removes the report itself (a data-subject erasure), keeping its figures; false when there is no such record. */
   eraseFeedbackReport(scope: FeedbackScope, id: string, at: number): Promise<boolean>;
+  /**
+   * Records what was decided about a review record, once: the record with it, `resolved`
+   * false when it had been decided before (the earlier decision stays); null when there is
+   * no such review record.
+   */
+  resolveReviewReport(id: string, resolution: ReviewResolution): Promise<{ record: FeedbackRecord; resolved: boolean } | null>;
 
   /** Keeps (or updates) a notice delivery that is on its way. */
   savePendingNotice(pending: PendingNotice): Promise<void>;

@@ -205,6 +205,15 @@ export function storeContract(name: string, create: () => Promise<Store>, lose: 
       expect(await store.eraseFeedbackReport(b, `F2${a}`, T0)).toBe(false);
       // still a duplicate: the same report taken in again is not kept anew
       expect(await store.addFeedbackReport(rec(`F4${a}`, `sha-${a}-1`, a, T0 + 3000))).toBe(false);
+
+      // a review record is decided once: the first decision stays, a second changes nothing
+      const assigned = { action: 'assigned' as const, tenant: a, record: `F9${a}`, reason: 'ours after all', by: 'desk', at: T0 + 6000 };
+      expect(await store.resolveReviewReport(`R1${a}`, assigned)).toMatchObject({ resolved: true, record: { id: `R1${a}`, resolution: assigned } });
+      expect(await store.resolveReviewReport(`R1${a}`, { action: 'dismissed', reason: 'noise', by: 'other desk', at: T0 + 7000 })).toMatchObject({ resolved: false, record: { resolution: assigned } });
+      expect((await store.getFeedbackReport(REVIEW, `R1${a}`))?.resolution).toEqual(assigned);
+      // only review records, and only ones that exist
+      expect(await store.resolveReviewReport(`F2${a}`, assigned)).toBeNull();
+      expect(await store.resolveReviewReport('RNOSUCH', assigned)).toBeNull();
     });
 
     it('sums deliveries, complaints and hard bounces over rolling windows, per tenant and per sender domain', async () => {

@@ -176,9 +176,18 @@ describe('the console in a browser', () => {
     expect(await lift.textContent()).toContain('ticket: ABUSE-42');
     await look(page, 'audit');
 
+    // the review queue: the stray report is given to globex with a reason
     await page.getByRole('link', { name: 'Review queue' }).click();
-    await page.locator('main table tbody tr').first().waitFor();
+    const stray = page.locator('table.review tbody tr').first();
+    await stray.waitFor();
     await look(page, 'review-queue');
+    const assign = stray.getByRole('form', { name: /^assign F/ });
+    await assign.getByLabel('Tenant').selectOption('globex');
+    await assign.getByLabel('Reason').fill('globex confirmed the campaign');
+    await assign.getByRole('button', { name: 'Assign' }).click();
+    await expect.poll(() => stray.textContent()).toMatch(/Assigned to globex by token:\w+ \(desk-alice\) on .*: globex confirmed the campaign/);
+    expect((await relay.store.listFeedbackReports('globex'))[0]).toMatchObject({ attribution: 'assigned', counts: { complaints: 1 } });
+    await look(page, 'review-queue-assigned');
     await page.context().close();
   });
 

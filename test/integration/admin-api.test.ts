@@ -406,6 +406,49 @@ describe('admin API', () => {
     expect(text).not.toMatch(/[\w.-]+@[\w-]+\.(example|test)/i);
     expect(audit().length).toBeGreaterThan(25);
   });
+  it('the review queue: a report is assigned to a tenant with a reason, once, or dismissed; both audited', async () => {
+    const stray = (n: number) => arf(`From: someone@elsewhere.example\r\nTo: reader${n}@example.org\r\nSubject: stray\r\nMessage-ID: <stray-${n}@elsewhere.example>\r\n\r\nx\r\n`, { rcpt: `stray${n}@example.org` });
+    const first = await call('POST', '/feedback', tokens.desk!, stray(1), 'message/rfc822');
+    const second = await call('POST', '/feedback', tokens.desk!, stray(2), 'message/rfc822');
+    const [a, b] = [first.json.records[0], second.json.records[0]];
+    expect(a).toMatchObject({ outcome: 'unattributed' });
+    expect(a.tenant).toBeUndefined();
+    const before = (await call('GET', '/tenants/globex', tokens.desk!)).json;
+
+    // a reason is required; the tenant must be one; a tenant token may not
+    expect((await call('POST', `/feedback/${a.id}/assign`, tokens.desk!, { tenant: 'globex' })).json.error.problems).toEqual([{ field: 'reason', message: expect.any(String) }]);
+    expect((await call('POST', `/feedback/${a.id}/assign`, tokens.desk!, { tenant: 'nobody', reason: 'x' })).json.error.problems).toEqual([{ field: 'tenant', message: 'no such tenant' }]);
+    expect((await call('POST', `/feedback/${a.id}/assign`, tokens.acme!, { tenant: 'acme', reason: 'mine' })).status).toBe(403);
+
+    const assigned = await call('POST', `/feedback/${a.id}/assign`, tokens.desk!, { tenant: 'globex', reason: 'globex newsletter, ticket 9' });
+    expect(assigned.status).toBe(200);
+    expect(assigned.json.review.resolution).toMatchObject({ action: 'assigned', tenant: 'globex', record: assigned.json.record.id, reason: 'globex newsletter, ticket 9', by: expect.stringContaining('(desk)') });
+    expect(assigned.json.record).toMatchObject({ tenant: 'globex', attribution: 'assigned', outcome: 'applied', counts: { complaints: 1, suppressed: 1 } });
+    expect(assigned.text).not.toMatch(/stray\d@/);
+    // it counts for the tenant now, and the address it names is suppressed for it
+    const after = (await call('GET', '/tenants/globex', tokens.desk!)).json;
+    expect(after.volume['24h'].complaints).toBe(before.volume['24h'].complaints + 1);
+    expect((await call('POST', '/tenants/globex/suppressions/lookup', tokens.desk!, { address: 'stray1@example.org' })).json).toMatchObject({ suppressed: true, reason: 'complaint' });
+
+    // decided once
+    const again = await call('POST', `/feedback/${a.id}/dismiss`, tokens.desk!, { reason: 'noise' });
+    expect(again.status).toBe(409);
+    expect(again.json.error).toMatchObject({ code: 'ALREADY_DECIDED', message: expect.stringMatching(new RegExp(`^report ${a.id} was assigned to globex by token:\\w+ \\(desk\\) on \\d{4}-`)) });
+    const dismissed = await call('POST', `/feedback/${b.id}/dismiss`, tokens.desk!, { reason: 'a provider test' });
+    expect(dismissed.json.resolution).toMatchObject({ action: 'dismissed', reason: 'a provider test' });
+    expect((await call('POST', '/feedback/FNOSUCHREPORT/dismiss', tokens.desk!, { reason: 'x' })).status).toBe(404);
+
+    // the queue shows the decisions; the audit trail has both, with their reasons
+    const queue = (await call('GET', '/feedback?review=true', tokens.desk!)).json.reports as Array<{ id: string; resolution?: { action: string } }>;
+    expect(queue.find((r) => r.id === a.id)?.resolution?.action).toBe('assigned');
+    expect(queue.find((r) => r.id === b.id)?.resolution?.action).toBe('dismissed');
+    const lines = audit().filter((l) => l.action === 'feedback.assign' || l.action === 'feedback.dismiss');
+    expect(lines.filter((l) => l.outcome === 'ok').map((l) => [l.action, l.reason])).toEqual([
+      ['feedback.assign', 'globex newsletter, ticket 9'],
+      ['feedback.dismiss', 'a provider test'],
+    ]);
+  });
+
   it('suspensions and tokens are paged too, oldest first, with a next cursor', async () => {
     for (const n of [1, 2, 3]) expect((await call('POST', '/tenants/globex/suspensions', tokens.desk!, { scope: 'domain', value: 'globex.test', reason: `paging ${n}` })).status).toBe(201);
     const first = await call('GET', '/tenants/globex/suspensions?limit=2', tokens.desk!);

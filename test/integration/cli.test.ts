@@ -223,6 +223,32 @@ tenants:
     expect((await cli(['feedback', 'list'])).stderr).toContain('--tenant T or --review is required');
   });
 
+  it('feedback assign gives a review record to a tenant with a reason, once; feedback dismiss closes another', async () => {
+    const fixtures = join(import.meta.dirname, '../fixtures/feedback');
+    const listed = jsonLines((await cli(['feedback', 'list', '--review', '--json'])).stdout) as Array<{ id: string; resolution?: unknown }>;
+    const open = listed.find((r) => !r.resolution)!;
+    expect((await cli(['feedback', 'assign', open.id, '--tenant', 'acme'])).stderr).toContain("required option '--reason <text>' not specified");
+    const assigned = await cli(['feedback', 'assign', open.id, '--tenant', 'acme', '--reason', 'our newsletter, reference stripped']);
+    expect(assigned.code).toBe(0);
+    expect(assigned.stdout).toMatch(new RegExp(`^assigned ${open.id} to acme: F\\w+ .* complaint {2}\\w+ {2}tenant acme`));
+    const mine = jsonLines((await cli(['feedback', 'list', '--tenant', 'acme', '--json'])).stdout) as Array<{ attribution: string; notes: string[] }>;
+    expect(mine[0]).toMatchObject({ attribution: 'assigned' });
+    expect(mine[0]!.notes[0]).toMatch(new RegExp(`^assigned from the review queue \\(${open.id}\\) by \\S+: our newsletter, reference stripped$`));
+    // decided once: a second decision is refused, naming the first
+    const again = await cli(['feedback', 'dismiss', open.id, '--reason', 'noise']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(new RegExp(`report ${open.id} was assigned to acme by \\S+ on \\d{4}-.*: our newsletter`));
+    expect((await cli(['feedback', 'list', '--review'])).stdout).toContain(`${open.id} `);
+    expect((await cli(['feedback', 'list', '--review'])).stdout).toMatch(/review queue \(missing, assigned to acme\)/);
+    // another report, dismissed
+    const second = await cli(['feedback', 'ingest', join(fixtures, 'arf-11.eml')]);
+    expect(second.stdout).toMatch(/review queue \(missing\)/);
+    const id = /: (F\w+) /.exec(second.stdout)![1]!;
+    expect((await cli(['feedback', 'dismiss', id, '--reason', 'a provider test'])).stdout).toBe(`dismissed ${id}\n`);
+    expect((await cli(['feedback', 'show', id, '--review'])).stdout).toMatch(/"action": "dismissed"[^]*"reason": "a provider test"/);
+    expect((await cli(['feedback', 'dismiss', 'FNOSUCH123', '--reason', 'x'])).stderr).toContain('no report FNOSUCH123 in the review queue');
+  });
+
   it('retention run reports progress per tenant and what it did', async () => {
     const { mkdirSync, writeFileSync: write, existsSync } = await import('node:fs');
     const { gzipSync } = await import('node:zlib');

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Suspension, SuppressionEntry } from '../../domain/policy.js';
 import type { TenantId } from '../../domain/tenant.js';
-import { scopeOf, type FeedbackRecord, type FeedbackScope, type VolumeCounts } from '../../domain/feedback.js';
+import { REVIEW, scopeOf, type FeedbackRecord, type FeedbackScope, type ReviewResolution, type VolumeCounts } from '../../domain/feedback.js';
 import type { ApiToken } from '../../domain/access.js';
 import type { PendingNotice } from '../../domain/notice.js';
 import { hourOf, totalsFields, volumeFields, VOLUME_KEEP_MS } from '../volume.js';
@@ -513,6 +513,18 @@ export class EmbeddedStore implements Store {
       if (record === undefined) return false;
       this.#feedback.putSync(key, { ...record, sealedReport: '', erasedAt: at });
       return true;
+    });
+  }
+
+  async resolveReviewReport(id: string, resolution: ReviewResolution): Promise<{ record: FeedbackRecord; resolved: boolean } | null> {
+    const key = scopeKey(REVIEW) + SEP + id;
+    return this.#root.transaction(() => {
+      const record = this.#feedback.get(key);
+      if (record === undefined) return null;
+      if (record.resolution) return { record, resolved: false };
+      const resolved = { ...record, resolution };
+      this.#feedback.putSync(key, resolved);
+      return { record: resolved, resolved: true };
     });
   }
 

@@ -22,6 +22,8 @@ export function feedbackKeys(scope: FeedbackScope) {
     bySha: `${t}:fb:sha`,
     /** sorted set: record id by time received */
     byTime: `${t}:fb:time`,
+    /** hash: review record id -> the abuse desk's decision (JSON), claimed once with HSETNX */
+    resolutions: `${t}:fb:resolved`,
   } as const;
 }
 

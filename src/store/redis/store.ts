@@ -28,7 +28,7 @@ import {
 import { isActive } from '../suspension-match.js';
 import { bucketKey, feedbackKeys, IDENTITY_KEY, keys, LOST_IDENTITY_KEY, TENANTS_KEY, TOKENS_KEY } from './keys.js';
 import type { ApiToken } from '../../domain/access.js';
-import { REVIEW, scopeOf, type FeedbackRecord, type FeedbackScope, type VolumeCounts } from '../../domain/feedback.js';
+import { REVIEW, scopeOf, type FeedbackRecord, type FeedbackScope, type ReviewResolution, type VolumeCounts } from '../../domain/feedback.js';
 import type { PendingNotice } from '../../domain/notice.js';
 import { hourOf, totalsFields, volumeFields, VOLUME_KEEP_MS } from '../volume.js';
 
@@ -649,6 +649,23 @@ export class RedisStore implements Store {
     if (raw === null) return false;
     await this.#call(() => this.client.hset(k.records, id, JSON.stringify({ ...(JSON.parse(raw) as FeedbackRecord), sealedReport: '', erasedAt: at })));
     return true;
+  }
+
+  async resolveReviewReport(id: string, resolution: ReviewResolution): Promise<{ record: FeedbackRecord; resolved: boolean } | null> {
+    const k = feedbackKeys(REVIEW);
+    const raw = await this.#call(() => this.client.hget(k.records, id));
+    if (raw === null) return null;
+    const record = JSON.parse(raw) as FeedbackRecord;
+    if (record.resolution) return { record, resolved: false };
+    // one decision per record, also between two desks at once: the first to claim it
+    const claimed = await this.#call(() => this.client.hsetnx(k.resolutions, id, JSON.stringify(resolution)));
+    if (claimed === 0) {
+      const first = await this.#call(() => this.client.hget(k.resolutions, id));
+      return { record: { ...record, resolution: JSON.parse(first!) as ReviewResolution }, resolved: false };
+    }
+    const resolved = { ...record, resolution };
+    await this.#call(() => this.client.hset(k.records, id, JSON.stringify(resolved)));
+    return { record: resolved, resolved: true };
   }
 
   async savePendingNotice(pending: PendingNotice): Promise<void> {
