@@ -155,7 +155,10 @@ function ReportView({ record }: { record: FeedbackRecord }) {
       <h5>
         Report {record.id}: {record.kind}, {record.outcome}, received {when(record.receivedAt)}
       </h5>
-      <pre>{JSON.stringify(record, null, 2)}</pre>
+      {/* scrolls: reachable with the keyboard */}
+      <pre tabIndex={0} aria-label={`the record of report ${record.id}`}>
+        {JSON.stringify(record, null, 2)}
+      </pre>
     </div>
   );
 }
@@ -488,7 +491,9 @@ function Subjects({ tenant }: { tenant: string }) {
           ) : (
             <>
               <p>Erased.</p>
-              <pre>{result.text}</pre>
+              <pre tabIndex={0} aria-label="what was erased">
+                {result.text}
+              </pre>
             </>
           )}
         </div>

@@ -6,6 +6,7 @@
 // MAILWARDEN_SCREENSHOTS=1 (else to a temporary directory).
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -16,6 +17,7 @@ import { arf } from '../helpers/reports.js';
 import { newToken } from '../../src/admin/tokens.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const SHOTS = process.env.MAILWARDEN_SCREENSHOTS === '1' ? resolve(import.meta.dirname, '../../docs/console') : mkdtempSync(join(tmpdir(), 'mw-console-shots-'));
 /** every recipient address the test sends to */
 const ADDRESS = /reader\d+@example\.org/;
@@ -62,7 +64,15 @@ describe('the console in a browser', () => {
     return page;
   }
 
+  /** what axe finds on the page that keeps a keyboard or screen-reader user out (WCAG 2 A and AA, serious or worse) */
+  async function barriers(page: Page): Promise<string[]> {
+    await page.evaluate(AXE);
+    const found = (await page.evaluate("axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) })))")) as Array<{ id: string; impact: string; nodes: string[] }>;
+    return found.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.join(', ')}`);
+  }
+
   async function look(page: Page, shot?: string): Promise<void> {
+    expect(await barriers(page), page.url()).toEqual([]);
     seen.push(await page.content(), page.url());
     seen.push(JSON.stringify(await page.evaluate('({ session: { ...sessionStorage }, local: { ...localStorage }, cookie: document.cookie })')));
     if (shot) await page.screenshot({ path: join(SHOTS, `${shot}.png`), fullPage: true });
@@ -193,7 +203,13 @@ describe('the console in a browser', () => {
 
   it('a tenant sees its own page only, looks up a suppressed address and exports a data subject', async () => {
     const page = await newPage();
-    await signIn(page, tokens.acme!);
+    // with the keyboard alone: Tab to the token field, type it, Enter
+    await page.goto(`${base}/console/`);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.id')).toBe('token');
+    await page.keyboard.type(tokens.acme!);
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
     // straight to its own page
     await page.locator('h1', { hasText: 'Tenant acme' }).waitFor();
     expect(page.url()).toMatch(/#\/tenants\/acme$/);
