@@ -75,7 +75,7 @@ describe('the relay process', () => {
     expect(upstream.messages[0]!.raw.toString()).toContain('first half\r\nsecond half\r\n');
   });
 
-  it('npm start out of the box: relays to the development outbox', async () => {
+  it('npm start out of the box: relays to the development outbox and serves the console', async () => {
     const { mkdtempSync, readdirSync, readFileSync, cpSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join, resolve } = await import('node:path');
@@ -91,5 +91,12 @@ describe('the relay process', () => {
     expect(dialogue).toMatch(/<~ {2}250 2\.0\.0 Ok: queued as /);
     const files = readdirSync(join(dir, 'data/outbox'));
     expect(files.filter((f) => f.endsWith('.eml'))).toHaveLength(1);
+    // and the web console, built with it, on the admin listener
+    const admin = Number(/"port":(\d+)[^\n]*"msg":"admin API listening"/.exec(proc.output())![1]);
+    const page = await fetch(`http://127.0.0.1:${admin}/console/`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+    expect((await fetch(`http://127.0.0.1:${admin}${script}`)).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
   });
 });
