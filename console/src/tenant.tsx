@@ -119,7 +119,7 @@ function Evidence({ tenant, evidence }: { tenant: string; evidence: Record<strin
   };
   return (
     <div class="evidence">
-      <h4>Evidence</h4>
+      <h5>Evidence</h5>
       <dl>
         {Object.entries(figures).map(([k, v]) => (
           <div key={k}>
@@ -130,7 +130,7 @@ function Evidence({ tenant, evidence }: { tenant: string; evidence: Record<strin
       </dl>
       {sampleReports && sampleReports.length > 0 && (
         <>
-          <h4>Sample reports</h4>
+          <h5>Sample reports</h5>
           <ul class="samples">
             {sampleReports.map((r) => (
               <li key={r}>
@@ -152,9 +152,9 @@ function Evidence({ tenant, evidence }: { tenant: string; evidence: Record<strin
 function ReportView({ record }: { record: FeedbackRecord }) {
   return (
     <div class="report" aria-label={`report ${record.id}`}>
-      <h5>
+      <h6>
         Report {record.id}: {record.kind}, {record.outcome}, received {when(record.receivedAt)}
-      </h5>
+      </h6>
       {/* scrolls: reachable with the keyboard */}
       <pre tabIndex={0} aria-label={`the record of report ${record.id}`}>
         {JSON.stringify(record, null, 2)}
@@ -164,43 +164,57 @@ function ReportView({ record }: { record: FeedbackRecord }) {
 }
 
 function Suspensions({ tenant, staff, onChange }: { tenant: Tenant; staff: boolean; onChange: () => void }) {
-  const list = useLoad(() => api<{ suspensions: Suspension[] }>('GET', `/tenants/${enc(tenant.id)}/suspensions?all=true`), [tenant.id]);
+  const pageOf = (all: boolean) => async (cursor: string | null) => {
+    const r = await api<{ suspensions: Suspension[]; next: string | null }>('GET', `/tenants/${enc(tenant.id)}/suspensions?all=${all}&limit=10${cursor ? `&after=${enc(cursor)}` : ''}`);
+    return { items: r.suspensions, next: r.next };
+  };
+  const inForce = useCursorPages(pageOf(false), [tenant.id]);
+  const history = useCursorPages(pageOf(true), [tenant.id]);
   const changed = () => {
-    list.reload();
+    inForce.reload();
+    history.reload();
     onChange();
   };
   const active = (s: Suspension) => !s.lifted && (!s.expiresAt || Date.parse(s.expiresAt) > Date.now());
-  const all = list.data?.suspensions ?? [];
+  const item = (s: Suspension) => (
+    <li key={s.id} class={active(s) ? 'active' : 'lifted'}>
+      <article aria-label={`suspension ${s.id}`}>
+        <h4>
+          {s.id}: {s.scope === 'tenant' ? 'the whole tenant' : `${s.scope} ${s.value}`} — {active(s) ? 'in force' : s.lifted ? 'lifted' : 'expired'}
+        </h4>
+        <p>
+          {s.source === 'automatic' ? 'Automatic' : `By ${s.actor}`} on {when(s.createdAt)}
+          {s.ticket ? ` [${s.ticket}]` : ''}: {s.reason}
+          {s.expiresAt ? ` · until ${when(s.expiresAt)}` : ''}
+        </p>
+        {s.lifted && (
+          <p>
+            Lifted {when(s.lifted.at)} by {s.lifted.by}: {s.lifted.reason}
+          </p>
+        )}
+        {s.evidence && <Evidence tenant={tenant.id} evidence={s.evidence} />}
+        {staff && active(s) && <LiftForm tenant={tenant.id} suspension={s.id} onDone={changed} />}
+      </article>
+    </li>
+  );
+  const ended = (history.data?.items ?? []).filter((s) => !active(s));
   return (
     <Section title="Suspensions">
-      <ErrorText error={list.error} />
-      {list.data && all.length === 0 && <p>No suspensions.</p>}
-      <ul class="suspensions">
-        {[...all]
-          .sort((a, b) => Number(active(b)) - Number(active(a)) || b.createdAt.localeCompare(a.createdAt))
-          .map((s) => (
-            <li key={s.id} class={active(s) ? 'active' : 'lifted'}>
-              <article aria-label={`suspension ${s.id}`}>
-                <h3>
-                  {s.id}: {s.scope === 'tenant' ? 'the whole tenant' : `${s.scope} ${s.value}`} — {active(s) ? 'in force' : s.lifted ? 'lifted' : 'expired'}
-                </h3>
-                <p>
-                  {s.source === 'automatic' ? 'Automatic' : `By ${s.actor}`} on {when(s.createdAt)}
-                  {s.ticket ? ` [${s.ticket}]` : ''}: {s.reason}
-                  {s.expiresAt ? ` · until ${when(s.expiresAt)}` : ''}
-                </p>
-                {s.lifted && (
-                  <p>
-                    Lifted {when(s.lifted.at)} by {s.lifted.by}: {s.lifted.reason}
-                  </p>
-                )}
-                {s.evidence && <Evidence tenant={tenant.id} evidence={s.evidence} />}
-                {staff && active(s) && <LiftForm tenant={tenant.id} suspension={s.id} onDone={changed} />}
-              </article>
-            </li>
-          ))}
+      <h3 class="list-title">In force</h3>
+      <ErrorText error={inForce.error} />
+      {inForce.data && inForce.data.items.length === 0 && <p>None: the tenant sends.</p>}
+      <ul class="suspensions" aria-label="suspensions in force">
+        {(inForce.data?.items ?? []).map(item)}
       </ul>
+      <Pager page={inForce.page} hasNext={inForce.hasNext} onPage={inForce.onPage} />
       {staff && <SuspendForm tenant={tenant} onDone={changed} />}
+      <h3 class="list-title">Lifted and expired, newest first</h3>
+      <ErrorText error={history.error} />
+      {history.data && ended.length === 0 && <p>None{history.page > 0 ? ' on this page' : ''}.</p>}
+      <ul class="suspensions" aria-label="lifted and expired suspensions">
+        {ended.map(item)}
+      </ul>
+      <Pager page={history.page} hasNext={history.hasNext} onPage={history.onPage} />
     </Section>
   );
 }

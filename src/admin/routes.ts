@@ -395,9 +395,9 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       action: 'suspension.list',
       roles: EVERYONE,
       querystring: z.object({ all: flag('lifted and expired ones too'), limit: limit(1000, 1000), after: PATH_PARAMS.suspension.optional().describe('the next cursor of the page before') }),
-      answers: { 200: { description: 'a page of suspensions, oldest first', schema: page({ suspensions: z.array(suspensionView) }) } },
+      answers: { 200: { description: 'a page of suspensions, newest first', schema: page({ suspensions: z.array(suspensionView) }) } },
       handle: async (ctx) => {
-        const all = (await admin.suspensions(ctx.tenant!, ctx.query.all)).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+        const all = (await admin.suspensions(ctx.tenant!, ctx.query.all)).sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id));
         return { status: 200, body: pageAfter(all, ctx.query, (x) => x.id, suspensionJson, 'suspensions') };
       },
     }),

@@ -449,12 +449,16 @@ describe('admin API', () => {
     ]);
   });
 
-  it('suspensions and tokens are paged too, oldest first, with a next cursor', async () => {
-    for (const n of [1, 2, 3]) expect((await call('POST', '/tenants/globex/suspensions', tokens.desk!, { scope: 'domain', value: 'globex.test', reason: `paging ${n}` })).status).toBe(201);
+  it('suspensions (newest first) and tokens (oldest first) are paged too, with a next cursor', async () => {
+    for (const n of [1, 2, 3]) {
+      expect((await call('POST', '/tenants/globex/suspensions', tokens.desk!, { scope: 'domain', value: 'globex.test', reason: `paging ${n}` })).status).toBe(201);
+      // each in its own millisecond: the order is by time
+      await new Promise((r) => setTimeout(r, 5));
+    }
     const first = await call('GET', '/tenants/globex/suspensions?limit=2', tokens.desk!);
-    expect(first.json.suspensions.map((x: { reason: string }) => x.reason)).toEqual(['paging 1', 'paging 2']);
+    expect(first.json.suspensions.map((x: { reason: string }) => x.reason)).toEqual(['paging 3', 'paging 2']);
     const second = await call('GET', `/tenants/globex/suspensions?limit=2&after=${first.json.next}`, tokens.desk!);
-    expect(second.json.suspensions.map((x: { reason: string }) => x.reason)).toEqual(['paging 3']);
+    expect(second.json.suspensions.map((x: { reason: string }) => x.reason)).toEqual(['paging 1']);
     expect(second.json.next).toBeNull();
     expect((await call('GET', '/tenants/globex/suspensions?after=S0000000000', tokens.desk!)).json.error.problems).toEqual([{ field: 'after', message: 'not a next cursor of an earlier answer' }]);
     const all = (await call('GET', '/tokens', tokens.operator!)).json.tokens as Array<{ id: string }>;
