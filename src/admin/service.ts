@@ -74,6 +74,7 @@ export class AdminService {
     if (clash) throw new AdminError('INVALID_INPUT', `username ${JSON.stringify(t.username)} belongs to tenant ${clash.id}`);
     const record = tenantRecord(t, defaults, this.master.newTenantKey(t.id).wrapped, this.now());
     await this.store.putTenant(record);
+    this.onChange?.(record.id, 'tenant.create', 'admin', undefined, { domains: record.domains.join(' ') });
     return record;
   }
 

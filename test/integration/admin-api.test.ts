@@ -473,6 +473,12 @@ describe('admin API', () => {
     expect((await call('GET', '/tokens?limit=0', tokens.operator!)).json.error.problems).toEqual([{ field: 'limit', message: 'from 1 to 1000' }]);
   });
 
+  it('a tenant made through the API has its creation in its accounting records', async () => {
+    const q = await call('POST', '/tenants/initech/accounting/query', tokens.operator!, {});
+    expect(q.status).toBe(200);
+    expect(q.json.records).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'admin', tenant: 'initech', action: 'tenant.create', detail: { domains: expect.any(String) } })]));
+  });
+
   it('every operation of the OpenAPI document answers on the real listener: none is missing or of another method', async () => {
     const doc = (await call('GET', '/openapi.json', null)).json as { paths: Record<string, Record<string, { operationId: string }>> };
     let asked = 0;
