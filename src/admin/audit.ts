@@ -1,10 +1,8 @@
 // The append-only audit log: one JSON line per action taken or refused through the admin
 // API or the CLI: who (actor and role), on which tenant, what, the reason they gave, the
 // outcome, when, and the request id. No addresses: suppression changes are logged by count.
-import { createReadStream } from 'node:fs';
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createInterface } from 'node:readline';
 
 export interface AuditEntry {
   readonly actor: string;
@@ -41,40 +39,70 @@ export class AuditLog {
   }
 
   /**
-   * The entries that match, newest first, `limit` at a time: each with its line number
-   * (`seq`), and `next`, the line number to give as `before` for the page after, or null on
-   * the last page. The file is read from its start, as it holds no index.
+   * The entries that match, newest first, `limit` at a time: each with the byte offset of
+   * its line (`seq`), and `next`, the offset to give as `before` for the page after, or null
+   * on the last page. The file is read backwards from its end (or from `before`), a chunk at
+   * a time, until the page is full: a page costs what it shows, not the whole file.
    */
   async read(filter: { tenant?: string; actor?: string; action?: string }, page: { limit: number; before?: number }): Promise<{ entries: Array<AuditEntry & { time: string; seq: number }>; next: number | null }> {
     await this.#chain;
-    const kept: Array<AuditEntry & { time: string; seq: number }> = [];
-    let dropped = false;
-    let seq = -1;
-    const lines = createInterface({ input: createReadStream(this.#file), crlfDelay: Infinity });
+    let file: FileHandle;
     try {
-      for await (const line of lines) {
-        seq++;
-        if (page.before !== undefined && seq >= page.before) break;
-        if (!line) continue;
-        let entry: AuditEntry & { time: string };
-        try {
-          entry = JSON.parse(line) as AuditEntry & { time: string };
-        } catch {
+      file = await open(this.#file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], next: null };
+      throw err;
+    }
+    const kept: Array<AuditEntry & { time: string; seq: number }> = [];
+    try {
+      const size = (await file.stat()).size;
+      let pos = page.before !== undefined ? Math.min(page.before, size) : size;
+      // the start of a line that began before the chunk read last, and its bytes so far
+      let partial = Buffer.alloc(0);
+      while (pos > 0 && kept.length <= page.limit) {
+        const start = Math.max(0, pos - READ_CHUNK);
+        const chunk = Buffer.alloc(pos - start);
+        await file.read(chunk, 0, chunk.length, start);
+        const data = Buffer.concat([chunk, partial]);
+        // whole lines only: what precedes the chunk's first newline belongs to a line that starts earlier
+        const first = start === 0 ? 0 : data.indexOf(0x0a) + 1;
+        if (start > 0 && first === 0) {
+          partial = data;
+          pos = start;
           continue;
         }
-        if ((filter.tenant !== undefined && entry.tenant !== filter.tenant) || (filter.actor !== undefined && entry.actor !== filter.actor) || (filter.action !== undefined && entry.action !== filter.action)) continue;
-        kept.push({ ...entry, seq });
-        if (kept.length > page.limit) {
-          kept.shift();
-          dropped = true;
+        const lines: Array<{ at: number; text: string }> = [];
+        let at = first;
+        for (let nl = data.indexOf(0x0a, at); nl !== -1; nl = data.indexOf(0x0a, at)) {
+          lines.push({ at: start + at, text: data.subarray(at, nl).toString('utf8') });
+          at = nl + 1;
         }
+        for (const line of lines.reverse()) {
+          const entry = parse(line.text);
+          if (!entry || (filter.tenant !== undefined && entry.tenant !== filter.tenant) || (filter.actor !== undefined && entry.actor !== filter.actor) || (filter.action !== undefined && entry.action !== filter.action)) continue;
+          kept.push({ ...entry, seq: line.at });
+          if (kept.length > page.limit) break;
+        }
+        partial = data.subarray(0, first);
+        pos = start;
       }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     } finally {
-      lines.close();
+      await file.close();
     }
-    kept.reverse();
-    return { entries: kept, next: dropped ? kept.at(-1)!.seq : null };
+    const more = kept.length > page.limit;
+    const entries = kept.slice(0, page.limit);
+    return { entries, next: more ? entries.at(-1)!.seq : null };
+  }
+}
+
+/** how much of the file one read takes, going backwards */
+const READ_CHUNK = 64 * 1024;
+
+function parse(text: string): (AuditEntry & { time: string }) | null {
+  if (!text) return null;
+  try {
+    return JSON.parse(text) as AuditEntry & { time: string };
+  } catch {
+    return null;
   }
 }
