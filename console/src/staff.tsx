@@ -118,7 +118,7 @@ export function AuditTrail() {
   return (
     <>
       <h1>Audit trail</h1>
-      <p class="hint">Every admin API request and every changing CLI command on this relay, newest first.</p>
+      <p class="hint">Every admin API request and every changing CLI command, newest first: of every replica sharing the store (Redis), or of this host (embedded store).</p>
       <form class="inline" onSubmit={submit} aria-label="audit filter">
         <label for="audit-tenant">Tenant</label>
         <input id="audit-tenant" name="tenant" />

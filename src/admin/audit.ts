@@ -3,6 +3,7 @@
 // outcome, when, and the request id. No addresses: suppression changes are logged by count.
 import { appendFile, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { SharedAuditTrail } from '../store/ports.js';
 
 export interface AuditEntry {
   readonly actor: string;
@@ -17,34 +18,58 @@ export interface AuditEntry {
   readonly detail?: Readonly<Record<string, string | number | boolean>>;
 }
 
+type Filter = { tenant?: string; actor?: string; action?: string };
+type Page = { entries: Array<AuditEntry & { time: string; seq: number }>; next: number | null };
+
 export class AuditLog {
   readonly #file: string;
+  readonly #shared: SharedAuditTrail | null;
+  readonly #sharedOk: () => boolean;
+  readonly #sharedFailed: (err: Error) => void;
   #chain: Promise<void> = Promise.resolve();
   #dirReady: Promise<unknown> | null = null;
 
-  constructor(file: string) {
+  /**
+   * `shared`: the trail replicas share (the shared store's), written beside the file and read
+   * instead of it, while `sharedOk` says the store is the one this relay knows (nothing is
+   * written into a lost one); a line it could not take is in the file still, and `sharedFailed`
+   * hears of it.
+   */
+  constructor(file: string, shared: SharedAuditTrail | null = null, options: { sharedOk?: () => boolean; sharedFailed?: (err: Error) => void } = {}) {
     this.#file = file;
+    this.#shared = shared;
+    this.#sharedOk = options.sharedOk ?? (() => true);
+    this.#sharedFailed = options.sharedFailed ?? (() => undefined);
   }
 
-  /** Appends one entry (O_APPEND, in order); resolves once it is written. */
+  /** Appends one entry (O_APPEND, in order), and to the shared trail; resolves once it is written. */
   record(entry: AuditEntry, now: number = Date.now()): Promise<void> {
-    const line = `${JSON.stringify({ time: new Date(now).toISOString(), ...entry })}\n`;
+    const json = JSON.stringify({ time: new Date(now).toISOString(), ...entry });
     this.#dirReady ??= mkdir(dirname(this.#file), { recursive: true });
     const next = this.#chain.then(async () => {
       await this.#dirReady;
-      await appendFile(this.#file, line, { flag: 'a', mode: 0o600 });
+      await appendFile(this.#file, `${json}\n`, { flag: 'a', mode: 0o600 });
     });
     this.#chain = next.catch(() => undefined);
-    return next;
+    const shared = this.#shared;
+    return shared && this.#sharedOk() ? next.then(() => shared.append(json).catch((err: Error) => this.#sharedFailed(err))) : next;
+  }
+
+  /** The entries that match, newest first, a page at a time: the shared trail's where there is one, else the file's. */
+  async read(filter: Filter, page: { limit: number; before?: number }): Promise<Page> {
+    if (!this.#shared) return this.#readFile(filter, page);
+    await this.#chain;
+    const found = await this.#shared.read((line) => matches(parse(line), filter), page);
+    return { entries: found.lines.map((l) => ({ ...parse(l.line)!, seq: l.seq })), next: found.next };
   }
 
   /**
-   * The entries that match, newest first, `limit` at a time: each with the byte offset of
+   * The file's entries that match, newest first, `limit` at a time: each with the byte offset of
    * its line (`seq`), and `next`, the offset to give as `before` for the page after, or null
    * on the last page. The file is read backwards from its end (or from `before`), a chunk at
    * a time, until the page is full: a page costs what it shows, not the whole file.
    */
-  async read(filter: { tenant?: string; actor?: string; action?: string }, page: { limit: number; before?: number }): Promise<{ entries: Array<AuditEntry & { time: string; seq: number }>; next: number | null }> {
+  async #readFile(filter: Filter, page: { limit: number; before?: number }): Promise<Page> {
     await this.#chain;
     let file: FileHandle;
     try {
@@ -79,8 +104,8 @@ export class AuditLog {
         }
         for (const line of lines.reverse()) {
           const entry = parse(line.text);
-          if (!entry || (filter.tenant !== undefined && entry.tenant !== filter.tenant) || (filter.actor !== undefined && entry.actor !== filter.actor) || (filter.action !== undefined && entry.action !== filter.action)) continue;
-          kept.push({ ...entry, seq: line.at });
+          if (!matches(entry, filter)) continue;
+          kept.push({ ...entry!, seq: line.at });
           if (kept.length > page.limit) break;
         }
         partial = data.subarray(0, first);
@@ -97,6 +122,10 @@ export class AuditLog {
 
 /** how much of the file one read takes, going backwards */
 const READ_CHUNK = 64 * 1024;
+
+function matches(entry: (AuditEntry & { time: string }) | null, filter: Filter): boolean {
+  return entry !== null && (filter.tenant === undefined || entry.tenant === filter.tenant) && (filter.actor === undefined || entry.actor === filter.actor) && (filter.action === undefined || entry.action === filter.action);
+}
 
 function parse(text: string): (AuditEntry & { time: string }) | null {
   if (!text) return null;

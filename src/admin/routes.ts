@@ -658,7 +658,7 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       url: '/audit',
       operationId: 'readAudit',
       tags: ['audit'],
-      summary: 'The audit trail of this relay (every API request and changing CLI command), newest first, filtered by tenant, actor and action, a page at a time',
+      summary: 'The audit trail (every API request and changing CLI command; on Redis every replica\'s, on the embedded store this host\'s), newest first, filtered by tenant, actor and action, a page at a time',
       action: 'audit.read',
       roles: STAFF,
       querystring: z.object({

@@ -9,7 +9,7 @@ import type { SuppressionReason, Suspension } from '../domain/policy.js';
 import { openStore } from '../store/open.js';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
-import { AuditLog } from '../admin/audit.js';
+import { AuditLog, type AuditEntry } from '../admin/audit.js';
 import { openCliAccounting } from '../accounting/open.js';
 import type { AccountingStore } from '../accounting/port.js';
 import { Accountant } from '../accounting/accountant.js';
@@ -29,7 +29,7 @@ export interface Io {
 
 /** Runs a changing command and writes its audit line (the same log as the admin API's), also when it fails. */
 export async function audited<T>(config: Config, entry: { action: string; tenant?: string; reason?: string; actor?: string }, fn: () => Promise<T>, detail?: (result: T) => Record<string, string | number | boolean>): Promise<T> {
-  const log = new AuditLog(config.admin.auditLog);
+  const log = { record: (line: AuditEntry) => recordAudit(config, line) };
   const base = { actor: actorOf(entry.actor), role: 'cli', action: entry.action, ...(entry.tenant ? { tenant: entry.tenant } : {}), ...(entry.reason ? { reason: entry.reason } : {}), requestId: randomUUID(), via: 'cli' as const };
   try {
     const result = await fn();
@@ -78,6 +78,18 @@ export async function withService<T>(config: Config, fn: (svc: AdminService, sto
   } finally {
     await accounting.close();
     await store.close();
+  }
+}
+
+/** One audit line: in this host's log, and on a shared store (Redis) in the trail every replica's admin API reads. */
+async function recordAudit(config: Config, entry: AuditEntry): Promise<void> {
+  const store = config.store.kind === 'redis' ? await openStore(config.store).catch(() => null) : null;
+  try {
+    // nothing is written into a store without an identity (new or lost)
+    const shared = store && (await store.getIdentity().catch(() => null)) ? store.auditTrail(config.admin.sharedAuditEntries) : null;
+    await new AuditLog(config.admin.auditLog, shared).record(entry);
+  } finally {
+    await store?.close();
   }
 }
 

@@ -279,6 +279,8 @@ export const configSchema = z
         host: host.default('127.0.0.1'),
         port: port.default(8025),
         auditLog: z.string().min(1).default('./data/audit.log'),
+        /** on a shared store (Redis): how many of all replicas' newest audit lines the trail the admin API reads keeps */
+        sharedAuditEntries: z.number().int().min(1000).default(200_000),
       })
       .prefault({}),
     notifications: z

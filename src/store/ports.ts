@@ -137,6 +137,17 @@ export interface IdentityStore {
 }
 
 /** Everything else: the CLI, the admin API, bootstrap. */
+/**
+ * The audit trail every replica appends to and reads from, where the store is shared: the
+ * newest lines of all of them (each relay's own log file keeps all of its own). A line is an
+ * audit entry as JSON; `seq` orders them and is the paging cursor.
+ */
+export interface SharedAuditTrail {
+  append(line: string): Promise<void>;
+  /** newest first, the lines before `before` that `wanted` keeps, `limit` of them; `next` when there are more */
+  read(wanted: (line: string) => boolean, page: { limit: number; before?: number }): Promise<{ lines: Array<{ seq: number; line: string }>; next: number | null }>;
+}
+
 export interface AdminStore extends TokenStore, IdentityStore {
   /** Throws StoreIdentityMissingError into a store without an identity: no tenant or key is created in a lost store. */
   putTenant(tenant: TenantRecord): Promise<void>;
@@ -201,6 +212,8 @@ export interface AdminStore extends TokenStore, IdentityStore {
    * no such review record.
    */
   resolveReviewReport(id: string, resolution: ReviewResolution): Promise<{ record: FeedbackRecord; resolved: boolean } | null>;
+  /** the audit trail replicas share, keeping its newest `keep` lines; null where the store is one host's (the log file is the trail) */
+  auditTrail(keep: number): SharedAuditTrail | null;
 
   /** Keeps (or updates) a notice delivery that is on its way. */
   savePendingNotice(pending: PendingNotice): Promise<void>;

@@ -60,7 +60,9 @@ log: { level: info }
     await upstream?.close();
   });
 
-  const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { env: { ...process.env, MAILWARDEN_CONFIG: configFile, MAILWARDEN_MASTER_KEY: masterKey } });
+  // the CLI's own audit log goes to its working directory's data/
+  const cliDir = mkdtempSync(join(tmpdir(), 'mw-replicas-cli-'));
+  const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { cwd: cliDir, env: { ...process.env, MAILWARDEN_CONFIG: configFile, MAILWARDEN_MASTER_KEY: masterKey } });
 
   it('admit exactly the configured limit between them', async () => {
     const sessions = await Promise.all(replicas.flatMap((r) => [0, 1, 2, 3, 4].map(() => authedSession(r.port, 'acme', ACME_PASSWORD))));
@@ -77,6 +79,25 @@ log: { level: info }
     for (const s of [a!, b!]) expect(await s.command('MAIL FROM:<bob@acme.test>')).toContain(`(ref ${id})`);
     a!.destroy();
     b!.destroy();
+  });
+
+  it('keep one audit trail: a change made through either, by the API or the CLI, is in the trail the other answers with', async () => {
+    const secret = (await cli('token', 'create', '--role', 'abuse-desk', '--name', 'desk-bob')).stdout.trim();
+    const api = (r: RelayProcess, method: string, path: string, body?: unknown) =>
+      fetch(`http://127.0.0.1:${r.adminPort}/api/v1${path}`, { method, headers: { authorization: `Bearer ${secret}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const made = await api(replicas[0]!, 'POST', '/tenants/globex/suspensions', { scope: 'domain', value: 'globex.test', reason: 'shared trail' });
+    expect(made.status).toBe(201);
+    const { id } = (await made.json()) as { id: string };
+    await cli('unsuspend', '--tenant', 'globex', '--id', id, '--reason', 'over');
+    for (const r of replicas) {
+      const trail = (await (await api(r, 'GET', '/audit?tenant=globex&limit=20')).json()) as { entries: Array<{ action: string; via: string; reason?: string; actor: string }> };
+      const changes = trail.entries.filter((e) => e.action === 'suspension.create' || e.action === 'suspension.lift');
+      expect(changes.map((e) => [e.action, e.via, e.reason])).toEqual([
+        ['suspension.lift', 'cli', 'over'],
+        ['suspension.create', 'http', 'shared trail'],
+      ]);
+      expect(changes[1]!.actor).toMatch(/^token:\w+ \(desk-bob\)$/);
+    }
   });
 
   it('a suppression added through the CLI is enforced by both at the next RCPT', async () => {
@@ -112,6 +133,8 @@ log: { level: info }
         const type = await client.type(key);
         if (type === 'string') dump.push((await client.get(key)) ?? '');
         else if (type === 'hash') dump.push(...Object.entries(await client.hgetall(key)).flat());
+        // the shared audit trail: every entry's fields
+        else if (type === 'stream') dump.push(...(await client.xrange(key, '-', '+')).flatMap(([id, fields]) => [id, ...fields]));
         else dump.push(`(unexpected ${type})`);
       }
       cursor = next;
@@ -119,6 +142,7 @@ log: { level: info }
     client.disconnect();
     const text = dump.join('\n');
     expect(dump.length).toBeGreaterThan(10);
+    expect(dump).toContain('mw:audit');
     expect(text).not.toContain('unexpected');
     for (const a of [...addresses, 'gone@example.org']) {
       expect(text).not.toContain(a);

@@ -16,7 +16,7 @@ import type { PendingNotice } from '../../domain/notice.js';
 import { hourOf, totalsFields, volumeFields, VOLUME_KEEP_MS } from '../volume.js';
 import { admit, wouldAdmit, type TatState } from '../../policy/gcra.js';
 import type { RateBucket } from '../../domain/policy.js';
-import { StoreIdentityMissingError, StoreNotEmptyError, type AuthAnswer, type AuthQuestion, type BackupItem, type Durability, type MailAnswer, type MailQuestion, type RecipientAnswer, type RecipientQuestion, type Store, type StoreIdentity, type TenantRecord } from '../ports.js';
+import { StoreIdentityMissingError, StoreNotEmptyError, type AuthAnswer, type AuthQuestion, type BackupItem, type Durability, type MailAnswer, type MailQuestion, type RecipientAnswer, type RecipientQuestion, type SharedAuditTrail, type Store, type StoreIdentity, type TenantRecord } from '../ports.js';
 import { activeMatch, isActive } from '../suspension-match.js';
 
 const SEP = '\u0000';
@@ -526,6 +526,11 @@ export class EmbeddedStore implements Store {
       this.#feedback.putSync(key, resolved);
       return { record: resolved, resolved: true };
     });
+  }
+
+  /** one host: its audit log file is the whole trail */
+  auditTrail(): SharedAuditTrail | null {
+    return null;
   }
 
   async savePendingNotice(pending: PendingNotice): Promise<void> {

@@ -11,6 +11,8 @@ export const IDENTITY_KEY = 'mw:identity';
 export const LOST_IDENTITY_KEY = 'mw:identity:lost';
 /** hash: token id -> API token JSON (role, tenant, SHA-256 of the secret; never the secret) */
 export const TOKENS_KEY = 'mw:tokens';
+/** stream: every replica's audit lines (field e: the entry as JSON), trimmed to about admin.sharedAuditEntries */
+export const AUDIT_KEY = 'mw:audit';
 
 /** Feedback records of a tenant, or of the review queue ("{~review}": no tenant id starts with "~"). */
 export function feedbackKeys(scope: FeedbackScope) {

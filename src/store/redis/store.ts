@@ -21,12 +21,13 @@ import {
   type MailQuestion,
   type RecipientAnswer,
   type RecipientQuestion,
+  type SharedAuditTrail,
   type Store,
   type StoreIdentity,
   type TenantRecord,
 } from '../ports.js';
 import { isActive } from '../suspension-match.js';
-import { bucketKey, feedbackKeys, IDENTITY_KEY, keys, LOST_IDENTITY_KEY, TENANTS_KEY, TOKENS_KEY } from './keys.js';
+import { AUDIT_KEY, bucketKey, feedbackKeys, IDENTITY_KEY, keys, LOST_IDENTITY_KEY, TENANTS_KEY, TOKENS_KEY } from './keys.js';
 import type { ApiToken } from '../../domain/access.js';
 import { REVIEW, scopeOf, type FeedbackRecord, type FeedbackScope, type ReviewResolution, type VolumeCounts } from '../../domain/feedback.js';
 import type { PendingNotice } from '../../domain/notice.js';
@@ -668,6 +669,33 @@ export class RedisStore implements Store {
     return { record: resolved, resolved: true };
   }
 
+  /** a stream of every replica's audit lines, trimmed to about the newest `keep` */
+  auditTrail(keep: number): SharedAuditTrail {
+    const BATCH = 500;
+    return {
+      append: async (line) => {
+        await this.#call(() => this.client.xadd(AUDIT_KEY, 'MAXLEN', '~', String(keep), '*', 'e', line));
+      },
+      read: async (wanted, page) => {
+        const kept: Array<{ seq: number; line: string }> = [];
+        let end = page.before !== undefined ? `(${streamId(page.before)}` : '+';
+        for (;;) {
+          const batch = await this.#call(() => this.client.xrevrange(AUDIT_KEY, end, '-', 'COUNT', BATCH));
+          for (const [id, fields] of batch) {
+            const line = fields[1] ?? '';
+            if (!wanted(line)) continue;
+            kept.push({ seq: auditSeq(id), line });
+            if (kept.length > page.limit) break;
+          }
+          if (kept.length > page.limit || batch.length < BATCH) break;
+          end = `(${batch.at(-1)![0]}`;
+        }
+        const lines = kept.slice(0, page.limit);
+        return { lines, next: kept.length > page.limit ? lines.at(-1)!.seq : null };
+      },
+    };
+  }
+
   async savePendingNotice(pending: PendingNotice): Promise<void> {
     await this.#call(() => this.client.hset(keys(pending.tenant).notices, pending.id, JSON.stringify(pending)));
   }
@@ -762,4 +790,14 @@ function bucketArgs(buckets: readonly RateBucket[]): (string | number)[] {
 function checkExec(results: [Error | null, unknown][] | null): void {
   if (!results) throw new Error('transaction aborted');
   for (const [err] of results) if (err) throw err;
+}
+
+/** a stream entry's id ("1733520000000-3") as a number that orders like it: milliseconds × 1000 + sequence */
+function auditSeq(id: string): number {
+  const [ms, seq] = id.split('-');
+  return Number(ms) * 1000 + Math.min(Number(seq), 999);
+}
+
+function streamId(seq: number): string {
+  return `${Math.floor(seq / 1000)}-${seq % 1000}`;
 }
