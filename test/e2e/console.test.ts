@@ -4,7 +4,7 @@
 // own page. No recipient address reaches a page, a URL, the browser's storage or its console,
 // but the tenant's own export. Screenshots of each page go to docs/console/ when
 // MAILWARDEN_SCREENSHOTS=1 (else to a temporary directory).
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -235,6 +235,27 @@ describe('the console in a browser', () => {
     const exported = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { address?: string; records: unknown[] };
     expect(JSON.stringify(exported)).toContain('reader3@example.org');
     expect(exported.records.length).toBeGreaterThan(0);
+    await look(page);
+
+    // a list imported from a file, one address per line
+    const list = join(mkdtempSync(join(tmpdir(), 'mw-console-import-')), 'list.txt');
+    writeFileSync(list, 'reader11@example.org\nreader12@example.org\n');
+    await page.getByLabel(/^Import a list/).setInputFiles(list);
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Imported' }).textContent()).toBe('Imported 2 line(s) (2 new).');
+    await page.getByLabel('Look up an address').fill('reader12@example.org');
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await expect.poll(() => page.locator('p.lookup').textContent()).toMatch(/^Suppressed since .*: import/);
+
+    // an erasure, after its confirmation; a cancelled one does nothing
+    await page.getByLabel('Erase for address').fill('reader4@example.org');
+    await page.getByRole('button', { name: 'Erase…' }).click();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    expect(await page.getByRole('alertdialog').count()).toBe(0);
+    await page.getByLabel('Erase for address').fill('reader4@example.org');
+    await page.getByRole('button', { name: 'Erase…' }).click();
+    await page.getByRole('button', { name: 'Yes, erase' }).click();
+    await expect.poll(() => page.locator('.ok pre').textContent()).toMatch(/"recordsRemoved": [1-9]/);
     await look(page);
 
     // another tenant's page: not found, as the API answers
