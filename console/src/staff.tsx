@@ -1,7 +1,7 @@
 // The abuse desk's lists: reports no tenant could be given, and the audit trail.
 import { useState } from 'preact/hooks';
 import { api, enc, when, type AuditEntry, type FeedbackRecord } from './api';
-import { ErrorText, messageOf, Pager, useCursorPages, useLoad } from './ui';
+import { ErrorText, field, Pager, useCursorPages, useFormAction, useLoad } from './ui';
 
 export function ReviewQueue() {
   const pages = useCursorPages(async (cursor) => {
@@ -66,21 +66,15 @@ function Decision({ record }: { record: FeedbackRecord }) {
 }
 
 function Decide({ record, tenants, onDone }: { record: FeedbackRecord; tenants: string[]; onDone: () => void }) {
-  const [error, setError] = useState<string | null>(null);
-  const decide = (action: 'assign' | 'dismiss') => async (e: Event) => {
-    e.preventDefault();
-    const data = new FormData(e.currentTarget as HTMLFormElement);
-    setError(null);
-    try {
-      await api('POST', `/feedback/${enc(record.id)}/${action}`, { ...(action === 'assign' ? { tenant: String(data.get('tenant') ?? '') } : {}), reason: String(data.get('reason') ?? '') });
-      onDone();
-    } catch (err) {
-      setError(messageOf(err));
-    }
+  const decide = (action: 'assign' | 'dismiss') => async (fields: FormData) => {
+    await api('POST', `/feedback/${enc(record.id)}/${action}`, { ...(action === 'assign' ? { tenant: field(fields, 'tenant') } : {}), reason: field(fields, 'reason') });
+    onDone();
   };
+  const [assign, assignError] = useFormAction(decide('assign'));
+  const [dismiss, dismissError] = useFormAction(decide('dismiss'));
   return (
     <>
-      <form class="inline" onSubmit={decide('assign')} aria-label={`assign ${record.id}`}>
+      <form class="inline" onSubmit={assign} aria-label={`assign ${record.id}`}>
         <label for={`assign-tenant-${record.id}`}>Tenant</label>
         <select id={`assign-tenant-${record.id}`} name="tenant" required>
           {tenants.map((t) => (
@@ -91,12 +85,12 @@ function Decide({ record, tenants, onDone }: { record: FeedbackRecord; tenants: 
         <input id={`assign-reason-${record.id}`} name="reason" required />
         <button type="submit">Assign</button>
       </form>
-      <form class="inline" onSubmit={decide('dismiss')} aria-label={`dismiss ${record.id}`}>
+      <form class="inline" onSubmit={dismiss} aria-label={`dismiss ${record.id}`}>
         <label for={`dismiss-reason-${record.id}`}>Reason</label>
         <input id={`dismiss-reason-${record.id}`} name="reason" required />
         <button type="submit">Dismiss</button>
       </form>
-      <ErrorText error={error} />
+      <ErrorText error={assignError ?? dismissError} />
     </>
   );
 }

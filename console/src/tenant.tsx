@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { api, enc, percent, when, type FeedbackRecord, type Rates, type Session, type Suspension, type Tenant, type WindowVolume } from './api';
 import { RateChart } from './chart';
-import { ErrorText, messageOf, Section, Pager, useCursorPages, useLoad } from './ui';
+import { ErrorText, field, messageOf, Section, Pager, useCursorPages, useFormAction, useLoad } from './ui';
 
 const REASONS = ['manual', 'complaint', 'hard-bounce', 'unsubscribe', 'import'] as const;
 
@@ -220,19 +220,11 @@ function Suspensions({ tenant, staff, onChange }: { tenant: Tenant; staff: boole
 }
 
 function LiftForm({ tenant, suspension, onDone }: { tenant: string; suspension: string; onDone: () => void }) {
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    const form = e.currentTarget as HTMLFormElement;
-    const data = new FormData(form);
-    const ticket = String(data.get('ticket') ?? '').trim();
-    try {
-      await api('POST', `/tenants/${enc(tenant)}/suspensions/${enc(suspension)}/lift`, { reason: String(data.get('reason') ?? ''), ...(ticket ? { ticket } : {}) });
-      onDone();
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
+  const [submit, error] = useFormAction(async (fields) => {
+    const ticket = field(fields, 'ticket');
+    await api('POST', `/tenants/${enc(tenant)}/suspensions/${enc(suspension)}/lift`, { reason: field(fields, 'reason'), ...(ticket ? { ticket } : {}) });
+    onDone();
+  });
   return (
     <form class="inline" onSubmit={submit} aria-label={`lift ${suspension}`}>
       <label for={`lift-reason-${suspension}`}>Reason for lifting</label>
@@ -246,22 +238,13 @@ function LiftForm({ tenant, suspension, onDone }: { tenant: string; suspension: 
 }
 
 function SuspendForm({ tenant, onDone }: { tenant: Tenant; onDone: () => void }) {
-  const [error, setError] = useState<string | null>(null);
   const [scope, setScope] = useState<'tenant' | 'domain'>('tenant');
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    const form = e.currentTarget as HTMLFormElement;
-    const data = new FormData(form);
-    const ticket = String(data.get('ticket') ?? '').trim();
-    try {
-      await api('POST', `/tenants/${enc(tenant.id)}/suspensions`, { scope, ...(scope === 'domain' ? { value: String(data.get('domain')) } : {}), reason: String(data.get('reason') ?? ''), ...(ticket ? { ticket } : {}) });
-      form.reset();
-      setError(null);
-      onDone();
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
+  const [submit, error] = useFormAction(async (fields, form) => {
+    const ticket = field(fields, 'ticket');
+    await api('POST', `/tenants/${enc(tenant.id)}/suspensions`, { scope, ...(scope === 'domain' ? { value: field(fields, 'domain') } : {}), reason: field(fields, 'reason'), ...(ticket ? { ticket } : {}) });
+    form.reset();
+    onDone();
+  });
   return (
     <details>
       <summary>Suspend</summary>
@@ -299,55 +282,34 @@ type Lookup = { suppressed: false } | { suppressed: true; reason: string; source
 function Suppressions({ tenant, staff }: { tenant: string; staff: boolean }) {
   const [lookup, setLookup] = useState<Lookup | null>(null);
   const [message, setMessage] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
   // the address typed is sent in a request body only, and the field is emptied once answered
-  const lookUp = async (e: Event) => {
-    e.preventDefault();
-    const input = (e.currentTarget as HTMLFormElement).elements.namedItem('address') as HTMLInputElement;
-    setError(null);
-    try {
-      setLookup(await api<Lookup>('POST', `/tenants/${enc(tenant)}/suppressions/lookup`, { address: input.value }));
-      input.value = '';
-    } catch (err) {
-      setLookup(null);
-      setError(messageOf(err));
-    }
-  };
-  const add = async (e: Event) => {
-    e.preventDefault();
-    const form = e.currentTarget as HTMLFormElement;
-    const data = new FormData(form);
-    setError(null);
-    try {
-      const r = await api<{ added: number }>('POST', `/tenants/${enc(tenant)}/suppressions`, { entries: [{ address: String(data.get('address')), reason: String(data.get('reason')) }] });
-      form.reset();
-      setMessage(`Suppressed (${r.added ?? 1} added).`);
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
-  const importFile = async (e: Event) => {
-    e.preventDefault();
-    const form = e.currentTarget as HTMLFormElement;
-    const file = (form.elements.namedItem('file') as HTMLInputElement).files?.[0];
-    if (!file) return setError('Choose a file: one address per line.');
+  const [lookUp, lookupError] = useFormAction(async (fields, form) => {
+    setLookup(null);
+    setLookup(await api<Lookup>('POST', `/tenants/${enc(tenant)}/suppressions/lookup`, { address: field(fields, 'address') }));
+    form.reset();
+  });
+  const suppress = async (entries: Array<{ address: string; reason: string }>) => (await api<{ added: number }>('POST', `/tenants/${enc(tenant)}/suppressions`, { entries })).added;
+  const [add, addError] = useFormAction(async (fields, form) => {
+    const added = await suppress([{ address: field(fields, 'address'), reason: field(fields, 'reason') }]);
+    form.reset();
+    setMessage(`Suppressed (${added} added).`);
+  });
+  const [importFile, importError] = useFormAction(async (fields, form) => {
+    const file = fields.get('file');
+    if (!(file instanceof File) || file.size === 0) throw new Error('Choose a file: one address per line.');
     const lines = (await file.text()).split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !/^address\b/i.test(l));
     const addresses = lines.map((l) => l.split(',')[0]!.trim());
-    setError(null);
-    try {
-      const r = await api<{ added: number }>('POST', `/tenants/${enc(tenant)}/suppressions`, { entries: addresses.map((address) => ({ address, reason: 'import' })) });
-      form.reset();
-      setMessage(`Imported ${addresses.length} line(s) (${r.added ?? addresses.length} new).`);
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
+    const added = await suppress(addresses.map((address) => ({ address, reason: 'import' })));
+    form.reset();
+    setMessage(`Imported ${addresses.length} line(s) (${added} new).`);
+  });
   return (
     <Section title="Suppression list">
       <form class="inline" onSubmit={lookUp} aria-label="suppression lookup">
         <label for="lookup-address">Look up an address</label>
         <input id="lookup-address" name="address" type="email" autocomplete="off" required />
         <button type="submit">Look up</button>
+        <ErrorText error={lookupError} />
       </form>
       {lookup && (
         <p role="status" class="lookup">
@@ -366,18 +328,19 @@ function Suppressions({ tenant, staff }: { tenant: string; staff: boolean }) {
           ))}
         </select>
         <button type="submit">Suppress</button>
+        <ErrorText error={addError} />
       </form>
       <form class="inline" onSubmit={importFile} aria-label="suppression import">
         <label for="import-file">Import a list (one address per line, or CSV with the address first)</label>
         <input id="import-file" name="file" type="file" accept=".csv,.txt,text/csv,text/plain" />
         <button type="submit">Import</button>
+        <ErrorText error={importError} />
       </form>
       {message && (
         <p role="status" class="ok">
           {message}
         </p>
       )}
-      <ErrorText error={error} />
       {staff && <p class="hint">Entries are kept by pseudonym; only the tenant's export holds the addresses.</p>}
     </Section>
   );

@@ -84,3 +84,25 @@ export function useCursorPages<T>(fetchPage: (cursor: string | null) => Promise<
   };
   return { ...loaded, page, onPage, hasNext: Boolean(loaded.data?.next) };
 }
+
+/**
+ * A form's submit handler that runs `action` with the form's fields, and the error it
+ * ended with, in words (null while none); `action` resolving clears it.
+ */
+export function useFormAction(action: (fields: FormData, form: HTMLFormElement) => Promise<void>): [(e: Event) => Promise<void>, string | null] {
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const form = e.currentTarget as HTMLFormElement;
+    try {
+      await action(new FormData(form), form);
+      setError(null);
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+  return [submit, error];
+}
+
+/** a form field's text, trimmed; absent is '' */
+export const field = (fields: FormData, name: string) => String(fields.get(name) ?? '').trim();
