@@ -75,7 +75,7 @@ export interface FrontDeps {
   readonly authGuard?: AuthGuard;
   /** whether the store is the store this relay knows; while not, AUTH gets 454 4.7.0 and MAIL and RCPT 451 4.3.0 */
   readonly storeServing?: () => boolean;
-  /** told of what a refused message still sends and is dropped (552 after 300 MB must not cost 300 MB) */
+  /** told of every chunk of DATA let go of, relayed or dropped (552 after 300 MB must not cost 300 MB) */
   readonly dropped?: DroppedBytes;
   /** after the upstream accepted a message: how many of its recipients, for complaint and bounce rates; must not throw */
   readonly onDelivered?: (tenant: TenantId, senderDomain: string | null, recipients: number) => void;
