@@ -10,7 +10,9 @@ const arg = (name) => process.argv[process.argv.indexOf(name) + 1];
 const auth = !process.argv.includes('--no-auth');
 const user = process.argv.includes('--user') ? arg('--user') : 'bench';
 const pass = process.argv.includes('--pass') ? arg('--pass') : 'bench-secret';
-const body = `From: bench@bench.test\r\nTo: rcpt@example.org\r\nSubject: bench\r\n\r\n${'x'.repeat(1000)}\r\n.\r\n`;
+// 1 KB of text in lines of 78 characters and CRLF, as a mail client writes them (one line of
+// 1,000 would be over RFC 5321's 998 and refused)
+const body = `From: bench@bench.test\r\nTo: rcpt@example.org\r\nSubject: bench\r\n\r\n${`${'x'.repeat(78)}\r\n`.repeat(12)}${'x'.repeat(38)}\r\n.\r\n`;
 const plain = `AUTH PLAIN ${Buffer.from(`\0${user}\0${pass}`).toString('base64')}\r\n`;
 
 /** Reads whole replies (multi-line aware) from a socket. */
