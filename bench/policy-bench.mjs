@@ -60,6 +60,7 @@ async function startRelay(configFile, policyOff) {
          putTenant: async (t) => void tenants.set(t.id, t), getTenant: async (id) => tenants.get(id) ?? null, listTenants: async () => [...tenants.values()],
          fresh: false, getIdentity: async () => ({ id: 'policy-off', createdAt: 0 }), createIdentity: async () => false,
          getLostIdentity: async () => null, reportLostIdentity: async () => {}, durability: async () => ({ persistent: true, detail: 'none' }), tenantsRemoved: async (ids) => ids,
+         auditTrail: () => null,
          close: async () => {},
        };
        const app = await start(loadConfigFile(${JSON.stringify(configFile)}).config, { store });
