@@ -100,6 +100,8 @@ export class ApiError extends Error {
 }
 
 const TOKEN_KEY = 'mailwarden.token';
+/** the event the console hears when the API refuses the token it signed in with */
+export const SIGNED_OUT = 'mailwarden:signed-out';
 
 /** The token lives in this tab's session storage only: closing the tab signs out. */
 export const tokenStore = {
@@ -129,6 +131,11 @@ export async function api<T>(method: 'GET' | 'POST' | 'PATCH', path: string, bod
   }
   if (!res.ok) {
     const error = (data as { error?: { message?: string; problems?: Array<{ field: string; message: string }> } } | null)?.error;
+    // a token that stopped working (expired, revoked) while signed in: back to the sign-in, saying why
+    if (res.status === 401 && token !== null && token === tokenStore.get()) {
+      tokenStore.clear();
+      dispatchEvent(new CustomEvent(SIGNED_OUT, { detail: error?.message ?? 'the token no longer works' }));
+    }
     throw new ApiError(res.status, error?.message ?? `the request failed (HTTP ${res.status})`, error?.problems ?? []);
   }
   return data as T;

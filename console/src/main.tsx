@@ -4,7 +4,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import './style.css';
-import { api, tokenStore, type Session } from './api';
+import { api, SIGNED_OUT, tokenStore, type Session } from './api';
 import { ErrorText, messageOf } from './ui';
 import { Overview } from './overview';
 import { TenantPage } from './tenant';
@@ -79,6 +79,14 @@ function App() {
     );
   }, []);
   useEffect(() => {
+    const onSignedOut = (e: Event) => {
+      setSession(null);
+      setExpired(`Signed out: ${(e as CustomEvent<string>).detail}.`);
+    };
+    addEventListener(SIGNED_OUT, onSignedOut);
+    return () => removeEventListener(SIGNED_OUT, onSignedOut);
+  }, []);
+  useEffect(() => {
     if (session?.role === 'tenant' && route[0] !== 'tenants') location.hash = `#/tenants/${encodeURIComponent(session.tenant!)}`;
   }, [session, route[0]]);
   if (checking) return <p class="hint">Signing in…</p>;
@@ -86,7 +94,12 @@ function App() {
     return (
       <>
         <ErrorText error={expired} />
-        <SignIn onSession={setSession} />
+        <SignIn
+          onSession={(s) => {
+            setExpired(null);
+            setSession(s);
+          }}
+        />
       </>
     );
   const staff = session.role !== 'tenant';

@@ -14,7 +14,7 @@ import { startCaptureUpstream, type CaptureUpstream } from '../helpers/capture-u
 import { startTestRelay, testConfig, ACME_HASH, ACME_PASSWORD, GLOBEX_HASH, GLOBEX_PASSWORD, type TestRelay } from '../helpers/relay.js';
 import { sendMail } from '../helpers/client.js';
 import { arf } from '../helpers/reports.js';
-import { newToken } from '../../src/admin/tokens.js';
+import { newToken, type ApiToken } from '../../src/admin/tokens.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -49,9 +49,11 @@ describe('the console in a browser', () => {
   }
   const complain = (copy: Buffer, rcpt: string) => sendMail({ port: relay.feedback!.port, from: 'fbl@provider.example', to: ['fbl@relay.test'], message: arf(copy, { rcpt }), tls: false });
 
+  const records: Record<string, ApiToken> = {};
   async function token(role: 'abuse-desk' | 'tenant', name: string, tenant?: string): Promise<string> {
     const { record, token } = newToken({ role, ...(tenant ? { tenant } : {}), name, createdAt: Date.now(), createdBy: 'test' });
     await relay.store.putApiToken(record);
+    records[name] = record;
     return token;
   }
 
@@ -198,6 +200,13 @@ describe('the console in a browser', () => {
     await expect.poll(() => stray.textContent()).toMatch(/Assigned to globex by token:\w+ \(desk-alice\) on .*: globex confirmed the campaign/);
     expect((await relay.store.listFeedbackReports('globex'))[0]).toMatchObject({ attribution: 'assigned', counts: { complaints: 1 } });
     await look(page, 'review-queue-assigned');
+
+    // the token revoked while signed in: the next request signs the console out, saying why
+    await relay.store.putApiToken({ ...records['desk-alice']!, revokedAt: Date.now() });
+    await page.getByRole('link', { name: 'Audit trail' }).click();
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toBe('Signed out: the token is revoked.');
+    await page.getByLabel('API token').waitFor();
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
     await page.context().close();
   });
 
