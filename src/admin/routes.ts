@@ -15,6 +15,7 @@ import { rangeBound } from '../accounting/query.js';
 import { CSV_HEADER, csvRow } from '../accounting/csv.js';
 import type { AccountingRecord } from '../accounting/records.js';
 import { newToken, tokenExpiry, type ApiToken } from './tokens.js';
+import { tenantSummary } from './tenant-summary.js';
 import { decisionText, feedbackJson, iso, suppressionJson, suspensionJson, tenantFeedbackJson, tokenJson } from './views.js';
 import {
   accountingQueryRequest,
@@ -152,34 +153,7 @@ const sessionView = z.object({
 
 export function adminRoutes(deps: AdminApiDeps): Route[] {
   const { admin, store } = deps;
-  const tenantView = async (id: string) => {
-    const record = (await store.getTenant(id))!;
-    const now = deps.now();
-    // deliveries, complaints and hard bounces with their rates per window: the tenant's, and each sender domain's
-    const volumeOf = async (domain: string | null) => {
-      const out: Record<string, unknown> = {};
-      for (const hours of deps.rates.windowsHours) {
-        const v = await store.volumeTotals(id, domain, hours, now);
-        const judged = v.delivered >= deps.rates.minVolume;
-        out[windowName(hours)] = { ...v, complaintRate: judged ? v.complaints / v.delivered : null, hardBounceRate: judged ? v.hardBounces / v.delivered : null };
-      }
-      return out;
-    };
-    const volume = await volumeOf(null);
-    const domainVolume: Record<string, unknown> = {};
-    for (const domain of record.domains) domainVolume[domain] = await volumeOf(domain);
-    return {
-      id: record.id,
-      domains: record.domains,
-      networks: record.networks,
-      ...(record.username ? { username: record.username } : {}),
-      createdAt: iso(record.createdAt)!,
-      activeSuspensions: (await store.listSuspensions(id, { now })).length,
-      suppressions: await store.countSuppressions(id),
-      volume,
-      domainVolume,
-    };
-  };
+  const tenantView = (id: string) => tenantSummary(store, id, deps.rates, deps.now());
   /** a page of kept reports, newest first: `limit`, and `before` the next cursor of the page before */
   const feedbackPage = async (scope: FeedbackScope, q: { limit: number; before?: string | undefined }) => {
     const list = await store.listFeedbackReports(scope, { limit: q.limit, ...(q.before !== undefined ? { before: q.before } : {}) });

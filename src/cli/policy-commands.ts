@@ -16,6 +16,7 @@ import { Accountant } from '../accounting/accountant.js';
 import { createLogger } from '../observability/logger.js';
 import { liftRequest, problemsOf, suppressRequest, suspendRequest } from '../admin/schemas.js';
 import { suppressionJson, suspensionJson } from '../admin/views.js';
+import { tenantSummary, type WindowVolume } from '../admin/tenant-summary.js';
 import { StoreIdentityMissingError, StoreNotEmptyError, type Store } from '../store/ports.js';
 import { prepareStore } from '../policy/store-identity.js';
 import { MasterKeyMismatchError } from '../tenants/bootstrap.js';
@@ -293,6 +294,31 @@ export async function tenantList(config: Config, values: { json?: boolean }, io:
   }
   for (const t of tenants) io.out(`${t.id}  domains: ${t.domains.join(', ')}${t.username ? `  login: ${t.username}` : ''}${t.networks.length ? `  networks: ${t.networks.join(', ')}` : ''}`);
   if (tenants.length === 0) io.out('no tenants');
+  return 0;
+}
+
+/** One tenant as the abuse desk reads it: its rates per window and sender domain against the lines, its suspensions and suppressions. */
+export async function tenantShow(config: Config, id: string, o: { json?: boolean }, io: Io): Promise<number> {
+  const { rates } = config.feedback;
+  const summary = await withService(config, async (_svc, store) => {
+    if (!(await store.getTenant(id))) throw new UsageError(`no tenant "${id}"`);
+    return tenantSummary(store, id, rates, Date.now());
+  });
+  const thresholds = { complaintRate: rates.complaints, hardBounceRate: rates.hardBounces };
+  if (o.json) {
+    io.out(JSON.stringify({ ...summary, minVolume: rates.minVolume, thresholds }));
+    return 0;
+  }
+  const pct = (r: number | null, line: { warn: number; suspend: number }) => (r === null ? '-' : `${(r * 100).toFixed(3)}%${r >= line.suspend ? ' SUSPEND' : r >= line.warn ? ' warn' : ''}`);
+  const row = (label: string, v: WindowVolume) =>
+    `  ${label.padEnd(28)} ${String(v.delivered).padStart(10)} ${String(v.complaints).padStart(10)} ${pct(v.complaintRate, rates.complaints).padStart(16)} ${String(v.hardBounces).padStart(12)} ${pct(v.hardBounceRate, rates.hardBounces).padStart(16)}`;
+  io.out(`${summary.id}  ${summary.activeSuspensions > 0 ? `SUSPENDED (${summary.activeSuspensions} open: mailwarden suspensions --tenant ${summary.id})` : 'sending'}`);
+  io.out(`  domains: ${summary.domains.join(', ')}${summary.username ? `  login: ${summary.username}` : ''}${summary.networks.length ? `  networks: ${summary.networks.join(', ')}` : ''}  since ${summary.createdAt}; ${summary.suppressions} suppressed address(es)`);
+  io.out(`  ${'window'.padEnd(28)} ${'deliveries'.padStart(10)} ${'complaints'.padStart(10)} ${'rate'.padStart(16)} ${'hard bounces'.padStart(12)} ${'rate'.padStart(16)}`);
+  for (const [w, v] of Object.entries(summary.volume)) io.out(row(w, v));
+  for (const [domain, windows] of Object.entries(summary.domainVolume)) for (const [w, v] of Object.entries(windows)) io.out(row(`${domain} ${w}`, v));
+  const line = (t: { warn: number; suspend: number }) => `warn ${(t.warn * 100).toFixed(2)}%, suspend ${(t.suspend * 100).toFixed(2)}%`;
+  io.out(`  lines: complaints ${line(rates.complaints)}; hard bounces ${line(rates.hardBounces)}; a rate counts from ${rates.minVolume} deliveries`);
   return 0;
 }
 

@@ -21,6 +21,7 @@ import {
   tenantAdd,
   tenantList,
   tenantSetPassword,
+  tenantShow,
   unsuspend,
   type Io,
 } from './policy-commands.js';
@@ -112,6 +113,12 @@ export function buildProgram(ctx: CliContext, setCode: (code: number) => void): 
     .description('the tenants in the store')
     .option('--json', 'JSON Lines, one tenant a line')
     .action(run((o: { json?: boolean }) => tenantList(ctx.config(), o, io)));
+  tenant
+    .command('show')
+    .description('one tenant: its complaint and hard-bounce rates per window and sender domain against the warn and suspend lines, its suspensions and suppressions')
+    .argument('<tenant>', 'the tenant')
+    .option('--json', 'one object')
+    .action(run((id: string, o: { json?: boolean }) => tenantShow(ctx.config(), id, o, io)));
   tenant
     .command('add')
     .description('add a tenant; replicas take it up within store.tenantRefreshMs')

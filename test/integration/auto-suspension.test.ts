@@ -173,6 +173,18 @@ describe('automatic suspension', () => {
     expect(listed.stdout).toContain(`${suspension!.id}  acme  whole tenant  automatic`);
     expect(listed.stdout).toMatch(/evidence: .*"metric":"complaint-rate".*"delivered":20.*"complaints":2.*"rate":0\.1.*"threshold":0\.09/);
 
+    // the rates themselves, against the lines, by the relay's configuration
+    writeFileSync(join(dir, 'config.yaml'), `${readFileSync(join(dir, 'config.yaml'), 'utf8')}feedback: { rates: { minVolume: 20, complaints: { warn: 0.04, suspend: 0.09 } } }\n`);
+    const shown = await cli(['tenant', 'show', 'acme']);
+    expect(shown.stdout).toMatch(/^acme {2}SUSPENDED \(1 open: mailwarden suspensions --tenant acme\)$/m);
+    // three complaints by now, for 20 deliveries
+    expect(shown.stdout).toMatch(/^ {2}24h +20 +3 +15\.000% SUSPEND +0 +0\.000%$/m);
+    expect(shown.stdout).toMatch(/^ {2}acme\.test 24h +20 +3 +15\.000% SUSPEND/m);
+    expect(shown.stdout).toContain('lines: complaints warn 4.00%, suspend 9.00%');
+    const json = JSON.parse((await cli(['tenant', 'show', 'acme', '--json'])).stdout) as { volume: Record<string, { complaintRate: number }>; activeSuspensions: number };
+    expect(json).toMatchObject({ activeSuspensions: 1, volume: { '24h': { delivered: 20, complaints: 3, complaintRate: 0.15 } } });
+    expect((await cli(['tenant', 'show', 'nobody'])).stderr).toContain('no tenant "nobody"');
+
     const noReason = await cli(['unsuspend', '--tenant', 'acme', '--id', suspension!.id]);
     expect(noReason.code).toBe(2);
     expect(noReason.stderr).toContain('--reason is required');
