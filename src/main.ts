@@ -403,7 +403,10 @@ async function startControl(core: Core, accounting: Accounting, workers: { metri
   const audit = new AuditLog(config.admin.auditLog, store.auditTrail(config.admin.sharedAuditEntries), {
     // nothing is written into a store that is not the one this relay knows
     sharedOk: () => identity.describe() === null,
-    sharedFailed: (err) => log.warn({ err: err.message }, 'an audit line did not reach the shared trail; it is in the log file'),
+    sharedFailed: (err) => {
+      metrics.auditSharedFailures.inc();
+      log.warn({ err: err.message }, 'an audit line did not reach the shared trail; it is in the log file');
+    },
   });
   const adminApi = config.admin.enabled
     ? await listenAdminApi(config.admin.host, config.admin.port, {

@@ -153,6 +153,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly auditSharedFailures = new Counter({
+    name: 'mailwarden_audit_shared_failures_total',
+    help: 'Audit lines the shared trail (Redis stream mw:audit) did not take; each is in the relay\'s audit log file',
+    registers: [this.registry],
+  });
+
   readonly accountingRecordsShipped = new Counter({
     name: 'mailwarden_accounting_records_shipped_total',
     help: 'Accounting records shipped from this replica\'s journal to PostgreSQL (accounting.kind: postgres)',

@@ -1,6 +1,6 @@
 // The audit log read backwards, a page at a time: every entry once, newest first, across
 // the read chunks' boundaries, with filters, and nothing from a line still being written.
-import { appendFileSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -50,5 +50,32 @@ describe('AuditLog.read', () => {
     const page = await log.read({}, { limit: 10 });
     expect(page.entries.map((e) => e.requestId)).toEqual(['r2', 'r1']);
     expect(page.next).toBeNull();
+  });
+
+  it('a line the shared trail refuses is in the file still, and said; a lost store is not written into; the trail is read when there is one', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'mw-audit-')), 'audit.log');
+    const failures: string[] = [];
+    const taken: string[] = [];
+    let down = true;
+    let lost = false;
+    const shared = {
+      append: async (line: string) => {
+        if (down) throw new Error('redis: connection refused');
+        taken.push(line);
+      },
+      read: async (wanted: (line: string) => boolean) => ({ lines: taken.filter(wanted).reverse().map((line, i) => ({ seq: 100 - i, line })), next: null }),
+    };
+    const log = new AuditLog(file, shared, { sharedOk: () => !lost, sharedFailed: (err) => failures.push(err.message) });
+    const entry = (requestId: string) => ({ actor: 'a', role: 'operator', action: 'tenant.read', outcome: 'ok' as const, requestId, via: 'http' as const });
+    await log.record(entry('r1'));
+    expect(failures).toEqual(['redis: connection refused']);
+    down = false;
+    await log.record(entry('r2'));
+    lost = true;
+    await log.record(entry('r3'));
+    // the file has all three; the trail what it took while it could and should
+    expect(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { requestId: string }).requestId)).toEqual(['r1', 'r2', 'r3']);
+    expect(taken.map((l) => (JSON.parse(l) as { requestId: string }).requestId)).toEqual(['r2']);
+    expect((await log.read({}, { limit: 10 })).entries.map((e) => [e.requestId, e.seq])).toEqual([['r2', 100]]);
   });
 });
