@@ -21,7 +21,7 @@ const KEPT_BYTES = 256 * 1024;
 export interface IntakeDeps {
   readonly rules: FeedbackRules;
   readonly keyOf: (tenant: TenantId) => Promise<TenantKey | null>;
-  readonly store: Pick<AdminStore, 'addFeedbackReport' | 'findFeedbackReport' | 'getFeedbackReport' | 'resolveReviewReport'>;
+  readonly store: Pick<AdminStore, 'addFeedbackReport' | 'findFeedbackReport' | 'getFeedbackReport' | 'resolveReviewReport' | 'getTenant'>;
   /** all or nothing, as the admin service does it */
   readonly suppress: (tenant: TenantId, inputs: Array<({ address: string } | { pseudonym: string }) & { reason: SuppressionReason; source: string }>) => Promise<number>;
   readonly master: MasterKey;
@@ -115,17 +115,18 @@ export class FeedbackIntake {
   async plan(raw: Buffer, assignTo?: TenantId): Promise<FeedbackPlan> {
     const report = await parseReport(raw);
     if (report.kind === 'unknown') return { kind: 'rejected', report, reason: report.notes.join('; ') };
+    const domains = assignTo ? ((await this.#deps.store.getTenant(assignTo))?.domains ?? []) : [];
     const findings: Finding[] = [];
     if (report.kind === 'complaint') {
       for (const c of report.complaints) {
-        const who = assignTo ? assigned(assignTo) : await this.#attribute(c.original);
+        const who = assignTo ? assigned(assignTo, domains, c.original) : await this.#attribute(c.original);
         const action = this.rules.complaint(c.feedbackType);
         const type: FindingType = action === 'complaint' ? 'complaint' : action === 'unsubscribe' ? 'unsubscribe' : action === 'count' ? 'other' : 'ignore';
         const reason: SuppressionReason | null = action === 'complaint' ? 'complaint' : action === 'unsubscribe' ? 'unsubscribe' : null;
         findings.push(...this.#findings(who, type, reason, c.recipients, { feedbackType: c.feedbackType }));
       }
     } else {
-      const who = assignTo ? assigned(assignTo) : await this.#attribute(report.original);
+      const who = assignTo ? assigned(assignTo, domains, report.original) : await this.#attribute(report.original);
       for (const b of report.bounces) {
         const { verdict, rule } = this.rules.bounce(b);
         const named = [b.originalRecipient, b.recipient].filter((a): a is string => a !== null);
@@ -249,9 +250,16 @@ export class FeedbackIntake {
   }
 }
 
-/** the attribution of a report the abuse desk gave to `tenant` */
-function assigned(tenant: TenantId): Who {
-  return { attribution: 'assigned', tenant, messageRef: null, senderDomain: null, recipients: null };
+/**
+ * The attribution of a report the abuse desk gave to `tenant`: its sender domain is the
+ * reported copy's From domain when that is one of the tenant's (so it counts toward that
+ * domain's rates too), else none.
+ */
+function assigned(tenant: TenantId, domains: readonly string[], original: OriginalMessage | null): Who {
+  // "News <news@acme.example>" or a bare address
+  const from = original?.from ? parseMailAddress(/<([^<>]+)>/.exec(original.from)?.[1] ?? original.from.trim())?.domain : undefined;
+  const senderDomain = from !== undefined && domains.includes(from) ? from : null;
+  return { attribution: 'assigned', tenant, messageRef: null, senderDomain, recipients: null };
 }
 
 /** Which of the message's recipients a report is about; only ever one the reference carries. */

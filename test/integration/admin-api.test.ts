@@ -434,6 +434,13 @@ describe('admin API', () => {
     const again = await call('POST', `/feedback/${a.id}/dismiss`, tokens.desk!, { reason: 'noise' });
     expect(again.status).toBe(409);
     expect(again.json.error).toMatchObject({ code: 'ALREADY_DECIDED', message: expect.stringMatching(new RegExp(`^report ${a.id} was assigned to globex by token:\\w+ \\(desk\\) on \\d{4}-`)) });
+    expect(assigned.json.record.senderDomain).toBeUndefined();
+    // a copy From one of the tenant's domains counts toward that domain's rates too
+    const domainBefore = (await call('GET', '/tenants/globex', tokens.desk!)).json.domainVolume['globex.test']['24h'].complaints;
+    const third = await call('POST', '/feedback', tokens.desk!, arf('From: "Globex News" <news@globex.test>\r\nTo: reader3@example.org\r\nSubject: stray\r\nMessage-ID: <stray-3@globex.test>\r\n\r\nx\r\n', { rcpt: 'stray3@example.org' }), 'message/rfc822');
+    const fromGlobex = await call('POST', `/feedback/${third.json.records[0].id}/assign`, tokens.desk!, { tenant: 'globex', reason: 'its own From' });
+    expect(fromGlobex.json.record).toMatchObject({ tenant: 'globex', senderDomain: 'globex.test', attribution: 'assigned' });
+    expect((await call('GET', '/tenants/globex', tokens.desk!)).json.domainVolume['globex.test']['24h'].complaints).toBe(domainBefore + 1);
     const dismissed = await call('POST', `/feedback/${b.id}/dismiss`, tokens.desk!, { reason: 'a provider test' });
     expect(dismissed.json.resolution).toMatchObject({ action: 'dismissed', reason: 'a provider test' });
     expect((await call('POST', '/feedback/FNOSUCHREPORT/dismiss', tokens.desk!, { reason: 'x' })).status).toBe(404);
@@ -445,6 +452,7 @@ describe('admin API', () => {
     const lines = audit().filter((l) => l.action === 'feedback.assign' || l.action === 'feedback.dismiss');
     expect(lines.filter((l) => l.outcome === 'ok').map((l) => [l.action, l.reason])).toEqual([
       ['feedback.assign', 'globex newsletter, ticket 9'],
+      ['feedback.assign', 'its own From'],
       ['feedback.dismiss', 'a provider test'],
     ]);
   });
