@@ -4,10 +4,11 @@ import { api, enc, when, type AuditEntry, type FeedbackRecord } from './api';
 import { ErrorText, field, Pager, useCursorPages, useFormAction, useLoad } from './ui';
 
 export function ReviewQueue() {
+  const [decidedToo, setDecidedToo] = useState(false);
   const pages = useCursorPages(async (cursor) => {
-    const r = await api<{ reports: FeedbackRecord[]; next: string | null }>('GET', `/feedback?review=true&limit=25${cursor ? `&before=${enc(cursor)}` : ''}`);
+    const r = await api<{ reports: FeedbackRecord[]; next: string | null }>('GET', `/feedback?review=true${decidedToo ? '' : '&open=true'}&limit=25${cursor ? `&before=${enc(cursor)}` : ''}`);
     return { items: r.reports, next: r.next };
-  }, []);
+  }, [decidedToo]);
   const tenants = useLoad(() => api<{ tenants: Array<{ id: string }> }>('GET', '/tenants?limit=1000'), []);
   return (
     <>
@@ -16,8 +17,13 @@ export function ReviewQueue() {
         Reports that could not be attributed to a tenant, newest first. Assign one to the tenant it belongs to (it is then counted for that tenant and the recipients it names are suppressed), or dismiss it; either with a reason. The report
         itself names recipients and is read with <code>mailwarden feedback show ID --review --report</code>.
       </p>
+      <p>
+        <label>
+          <input type="checkbox" checked={decidedToo} onChange={(e) => setDecidedToo((e.currentTarget as HTMLInputElement).checked)} /> Show the reports already assigned or dismissed
+        </label>
+      </p>
       <ErrorText error={pages.error} />
-      {pages.data && pages.data.items.length === 0 && <p>The review queue is empty.</p>}
+      {pages.data && pages.data.items.length === 0 && <p>{decidedToo ? 'The review queue is empty.' : 'Nothing waits for a decision.'}</p>}
       {pages.data && pages.data.items.length > 0 && (
         <table class="review">
           <thead>

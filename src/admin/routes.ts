@@ -16,6 +16,7 @@ import { CSV_HEADER, csvRow } from '../accounting/csv.js';
 import type { AccountingRecord } from '../accounting/records.js';
 import { newToken, tokenExpiry, type ApiToken } from './tokens.js';
 import { tenantSummary } from './tenant-summary.js';
+import { reportsPage } from './reports-page.js';
 import { decisionText, feedbackJson, iso, suppressionJson, suspensionJson, tenantFeedbackJson, tokenJson } from './views.js';
 import {
   accountingQueryRequest,
@@ -154,11 +155,7 @@ const sessionView = z.object({
 export function adminRoutes(deps: AdminApiDeps): Route[] {
   const { admin, store } = deps;
   const tenantView = (id: string) => tenantSummary(store, id, deps.rates, deps.now());
-  /** a page of kept reports, newest first: `limit`, and `before` the next cursor of the page before */
-  const feedbackPage = async (scope: FeedbackScope, q: { limit: number; before?: string | undefined }) => {
-    const list = await store.listFeedbackReports(scope, { limit: q.limit, ...(q.before !== undefined ? { before: q.before } : {}) });
-    return { list, next: list.length === q.limit ? list.at(-1)!.id : null };
-  };
+  const feedbackPage = (scope: FeedbackScope, q: { limit: number; before?: string | undefined; open?: boolean }) => reportsPage(store, scope, q);
   return [
     route({
       method: 'GET',
@@ -723,7 +720,13 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       action: 'feedback.list',
       roles: STAFF,
       querystring: z
-        .object({ tenant: z.string().optional(), review: flag('the review queue: reports that could not be attributed'), limit: limit(100, 1000), before: reportCursor })
+        .object({
+          tenant: z.string().optional(),
+          review: flag('the review queue: reports that could not be attributed'),
+          open: flag('with review=true: only the reports not yet assigned or dismissed'),
+          limit: limit(100, 1000),
+          before: reportCursor,
+        })
         .refine((q) => q.tenant !== undefined || q.review, { message: 'required unless review=true', path: ['tenant'] }),
       answers: { 200: { description: 'a page of reports, newest first', schema: page({ reports: z.array(feedbackRecordView) }) } },
       handle: async (ctx) => {

@@ -14,6 +14,7 @@ import { hostname as osHostname } from 'node:os';
 import { actorOf, audited, checked, UsageError, withService, type Io } from './policy-commands.js';
 import { assignRequest, dismissRequest } from '../admin/schemas.js';
 import { decisionText } from '../admin/views.js';
+import { reportsPage } from '../admin/reports-page.js';
 
 function readReport(file: string): Buffer {
   try {
@@ -116,9 +117,10 @@ export async function feedbackDismiss(config: Config, id: string, o: { reason: s
   return 0;
 }
 
-export async function feedbackList(config: Config, o: { tenant?: string; review?: boolean; limit: number; json?: boolean }, io: Io): Promise<number> {
+export async function feedbackList(config: Config, o: { tenant?: string; review?: boolean; open?: boolean; limit: number; json?: boolean }, io: Io): Promise<number> {
   const scope = scopeFrom(o);
-  const records = await withService(config, (_svc, store) => store.listFeedbackReports(scope, { limit: o.limit }));
+  if (o.open && !o.review) throw new UsageError('--open goes with --review: only review records wait for a decision');
+  const records = (await withService(config, (_svc, store) => reportsPage(store, scope, { limit: o.limit, open: o.open ?? false }))).list;
   if (o.json) for (const r of records) io.out(JSON.stringify(withoutReport(r)));
   else if (records.length === 0) io.out('no reports');
   else for (const r of records) io.out(recordLine(r));

@@ -254,9 +254,10 @@ export function buildProgram(ctx: CliContext, setCode: (code: number) => void): 
     .description('the reports taken in for a tenant, or kept for review, newest first')
     .addOption(new Option('--tenant <tenant>', 'this tenant\'s reports').conflicts('review'))
     .option('--review', 'the review queue: reports that could not be attributed')
+    .option('--open', 'with --review: only the reports not yet assigned or dismissed')
     .option('--limit <n>', 'at most N', positiveInteger, 50)
     .option('--json', 'JSON Lines, one record a line')
-    .action(run((o: { tenant?: string; review?: boolean; limit: number; json?: boolean }) => feedbackList(ctx.config(), o, io)));
+    .action(run((o: { tenant?: string; review?: boolean; open?: boolean; limit: number; json?: boolean }) => feedbackList(ctx.config(), o, io)));
   feedback
     .command('show')
     .description('one record as JSON; --report prints the report itself (it names recipients: shown, never written)')

@@ -197,7 +197,10 @@ describe('the console in a browser', () => {
     await assign.getByLabel('Tenant').selectOption('globex');
     await assign.getByLabel('Reason').fill('globex confirmed the campaign');
     await assign.getByRole('button', { name: 'Assign' }).click();
-    await expect.poll(() => stray.textContent()).toMatch(/Assigned to globex by token:\w+ \(desk-alice\) on .*: globex confirmed the campaign/);
+    // decided, it leaves the queue of what waits; shown with the decided ones, with its decision
+    await page.getByText('Nothing waits for a decision.').waitFor();
+    await page.getByLabel('Show the reports already assigned or dismissed').check();
+    await expect.poll(() => page.locator('table.review tbody tr').first().textContent()).toMatch(/Assigned to globex by token:\w+ \(desk-alice\) on .*: globex confirmed the campaign/);
     expect((await relay.store.listFeedbackReports('globex'))[0]).toMatchObject({ attribution: 'assigned', counts: { complaints: 1 } });
     await look(page, 'review-queue-assigned');
 

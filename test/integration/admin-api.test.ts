@@ -449,6 +449,19 @@ describe('admin API', () => {
     const queue = (await call('GET', '/feedback?review=true', tokens.desk!)).json.reports as Array<{ id: string; resolution?: { action: string } }>;
     expect(queue.find((r) => r.id === a.id)?.resolution?.action).toBe('assigned');
     expect(queue.find((r) => r.id === b.id)?.resolution?.action).toBe('dismissed');
+    // what waits for a decision: neither of them, a page read on past the decided ones
+    const waiting = (await call('POST', '/feedback', tokens.desk!, stray(4), 'message/rfc822')).json.records[0].id as string;
+    const openIds: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const p = (await call('GET', `/feedback?review=true&open=true&limit=1${cursor ? `&before=${cursor}` : ''}`, tokens.desk!)).json as { reports: Array<{ id: string; resolution?: unknown }>; next: string | null };
+      expect(p.reports.every((r) => r.resolution === undefined)).toBe(true);
+      openIds.push(...p.reports.map((r) => r.id));
+      cursor = p.next;
+    } while (cursor);
+    expect(openIds[0]).toBe(waiting);
+    expect(openIds).not.toContain(a.id);
+    expect(openIds).not.toContain(b.id);
     const lines = audit().filter((l) => l.action === 'feedback.assign' || l.action === 'feedback.dismiss');
     expect(lines.filter((l) => l.outcome === 'ok').map((l) => [l.action, l.reason])).toEqual([
       ['feedback.assign', 'globex newsletter, ticket 9'],

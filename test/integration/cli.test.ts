@@ -240,6 +240,8 @@ tenants:
     expect(again.stderr).toMatch(new RegExp(`report ${open.id} was assigned to acme by \\S+ on \\d{4}-.*: our newsletter`));
     expect((await cli(['feedback', 'list', '--review'])).stdout).toContain(`${open.id} `);
     expect((await cli(['feedback', 'list', '--review'])).stdout).toMatch(/review queue \(missing, assigned to acme\)/);
+    // what still waits for a decision leaves the assigned one out
+    expect((await cli(['feedback', 'list', '--review', '--open'])).stdout).not.toContain(`${open.id} `);
     // another report, dismissed
     const second = await cli(['feedback', 'ingest', join(fixtures, 'arf-11.eml')]);
     expect(second.stdout).toMatch(/review queue \(missing\)/);
