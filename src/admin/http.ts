@@ -25,7 +25,7 @@ import type { AccountingStore } from '../accounting/port.js';
 import { openApiOptions } from './openapi.js';
 import { CONSOLE_HEADERS, consoleDir, consoleFile } from './console.js';
 import { listenHttp, type RunningHttpServer } from '../observability/listen.js';
-import { actorOf, adminRoutes, HttpError, PATH_PARAMS, type Ctx, type Route } from './routes.js';
+import { actorOf, adminRoutes, HttpError, paramsOf, type Ctx, type Route } from './routes.js';
 
 export interface AdminApiDeps {
   readonly admin: AdminService;
@@ -135,8 +135,8 @@ export async function adminApp(deps: AdminApiDeps): Promise<FastifyInstance> {
     const exchange: Exchange = { route, tenant, note: {}, audited: false };
     request.exchange = exchange;
     // a path whose parameters are not of their form names nothing there is
-    const paramsOk = (tenant === null || PATH_PARAMS.tenant.safeParse(tenant).success) && (route.params?.safeParse(Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'tenant'))).success ?? true);
-    if (!paramsOk) {
+    const paramsSchema = request.routeOptions.schema?.params as z.ZodType | undefined;
+    if (paramsSchema && !paramsSchema.safeParse(params).success) {
       exchange.audited = true;
       return fail(reply, new HttpError('NOT_FOUND', `no such resource: ${request.url.split('?')[0]}`));
     }
@@ -187,7 +187,7 @@ export async function adminApp(deps: AdminApiDeps): Promise<FastifyInstance> {
       config: { def: route },
       bodyLimit: route.raw ? route.raw.limit(deps) : JSON_LIMIT,
       schema: {
-        ...(route.url.includes(':') ? { params: z.object({ ...(route.url.includes(':tenant') ? { tenant: PATH_PARAMS.tenant } : {}), ...route.params?.shape }) } : {}),
+        ...(paramsOf(route) ? { params: paramsOf(route)! } : {}),
         ...(route.querystring ? { querystring: route.querystring } : {}),
         ...(route.body ? { body: route.body } : {}),
       },
@@ -216,18 +216,14 @@ export async function adminApp(deps: AdminApiDeps): Promise<FastifyInstance> {
 
   // the console: its files, and / leading to it
   const patterns = routes.map((r) => ({ method: r.method, pattern: pathPattern(`${API}${r.url}`) }));
-  app.route({
-    method: ['GET', 'HEAD'],
-    url: '/',
-    schema: { hide: true },
-    handler: async (_request, reply) => reply.code(308).header('location', '/console/').send(),
-  });
-  app.route({
-    method: ['GET', 'HEAD'],
-    url: '/console',
-    schema: { hide: true },
-    handler: async (_request, reply) => reply.code(308).header('location', '/console/').send(),
-  });
+  for (const url of ['/', '/console']) {
+    app.route({
+      method: ['GET', 'HEAD'],
+      url,
+      schema: { hide: true },
+      handler: async (_request, reply) => reply.code(308).header('location', '/console/').send(),
+    });
+  }
   app.route({
     method: ['GET', 'HEAD'],
     url: '/console/*',

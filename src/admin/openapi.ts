@@ -5,7 +5,7 @@
 import type { SwaggerOptions } from '@fastify/swagger';
 import { z } from 'zod';
 import { apiSchemas } from './schemas.js';
-import { ERROR_ANSWERS, type Answer, type Route } from './routes.js';
+import { ERROR_ANSWERS, paramsOf, type Answer, type Route } from './routes.js';
 
 const COMPONENTS = '#/components/schemas/';
 const SLOT = '__route_schema__';
@@ -43,21 +43,17 @@ function operation(def: Route): Record<string, unknown> {
   for (const [status, a] of Object.entries(answers)) {
     response[status] = { description: a.description, content: { [a.contentType ?? 'application/json']: { schema: a.schema ? jsonSchema(a.schema, 'output') : {} } } };
   }
-  const params = def.url.match(/:([a-z]+)/g)?.map((p) => p.slice(1)) ?? [];
+  const params = paramsOf(def);
   return {
     operationId: def.operationId,
     tags: def.tags,
     summary: def.summary,
-    ...(params.length > 0 ? { params: jsonSchema(z.object(Object.fromEntries(params.map((p) => [p, paramSchema(def, p)]))), 'input') } : {}),
+    ...(params ? { params: jsonSchema(params, 'input') } : {}),
     ...(def.querystring ? { querystring: jsonSchema(def.querystring, 'input') } : {}),
     ...(def.body ? { body: jsonSchema(def.body, 'input') } : {}),
     ...(def.raw ? { body: { content: { [def.raw.consumes]: { schema: { type: 'string', description: 'the report as received, headers and body' } } } } } : {}),
     response,
   };
-}
-
-function paramSchema(def: Route, name: string): z.ZodType {
-  return (def.params?.shape[name] as z.ZodType | undefined) ?? z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).describe('the tenant\'s id');
 }
 
 export function openApiOptions(): SwaggerOptions {

@@ -5,7 +5,7 @@
 // input with these schemas, and writes the audit line.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { REVIEW, type FeedbackRecord, type FeedbackScope } from '../domain/feedback.js';
+import { REVIEW, type FeedbackRecord } from '../domain/feedback.js';
 import type { ErrorId } from '../domain/catalog.js';
 import { catalog } from '../domain/catalog.js';
 import { windowName } from '../feedback/rates.js';
@@ -103,6 +103,12 @@ function route<B extends z.ZodType = z.ZodUnknown, Q extends z.ZodType = z.ZodOb
   return def as unknown as Route;
 }
 
+/** a route's path parameters: the tenant where its path has one, and its own; null for a path without any */
+export function paramsOf(route: Route): z.ZodObject | null {
+  if (!route.url.includes(':')) return null;
+  return z.object({ ...(route.url.includes(':tenant') ? { tenant: PATH_PARAMS.tenant } : {}), ...route.params?.shape });
+}
+
 const STAFF: readonly Role[] = ['operator', 'abuse-desk'];
 const EVERYONE: readonly Role[] = ['operator', 'abuse-desk', 'tenant'];
 
@@ -155,7 +161,6 @@ const sessionView = z.object({
 export function adminRoutes(deps: AdminApiDeps): Route[] {
   const { admin, store } = deps;
   const tenantView = (id: string) => tenantSummary(store, id, deps.rates, deps.now());
-  const feedbackPage = (scope: FeedbackScope, q: { limit: number; before?: string | undefined; open?: boolean }) => reportsPage(store, scope, q);
   return [
     route({
       method: 'GET',
@@ -584,7 +589,7 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
       querystring: z.object({ limit: limit(100, 1000), before: reportCursor }),
       answers: { 200: { description: 'a page of reports', schema: page({ reports: z.array(feedbackRecordView) }) } },
       handle: async (ctx) => {
-        const reports = await feedbackPage(ctx.tenant!, ctx.query);
+        const reports = await reportsPage(store, ctx.tenant!, ctx.query);
         // the tenant's view: what each report says about its mail; the provider's notes are staff's
         return { status: 200, body: { reports: reports.list.map((r) => (ctx.token.role === 'tenant' ? tenantFeedbackJson(r) : feedbackJson(r))), next: reports.next } };
       },
@@ -730,7 +735,7 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
         .refine((q) => q.tenant !== undefined || q.review, { message: 'required unless review=true', path: ['tenant'] }),
       answers: { 200: { description: 'a page of reports, newest first', schema: page({ reports: z.array(feedbackRecordView) }) } },
       handle: async (ctx) => {
-        const reports = await feedbackPage(ctx.query.tenant ?? REVIEW, ctx.query);
+        const reports = await reportsPage(store, ctx.query.tenant ?? REVIEW, ctx.query);
         return { status: 200, body: { reports: reports.list.map((r) => feedbackJson(r)), next: reports.next } };
       },
     }),
