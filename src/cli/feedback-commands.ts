@@ -24,12 +24,13 @@ function readReport(file: string): Buffer {
   }
 }
 
-function rulesAndKey(config: Config) {
-  return { rules: FeedbackRules.load(config.feedback.rulesFile ?? BUNDLED_RULES), master: loadMasterKey(config.keys, process.env).key };
+function masterKey(config: Config) {
+  return loadMasterKey(config.keys, process.env).key;
 }
 
 export async function feedbackParse(config: Config, files: string[], o: { json?: boolean }, io: Io): Promise<number> {
-  const { rules, master } = rulesAndKey(config);
+  const rules = FeedbackRules.load(config.feedback.rulesFile ?? BUNDLED_RULES);
+  const master = masterKey(config);
   return withService(config, async (svc, store) => {
     const intake = new FeedbackIntake({ rules, keyOf: (t) => svc.keyOf(t), store, suppress: async () => 0, master, now: Date.now });
     const described = [];
@@ -42,7 +43,7 @@ export async function feedbackParse(config: Config, files: string[], o: { json?:
 
 /** The intake as the relay runs it (counting, rate judgments, notices), for a command that takes reports in. */
 async function withIntake<T>(config: Config, fn: (intake: FeedbackIntake) => Promise<T>): Promise<T> {
-  const { master } = rulesAndKey(config);
+  const master = masterKey(config);
   return withService(config, async (svc, store, accountant, records) => {
     const log = createLogger('warn', process.stderr);
     const hostname = config.smtp.hostname ?? osHostname();
@@ -129,7 +130,7 @@ export async function feedbackList(config: Config, o: { tenant?: string; review?
 
 export async function feedbackShow(config: Config, id: string, o: { tenant?: string; review?: boolean; report?: boolean }, io: Io): Promise<number> {
   const scope = scopeFrom(o);
-  const { master } = rulesAndKey(config);
+  const master = masterKey(config);
   return withService(config, async (svc, store) => {
     const record = await store.getFeedbackReport(scope, id);
     if (!record) {
