@@ -18,7 +18,7 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-export const CONSOLE_HEADERS = {
+const CONSOLE_HEADERS = {
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
@@ -26,7 +26,6 @@ export const CONSOLE_HEADERS = {
 } as const;
 
 export interface ConsoleFile {
-  readonly status: number;
   readonly body: Buffer | string;
   readonly headers: Record<string, string>;
 }
@@ -41,11 +40,10 @@ export function consoleDir(): string | null {
 }
 
 /**
- * The answer to GET `pathname` (under /console), or null when no such file is there.
+ * The answer to GET `pathname` (under /console/), or null when no such file is there.
  * Asset names carry their content hash and are kept a year; index.html is asked for again.
  */
 export async function consoleFile(dir: string, pathname: string): Promise<ConsoleFile | null> {
-  if (pathname === '/console') return { status: 308, body: '', headers: { location: '/console/' } };
   let relative: string;
   try {
     relative = decodeURIComponent(pathname.slice('/console/'.length)) || 'index.html';
@@ -61,5 +59,5 @@ export async function consoleFile(dir: string, pathname: string): Promise<Consol
     return null;
   }
   const cache = relative.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
-  return { status: 200, body, headers: { ...CONSOLE_HEADERS, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': cache } };
+  return { body, headers: { ...CONSOLE_HEADERS, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': cache } };
 }

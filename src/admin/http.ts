@@ -23,7 +23,7 @@ import type { Config } from '../config/schema.js';
 import { problemsOf } from './schemas.js';
 import type { AccountingStore } from '../accounting/port.js';
 import { openApiOptions } from './openapi.js';
-import { CONSOLE_HEADERS, consoleDir, consoleFile } from './console.js';
+import { consoleDir, consoleFile } from './console.js';
 import { listenHttp, type RunningHttpServer } from '../observability/listen.js';
 import { actorOf, adminRoutes, HttpError, paramsOf, type Ctx, type Route } from './routes.js';
 
@@ -231,7 +231,7 @@ export async function adminApp(deps: AdminApiDeps): Promise<FastifyInstance> {
     handler: async (request, reply) => {
       const file = consoleRoot ? await consoleFile(consoleRoot, request.url.split('?')[0]!) : null;
       if (!file) return fail(reply, new HttpError('NOT_FOUND', consoleRoot ? `no such file: ${request.url.split('?')[0]}` : 'the console is not built (npm run build)'));
-      reply.code(file.status).headers({ ...CONSOLE_HEADERS, ...file.headers });
+      reply.code(200).headers(file.headers);
       return reply.send(request.method === 'HEAD' ? undefined : file.body);
     },
   });
